@@ -1,0 +1,3 @@
+"""Livepledge: a self-hostable live-commerce platform where what is said on air is what the buyer gets."""
+
+__version__ = "0.1.0"

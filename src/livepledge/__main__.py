@@ -1,0 +1,3 @@
+from livepledge.cli import main
+
+main()

@@ -1,0 +1,102 @@
+"""One typed settings object. Every setting has a default that runs embedded (SQLite, one process).
+
+Every field is documented in docs/settings.md; tests/unit/test_settings_documented.py fails otherwise.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIVEPLEDGE_", extra="ignore")
+
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the system of record. Empty: a SQLite file in data_dir.",
+    )
+    redis_url: str = Field(
+        default="",
+        description="Redis URL for the scale-out shape (fan-out, stock gate, presence). "
+        "Empty: embedded in-process adapters.",
+    )
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Where the SQLite file lives.")
+    environment: str = Field(
+        default="development",
+        description="development or production. Production refuses the development secret.",
+    )
+    secret_key: str = Field(
+        default="dev-only-insecure-secret",
+        description="Signs CSRF tokens. Must be set (32+ chars) in production.",
+    )
+    order_payment_timeout_seconds: int = Field(
+        default=900, ge=5, description="Unpaid orders expire after this many seconds."
+    )
+    expiry_sweep_interval_seconds: float = Field(
+        default=2.0, gt=0, description="How often the unpaid-order sweeper runs."
+    )
+    write_batch_max: int = Field(
+        default=256, ge=1, description="Most orders made durable in one commit."
+    )
+    stock_gate: str = Field(
+        default="batched",
+        description="batched (the design) or naive (SELECT ... FOR UPDATE per request; "
+        "only for the benchmark baseline).",
+    )
+    chat_max_length: int = Field(default=200, ge=1, description="Longest chat message (chars).")
+    chat_min_interval_seconds: float = Field(
+        default=1.0, ge=0, description="Per-user chat rate limit: one message per interval."
+    )
+    room_tick_ms: int = Field(
+        default=100, ge=10, description="Chat/likes/viewer counts are coalesced into ticks."
+    )
+    presence_ttl_seconds: int = Field(
+        default=30, ge=2, description="A viewer counts while its last heartbeat is this recent."
+    )
+    room_client_queue: int = Field(
+        default=64, ge=4, description="Messages queued per WebSocket client before it is dropped."
+    )
+    token_cache_seconds: float = Field(
+        default=30.0, ge=0, description="How long a validated API token is cached in-process."
+    )
+    session_cookie_secure: bool = Field(
+        default=False, description="Set the Secure flag on cookies (enable behind HTTPS)."
+    )
+    timezone: str = Field(default="Asia/Shanghai", description="Default display time zone.")
+    log_level: str = Field(default="info", description="Log level (debug, info, warning).")
+
+    @field_validator("stock_gate")
+    @classmethod
+    def _known_gate(cls, value: str) -> str:
+        if value not in {"batched", "naive"}:
+            raise ValueError("stock_gate must be 'batched' or 'naive'")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'livepledge.db').as_posix()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    def check_production(self) -> None:
+        if self.environment == "production" and (
+            self.secret_key == "dev-only-insecure-secret" or len(self.secret_key) < 32
+        ):
+            raise SystemExit(
+                "LIVEPLEDGE_SECRET_KEY must be set to 32+ random characters in production"
+            )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

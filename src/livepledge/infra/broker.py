@@ -1,0 +1,116 @@
+"""Publish/subscribe between the processes that serve one live room.
+
+Embedded: an in-process broker. Scale-out: Redis pub/sub. Both pass tests/contract/test_broker.py.
+Messages are bytes; a subscriber gets them in publish order per channel. The broker never buffers
+without bound: subscribers consume with their own bounded queues (see live/room.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+Handler = Callable[[str, bytes], Awaitable[None] | None]
+
+
+class Broker(Protocol):
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+    async def publish(self, channel: str, message: bytes) -> None: ...
+    async def subscribe(self, channel: str, handler: Handler) -> None: ...
+    async def unsubscribe(self, channel: str, handler: Handler) -> None: ...
+
+
+async def _dispatch(handler: Handler, channel: str, message: bytes) -> None:
+    result = handler(channel, message)
+    if asyncio.iscoroutine(result):
+        await result
+
+
+class InProcessBroker:
+    def __init__(self) -> None:
+        self._handlers: dict[str, list[Handler]] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._handlers.clear()
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        for handler in list(self._handlers.get(channel, ())):
+            await _dispatch(handler, channel, message)
+
+    async def subscribe(self, channel: str, handler: Handler) -> None:
+        self._handlers.setdefault(channel, []).append(handler)
+
+    async def unsubscribe(self, channel: str, handler: Handler) -> None:
+        handlers = self._handlers.get(channel, [])
+        if handler in handlers:
+            handlers.remove(handler)
+        if not handlers:
+            self._handlers.pop(channel, None)
+
+
+class RedisBroker:
+    """One Redis pub/sub connection per process, fanned out locally to handlers."""
+
+    def __init__(self, url: str) -> None:
+        import redis.asyncio as redis
+
+        self._redis = redis.from_url(url)
+        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        self._handlers: dict[str, list[Handler]] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self) -> None:
+        # A dummy subscription so the pubsub connection exists before the reader starts.
+        await self._pubsub.subscribe("livepledge:hello")
+        self._reader = asyncio.create_task(self._read_loop())
+
+    async def _read_loop(self) -> None:
+        while True:
+            try:
+                message = await self._pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # connection blip: redis-py reconnects on next call
+                await asyncio.sleep(0.1)
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            channel = message["channel"].decode()
+            for handler in list(self._handlers.get(channel, ())):
+                try:
+                    await _dispatch(handler, channel, message["data"])
+                except Exception:  # one faulty handler must not stop the room
+                    continue
+
+    async def close(self) -> None:
+        if self._reader:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        with contextlib.suppress(Exception):
+            await self._pubsub.aclose()
+        await self._redis.aclose()
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        await self._redis.publish(channel, message)
+
+    async def subscribe(self, channel: str, handler: Handler) -> None:
+        first = channel not in self._handlers
+        self._handlers.setdefault(channel, []).append(handler)
+        if first:
+            await self._pubsub.subscribe(channel)
+
+    async def unsubscribe(self, channel: str, handler: Handler) -> None:
+        handlers = self._handlers.get(channel, [])
+        if handler in handlers:
+            handlers.remove(handler)
+        if not handlers and channel in self._handlers:
+            del self._handlers[channel]
+            await self._pubsub.unsubscribe(channel)

@@ -1,0 +1,112 @@
+"""Engines, units of work and the outbox hook.
+
+SQLite (embedded) follows the single-writer discipline: one writer connection that opens its
+transactions with BEGIN IMMEDIATE, readers on their own connections, WAL journal. PostgreSQL uses
+one pooled engine for both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+AfterCommit = Callable[[], Awaitable[None] | None]
+
+
+@dataclass
+class UnitOfWork:
+    """A write transaction plus the work to run once it has committed (announcements)."""
+
+    conn: AsyncConnection
+    after_commit: list[AfterCommit] = field(default_factory=list)
+
+    def on_commit(self, callback: AfterCommit) -> None:
+        self.after_commit.append(callback)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # aiosqlite's adapter exposes the sync sqlite3 connection API through the adapter.
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Database:
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            self.writer = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0,
+                                              poolclass=AsyncAdaptedQueuePool)
+            self.reader = create_async_engine(url, echo=echo, pool_size=4, max_overflow=4,
+                                              poolclass=AsyncAdaptedQueuePool)
+            for engine in (self.writer, self.reader):
+                event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.writer.sync_engine, "begin", _begin_immediate)
+            event.listen(self.reader.sync_engine, "begin", _begin_deferred)
+        else:
+            self.writer = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10,
+                                              pool_pre_ping=True)
+            self.reader = self.writer
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[UnitOfWork]:
+        """A write transaction. Callbacks registered with on_commit run only after COMMIT."""
+        async with self.writer.connect() as conn:
+            async with conn.begin():
+                uow = UnitOfWork(conn)
+                yield uow
+        for callback in uow.after_commit:
+            result = callback()
+            if asyncio.iscoroutine(result):
+                await result
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.reader.connect() as conn:
+            yield conn
+
+    async def dispose(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()
+
+
+def _begin_immediate(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _begin_deferred(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def async_url(url: str) -> str:
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise ValueError(f"unsupported database backend: {backend}")

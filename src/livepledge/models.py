@@ -1,0 +1,10 @@
+"""Imports every domain's tables so `metadata` is complete (for migrations and tests)."""
+
+from livepledge.accounts import models as accounts_models  # noqa: F401
+from livepledge.catalog import models as catalog_models  # noqa: F401
+from livepledge.infra import models as infra_models  # noqa: F401
+from livepledge.infra.db import metadata
+from livepledge.live import models as live_models  # noqa: F401
+from livepledge.orders import models as orders_models  # noqa: F401
+
+__all__ = ["metadata"]
