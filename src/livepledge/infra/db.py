@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 NAMING = {
@@ -74,10 +74,9 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[UnitOfWork]:
         """A write transaction. Callbacks registered with on_commit run only after COMMIT."""
-        async with self.writer.connect() as conn:
-            async with conn.begin():
-                uow = UnitOfWork(conn)
-                yield uow
+        async with self.writer.connect() as conn, conn.begin():
+            uow = UnitOfWork(conn)
+            yield uow
         for callback in uow.after_commit:
             result = callback()
             if asyncio.iscoroutine(result):
@@ -110,3 +109,12 @@ def async_url(url: str) -> str:
     if backend == "postgresql":
         return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
     raise ValueError(f"unsupported database backend: {backend}")
+
+
+def row_dict(row: Any) -> dict[str, Any]:
+    """A result row as a plain dict with str keys and ISO-8601 datetimes (JSON-ready)."""
+    from datetime import datetime
+
+    items = row._mapping.items() if hasattr(row, "_mapping") else row.items()
+    return {str(key): value.isoformat() if isinstance(value, datetime) else value
+            for key, value in items}

@@ -40,6 +40,7 @@ STATUS_BY_CODE: dict[str, tuple[int, str]] = {
     "payment_failed": (402, "支付失败 / Payment failed"),
     "compliance_blocked": (409, "未通过合规检查 / Blocked by compliance check"),
     "payload_too_large": (413, "请求体过大 / Payload too large"),
+    "service_unavailable": (503, "服务暂不可用 / Service unavailable"),
     "method_not_allowed": (405, "不支持该方法 / Method not allowed"),
     "unsupported_media_type": (415, "不支持的内容类型 / Unsupported media type"),
 }

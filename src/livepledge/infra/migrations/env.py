@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 config = context.config
 target_metadata = None
 if os.environ.get("LIVEPLEDGE_AUTOGENERATE"):
-    from livepledge.models import metadata as target_metadata  # noqa: F811
+    from livepledge.models import metadata as target_metadata
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]

@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-24 20:57:11.811986
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # Integer on SQLite so the primary key is the rowid alias (autoincrement); BIGINT elsewhere.
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")

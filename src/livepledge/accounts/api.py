@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from livepledge.accounts import service
+from livepledge.accounts.schemas import (
+    LoginRequest,
+    MemberRequest,
+    RegisterRequest,
+    ShopRequest,
+    TokenResponse,
+)
+from livepledge.deps import PrincipalDep, RuntimeDep
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+@router.post("/users", status_code=201, response_model=TokenResponse)
+async def register(body: RegisterRequest, rt: RuntimeDep) -> dict[str, Any]:
+    user_id = await service.register(rt.db, login=body.login, password=body.password,
+                                     display_name=body.display_name, role=body.role, now=rt.now())
+    async with rt.db.write() as uow:
+        token = await service.do_issue_token(uow, user_id, kind="api", now=rt.now())
+    return {"token": token, "user_id": user_id}
+
+
+@router.post("/tokens", status_code=201, response_model=TokenResponse)
+async def issue_token(body: LoginRequest, rt: RuntimeDep) -> dict[str, Any]:
+    async with rt.db.read() as conn:
+        user_id = await service.check_login(conn, body.login, body.password)
+    async with rt.db.write() as uow:
+        token = await service.do_issue_token(uow, user_id, kind="api", now=rt.now())
+    return {"token": token, "user_id": user_id}
+
+
+@router.get("/me")
+async def me(principal: PrincipalDep) -> dict[str, Any]:
+    return {"id": principal.user_id, "login": principal.login,
+            "display_name": principal.display_name, "role": principal.role,
+            "shops": [{"shop_id": k, "role": v} for k, v in principal.shop_roles.items()]}
+
+
+@router.post("/shops", status_code=201)
+async def create_shop(body: ShopRequest, principal: PrincipalDep,
+                      rt: RuntimeDep) -> dict[str, Any]:
+    shop_id = await service.create_shop(rt.db, principal, name=body.name,
+                                        legal_name=body.legal_name, license_no=body.license_no,
+                                        now=rt.now())
+    rt.tokens.forget()
+    async with rt.db.read() as conn:
+        return await service.get_shop(conn, shop_id)
+
+
+@router.get("/shops/{shop_id}")
+async def get_shop(shop_id: int, rt: RuntimeDep) -> dict[str, Any]:
+    async with rt.db.read() as conn:
+        return await service.get_shop(conn, shop_id)
+
+
+@router.post("/shops/{shop_id}/members", status_code=201)
+async def add_member(shop_id: int, body: MemberRequest, principal: PrincipalDep,
+                     rt: RuntimeDep) -> dict[str, Any]:
+    user_id = await service.add_member(rt.db, principal, shop_id, login=body.login,
+                                       role=body.role, now=rt.now())
+    rt.tokens.forget()
+    return {"shop_id": shop_id, "user_id": user_id, "role": body.role}

@@ -1,0 +1,216 @@
+"""Accounts: registration, login, tokens, shop membership, and who may touch what."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from livepledge.accounts import rules
+from livepledge.accounts.models import api_tokens, shop_members, shops, users
+from livepledge.infra.db import Database, UnitOfWork, row_dict
+from livepledge.infra.problems import Problem
+from livepledge.infra.security import hash_password, new_token, token_digest, verify_password
+
+WEB_SESSION_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    login: str
+    display_name: str
+    role: str
+    shop_roles: dict[int, str] = field(default_factory=dict)
+
+    def can_manage(self, shop_id: int) -> bool:
+        return self.shop_roles.get(shop_id) in rules.MANAGE_ROLES
+
+    def is_member(self, shop_id: int) -> bool:
+        return shop_id in self.shop_roles
+
+
+def access_shop(principal: Principal, shop_id: int) -> None:
+    """Raise unless the principal is owner or staff of the shop."""
+    if not principal.can_manage(shop_id):
+        raise Problem("forbidden", f"你不是店铺 {shop_id} 的成员 / not staff of shop {shop_id}")
+
+
+def check_registration(login: str, password: str, display_name: str, role: str) -> None:
+    for error in (rules.login_error(login), rules.password_error(password)):
+        if error:
+            raise Problem("validation_failed", error)
+    if role not in rules.ROLES:
+        raise Problem("validation_failed", f"未知角色 / unknown role: {role}")
+    if not 1 <= len(display_name.strip()) <= 32:
+        raise Problem("validation_failed", "昵称须为 1–32 个字符 / display name must be 1-32 chars")
+
+
+async def do_register(
+    uow: UnitOfWork, *, login: str, password: str, display_name: str, role: str, now: datetime
+) -> int:
+    try:
+        result = await uow.conn.execute(
+            insert(users).values(
+                login=login, display_name=display_name.strip(),
+                password_hash=hash_password(password), role=role, created_at=now,
+            ).returning(users.c.id)
+        )
+    except IntegrityError as exc:
+        raise Problem("login_taken", f"用户名已被占用 / login already taken: {login}") from exc
+    return int(result.scalar_one())
+
+
+async def register(
+    db: Database, *, login: str, password: str, display_name: str, role: str, now: datetime
+) -> int:
+    check_registration(login, password, display_name, role)
+    async with db.write() as uow:
+        return await do_register(
+            uow, login=login, password=password, display_name=display_name, role=role, now=now
+        )
+
+
+async def check_login(conn: AsyncConnection, login: str, password: str) -> int:
+    row = (
+        await conn.execute(select(users.c.id, users.c.password_hash).where(users.c.login == login))
+    ).first()
+    if not verify_password(row.password_hash if row else None, password) or row is None:
+        raise Problem("invalid_credentials", "用户名或密码错误 / invalid login or password")
+    return int(row.id)
+
+
+async def do_issue_token(uow: UnitOfWork, user_id: int, *, kind: str, now: datetime) -> str:
+    token = new_token("lpw" if kind == "web" else "lpt")
+    expires = now + timedelta(days=WEB_SESSION_DAYS) if kind == "web" else None
+    await uow.conn.execute(
+        insert(api_tokens).values(
+            user_id=user_id, digest=token_digest(token), kind=kind, created_at=now,
+            expires_at=expires,
+        )
+    )
+    return token
+
+
+async def do_revoke_token(uow: UnitOfWork, token: str, now: datetime) -> None:
+    await uow.conn.execute(
+        update(api_tokens).where(api_tokens.c.digest == token_digest(token)).values(revoked_at=now)
+    )
+
+
+async def load_principal(conn: AsyncConnection, user_id: int) -> Principal | None:
+    row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
+    if row is None:
+        return None
+    memberships = await conn.execute(
+        select(shop_members.c.shop_id, shop_members.c.role).where(shop_members.c.user_id == user_id)
+    )
+    return Principal(
+        user_id=row.id, login=row.login, display_name=row.display_name, role=row.role,
+        shop_roles={int(m.shop_id): m.role for m in memberships},
+    )
+
+
+class TokenCache:
+    """Validated tokens cached briefly in-process so the buy path needs no token query.
+    Revocation takes effect everywhere within `ttl` seconds (documented in docs/settings.md)."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, digest: str) -> Principal | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, digest: str, principal: Principal) -> None:
+        if len(self._entries) > 100_000:
+            self._entries.clear()
+        self._entries[digest] = (time.monotonic() + self.ttl, principal)
+
+    def forget(self, digest: str | None = None) -> None:
+        if digest is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(digest, None)
+
+
+async def authenticate(
+    db: Database, cache: TokenCache, token: str, *, kind: str | None, now: datetime
+) -> Principal | None:
+    digest = token_digest(token)
+    cached = cache.get(digest)
+    if cached is not None:
+        return cached
+    async with db.read() as conn:
+        query = select(api_tokens.c.user_id, api_tokens.c.expires_at, api_tokens.c.kind).where(
+            api_tokens.c.digest == digest, api_tokens.c.revoked_at.is_(None)
+        )
+        row = (await conn.execute(query)).first()
+        if row is None or (kind and row.kind != kind):
+            return None
+        if row.expires_at is not None and row.expires_at <= now:
+            return None
+        principal = await load_principal(conn, int(row.user_id))
+    if principal is not None:
+        cache.put(digest, principal)
+    return principal
+
+
+async def create_shop(
+    db: Database, principal: Principal, *, name: str, legal_name: str, license_no: str,
+    now: datetime,
+) -> int:
+    if principal.role != "merchant":
+        raise Problem("wrong_role", "只有商家可以开店 / only merchants can open a shop")
+    for label, value, limit in (("name", name, 100), ("legal_name", legal_name, 200),
+                                ("license_no", license_no, 64)):
+        if not 1 <= len(value.strip()) <= limit:
+            raise Problem("validation_failed", f"{label} 须为 1–{limit} 个字符 / {label} length")
+    async with db.write() as uow:
+        result = await uow.conn.execute(
+            insert(shops).values(name=name.strip(), legal_name=legal_name.strip(),
+                                 license_no=license_no.strip(), created_at=now)
+            .returning(shops.c.id)
+        )
+        shop_id = int(result.scalar_one())
+        await uow.conn.execute(
+            insert(shop_members).values(shop_id=shop_id, user_id=principal.user_id, role="owner",
+                                        created_at=now)
+        )
+    return shop_id
+
+
+async def add_member(
+    db: Database, principal: Principal, shop_id: int, *, login: str, role: str, now: datetime
+) -> int:
+    if principal.shop_roles.get(shop_id) != "owner":
+        raise Problem("forbidden", "只有店主可以添加成员 / only the owner adds members")
+    if role not in rules.SHOP_ROLES - {"owner"}:
+        raise Problem("validation_failed", f"未知成员角色 / unknown member role: {role}")
+    async with db.write() as uow:
+        user = (await uow.conn.execute(select(users.c.id, users.c.role)
+                                       .where(users.c.login == login))).first()
+        if user is None:
+            raise Problem("not_found", f"没有这个用户 / no such user: {login}")
+        if role == "anchor" and user.role != "anchor":
+            raise Problem("wrong_role", "该用户不是主播 / that user is not an anchor")
+        existing = (await uow.conn.execute(select(shop_members.c.role).where(
+            shop_members.c.shop_id == shop_id, shop_members.c.user_id == user.id))).first()
+        if existing is None:
+            await uow.conn.execute(insert(shop_members).values(
+                shop_id=shop_id, user_id=user.id, role=role, created_at=now))
+        return int(user.id)
+
+
+async def get_shop(conn: AsyncConnection, shop_id: int) -> dict[str, object]:
+    row = (await conn.execute(select(shops).where(shops.c.id == shop_id))).first()
+    if row is None:
+        raise Problem("not_found", f"店铺不存在 / no such shop: {shop_id}")
+    return row_dict(row)

@@ -1,0 +1,259 @@
+"""Order brushing (刷单) detection by concentration in time windows.
+
+Definition (issue #4, docs/audit.md): a shop brushes when some closed time window [s, s + W],
+anywhere in continuous time, holds orders with  orders ÷ distinct buyers ≥ T.  Orders that lie
+in at least one such brushing window are the shop's brushing-period orders. The suspicious buyers
+of a brushing shop are the buyers with the largest share of those orders (ties: all of them).
+
+Why it is exact and fast (proof in docs/audit.md): the set of orders in [s, s + W] only changes
+when s passes t − W (an order enters; closed end) or passes t (an order leaves, just after s = t).
+So every window content is the content of one of
+    (a) [t_j − W, t_j]      for an order time t_j   (just after an entry), or
+    (b) (t_i, t_i + W]      for an order time t_i   (just after an exit),
+and both families are RANGE window frames that DuckDB evaluates in one sort per shop.  An order
+o lies in a brushing window of family (a) iff some brushing anchor t_j ∈ [t_o, t_o + W], and of
+family (b) iff some brushing anchor t_i ∈ [t_o − W, t_o).  Times are integer microseconds, so
+"just after" is + 1 µs.  [t_i, t_i + W] windows alone are not enough: with W = 10 and orders at
+0 (x), 5 (a), 8 (a), 12 (y) only (0, 10] holds {a, a} (ratio 2).
+
+Before the windows, an exact filter keeps only the orders that can matter: a brushing window has
+a buyer with ≥ ⌈T⌉ of its orders (the mean per buyer is ≥ T), those orders span ≤ W, so every
+order of a brushing window lies within W of a "hot" order — one belonging to a run of ⌈T⌉
+orders of one buyer in one shop spanning ≤ W.  Windows around no hot order are never brushing,
+and windows around a hot order lose no order to the filter.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import duckdb
+
+SUSPECT_RULES = ("period-share", "buyer-share")
+
+
+@dataclass(frozen=True)
+class BrushingParams:
+    window_seconds: Fraction
+    threshold: Fraction
+    suspect_rule: str = "period-share"
+
+    @property
+    def window_us(self) -> int:
+        return int(self.window_seconds * 1_000_000)
+
+
+@dataclass(frozen=True)
+class BrushingSummary:
+    shops: int
+    brushing_shops: int
+    orders_considered: int
+    orders_in_periods: int
+    periods: int
+
+
+def detect_brushing(con: duckdb.DuckDBPyConnection, orders: str,
+                    params: BrushingParams) -> BrushingSummary:
+    """Run the detector on `orders` (a table or view with shop_id, buyer_id, order_id,
+    created_at TIMESTAMPTZ) and leave the evidence in temp tables:
+
+    - brush_orders(shop_id, buyer_id, order_id, t)   orders in the union of brushing windows
+    - brush_periods(shop_id, period_no, start_us, end_us, orders, buyers, max_ratio)
+    - brush_shops(shop_id, buyer_ids, suspects, suspect_orders, orders_in_periods, periods,
+      max_ratio)
+    """
+    w = params.window_us
+    k = max(1, math.ceil(params.threshold))
+    num, den = params.threshold.numerator, params.threshold.denominator
+    _relevant_orders(con, orders, w, k)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _b_win AS
+        SELECT shop_id, buyer_id, order_id, t,
+               a_cnt * {den} >= {num} * a_dst AS a_brush,
+               b_cnt > 0 AND b_cnt * {den} >= {num} * b_dst AS b_brush,
+               a_lo, b_lo, b_hi, a_cnt, a_dst, b_cnt, b_dst
+        FROM (
+            SELECT *,
+                   CAST(count(*) OVER wa AS HUGEINT) AS a_cnt,
+                   CAST(count(DISTINCT buyer_id) OVER wa AS HUGEINT) AS a_dst,
+                   min(t) OVER wa AS a_lo,
+                   CAST(count(*) OVER wb AS HUGEINT) AS b_cnt,
+                   CAST(count(DISTINCT buyer_id) OVER wb AS HUGEINT) AS b_dst,
+                   min(t) OVER wb AS b_lo, max(t) OVER wb AS b_hi
+            FROM _b_rel
+            WINDOW wa AS (PARTITION BY shop_id ORDER BY t
+                          RANGE BETWEEN {w} PRECEDING AND CURRENT ROW),
+                   wb AS (PARTITION BY shop_id ORDER BY t
+                          RANGE BETWEEN 1 FOLLOWING AND {w} FOLLOWING)
+        )
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE brush_orders AS
+        SELECT shop_id, buyer_id, order_id, t FROM (
+            SELECT *,
+                   coalesce(bool_or(a_brush) OVER (PARTITION BY shop_id ORDER BY t
+                            RANGE BETWEEN CURRENT ROW AND {w} FOLLOWING), false)
+                   OR coalesce(bool_or(b_brush) OVER (PARTITION BY shop_id ORDER BY t
+                            RANGE BETWEEN {w} PRECEDING AND 1 PRECEDING), false) AS in_period
+            FROM _b_win
+            WHERE shop_id IN (SELECT shop_id FROM _b_win WHERE a_brush OR b_brush)
+        ) WHERE in_period
+    """)
+    _periods(con)
+    _suspects(con, orders, params.suspect_rule)
+    return _summary(con, orders)
+
+
+def _relevant_orders(con: duckdb.DuckDBPyConnection, orders: str, w: int, k: int) -> None:
+    """_b_rel: orders within W of a hot order (see module docstring), as integer µs times."""
+    if k == 1:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _b_rel AS
+            SELECT shop_id, buyer_id, order_id, epoch_us(created_at) AS t FROM {orders}""")
+        return
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _b_hot AS
+        WITH pairs AS (
+            SELECT shop_id, buyer_id FROM {orders} GROUP BY ALL HAVING count(*) >= {k}
+        ), runs AS (
+            SELECT shop_id, buyer_id, t,
+                   lead(t, {k - 1}) OVER (PARTITION BY shop_id, buyer_id ORDER BY t)
+                       - t <= {w} AS starts_run
+            FROM (SELECT o.shop_id, o.buyer_id, epoch_us(o.created_at) AS t
+                  FROM {orders} o SEMI JOIN pairs p
+                  ON o.shop_id = p.shop_id AND o.buyer_id = p.buyer_id)
+        )
+        SELECT DISTINCT shop_id, t FROM (
+            SELECT shop_id, t, bool_or(starts_run) OVER (PARTITION BY shop_id, buyer_id
+                   ORDER BY t ROWS BETWEEN {k - 1} PRECEDING AND CURRENT ROW) AS hot
+            FROM runs
+        ) WHERE hot
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _b_zone AS
+        SELECT shop_id, min(t) - {w} AS lo, max(t) + {w} AS hi FROM (
+            SELECT shop_id, t, sum(CASE WHEN t - prev_t <= {2 * w} THEN 0 ELSE 1 END)
+                   OVER (PARTITION BY shop_id ORDER BY t ROWS UNBOUNDED PRECEDING) AS zone
+            FROM (SELECT shop_id, t, lag(t) OVER (PARTITION BY shop_id ORDER BY t) AS prev_t
+                  FROM _b_hot)
+        ) GROUP BY shop_id, zone
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _b_rel AS
+        SELECT o.shop_id, o.buyer_id, o.order_id, o.t
+        FROM (SELECT shop_id, buyer_id, order_id, epoch_us(created_at) AS t FROM {orders}
+              WHERE shop_id IN (SELECT shop_id FROM _b_zone)) o
+        ASOF JOIN _b_zone z ON o.shop_id = z.shop_id AND o.t >= z.lo
+        WHERE o.t <= z.hi
+    """)
+
+
+def _periods(con: duckdb.DuckDBPyConnection) -> None:
+    """Merge the spans (first to last order) of overlapping brushing windows into periods."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE brush_periods AS
+        WITH spans AS (
+            SELECT DISTINCT shop_id, a_lo AS lo, t AS hi,
+                   CAST(a_cnt AS DOUBLE) / a_dst AS ratio FROM _b_win WHERE a_brush
+            UNION
+            SELECT DISTINCT shop_id, b_lo, b_hi, CAST(b_cnt AS DOUBLE) / b_dst
+            FROM _b_win WHERE b_brush
+        ), ordered AS (
+            SELECT *, max(hi) OVER (PARTITION BY shop_id ORDER BY lo, hi
+                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_hi
+            FROM spans
+        ), grouped AS (
+            SELECT *, sum(CASE WHEN prev_hi IS NULL OR lo > prev_hi THEN 1 ELSE 0 END)
+                      OVER (PARTITION BY shop_id ORDER BY lo, hi ROWS UNBOUNDED PRECEDING)
+                      AS period_no
+            FROM ordered
+        ), periods AS (
+            SELECT shop_id, period_no, min(lo) AS start_us, max(hi) AS end_us,
+                   max(ratio) AS max_ratio
+            FROM grouped GROUP BY shop_id, period_no
+        )
+        SELECT p.shop_id, p.period_no, p.start_us, p.end_us, p.max_ratio,
+               count(o.order_id) AS orders, count(DISTINCT o.buyer_id) AS buyers
+        FROM periods p LEFT JOIN brush_orders o
+          ON o.shop_id = p.shop_id AND o.t BETWEEN p.start_us AND p.end_us
+        GROUP BY ALL
+    """)
+
+
+def _suspects(con: duckdb.DuckDBPyConnection, orders: str, rule: str) -> None:
+    if rule == "buyer-share":
+        score = "CAST(n_in AS DOUBLE) / n_total"
+        totals = f"""JOIN (SELECT o.shop_id, o.buyer_id, count(*) AS n_total FROM {orders} o
+                     SEMI JOIN per_buyer p ON o.shop_id = p.shop_id AND o.buyer_id = p.buyer_id
+                     GROUP BY ALL) tot USING (shop_id, buyer_id)"""
+    else:
+        score, totals = "CAST(n_in AS DOUBLE)", ""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE brush_shops AS
+        WITH per_buyer AS (
+            SELECT shop_id, buyer_id, count(*) AS n_in FROM brush_orders GROUP BY ALL
+        ), scored AS (
+            SELECT shop_id, buyer_id, n_in, {score} AS score FROM per_buyer {totals}
+        ), ranked AS (
+            SELECT *, max(score) OVER (PARTITION BY shop_id) AS best,
+                   sum(n_in) OVER (PARTITION BY shop_id) AS orders_in_periods,
+                   bool_and(regexp_full_match(buyer_id, '-?[0-9]{{1,30}}'))
+                       OVER (PARTITION BY shop_id) AS numeric_ids
+            FROM scored
+        )
+        SELECT r.shop_id,
+               string_agg(buyer_id, '&' ORDER BY CASE WHEN numeric_ids
+                          THEN CAST(buyer_id AS HUGEINT) END, buyer_id) AS buyer_ids,
+               list(buyer_id ORDER BY CASE WHEN numeric_ids
+                    THEN CAST(buyer_id AS HUGEINT) END, buyer_id) AS suspects,
+               max(n_in) AS suspect_orders, max(orders_in_periods) AS orders_in_periods,
+               max(p.periods) AS periods, max(p.max_ratio) AS max_ratio
+        FROM ranked r JOIN (SELECT shop_id, count(*) AS periods, max(max_ratio) AS max_ratio
+                            FROM brush_periods GROUP BY shop_id) p USING (shop_id)
+        WHERE score = best
+        GROUP BY r.shop_id
+    """)
+
+
+def _summary(con: duckdb.DuckDBPyConnection, orders: str) -> BrushingSummary:
+    shops = con.execute(f"SELECT count(DISTINCT shop_id) FROM {orders}").fetchone()[0]
+    brushing = con.execute("SELECT count(*) FROM brush_shops").fetchone()[0]
+    considered = con.execute("SELECT count(*) FROM _b_rel").fetchone()[0]
+    in_periods = con.execute("SELECT count(*) FROM brush_orders").fetchone()[0]
+    periods = con.execute("SELECT count(*) FROM brush_periods").fetchone()[0]
+    return BrushingSummary(int(shops), int(brushing), int(considered), int(in_periods),
+                           int(periods))
+
+
+def output_relation(con: duckdb.DuckDBPyConnection, orders: str, *,
+                    all_shops: bool) -> str:
+    """SQL of the contract output: shop_id, buyer_ids ('0' when the shop did not brush)."""
+    if all_shops:
+        base = f"""SELECT s.shop_id, coalesce(b.buyer_ids, '0') AS buyer_ids
+                   FROM (SELECT DISTINCT shop_id FROM {orders}) s
+                   LEFT JOIN brush_shops b USING (shop_id)"""
+    else:
+        base = "SELECT shop_id, buyer_ids FROM brush_shops"
+    numeric = con.execute(
+        f"SELECT coalesce(bool_and(regexp_full_match(shop_id, '-?[0-9]{{1,30}}')), true) "
+        f"FROM ({base})"
+    ).fetchone()[0]
+    order = "CAST(shop_id AS HUGEINT), shop_id" if numeric else "shop_id"
+    return f"SELECT shop_id, buyer_ids FROM ({base}) ORDER BY {order}"
+
+
+def write_csv(con: duckdb.DuckDBPyConnection, orders: str, out: str, *,
+              all_shops: bool) -> int:
+    """Write the contract CSV (header `shop_id,buyer_ids`); returns the number of rows."""
+    sql = output_relation(con, orders, all_shops=all_shops)
+    target = out.replace("'", "''")
+    con.execute(f"COPY ({sql}) TO '{target}' (FORMAT csv, HEADER true)")
+    return int(con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0])
+
+
+def result_dict(con: duckdb.DuckDBPyConnection, orders: str, *,
+                all_shops: bool = True) -> dict[str, str]:
+    """The contract output as {shop_id: buyer_ids}; for tests and small data."""
+    sql = output_relation(con, orders, all_shops=all_shops)
+    return {shop: buyers for shop, buyers in con.execute(sql).fetchall()}

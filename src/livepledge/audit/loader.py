@@ -1,0 +1,335 @@
+"""Load order and viewer exports (CSV or Parquet) into canonical DuckDB tables.
+
+DuckDB reads the files in parallel and in a streaming fashion; nothing is pulled into Python
+memory except the first few bad rows for the error message. Values are converted to canonical
+types in one pass:
+
+- ids and text → VARCHAR (trimmed, empty = missing), so `007` stays `007`;
+- times → TIMESTAMPTZ; a time without a zone is read in `timezone` (default Asia/Shanghai);
+  epoch seconds (10 digits) and milliseconds (13 digits) are accepted too;
+- money → BIGINT fen; `amount_unit="yuan"` multiplies by 100; a value that is not a whole
+  number of fen after conversion is a bad value (no silent rounding);
+- counts → BIGINT.
+
+Each row keeps its position in its file (`row_no`, 1-based data row; for CSV the report gives
+the physical line number too), so a bad value is reported as "file, line, column, value".
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from livepledge.audit.columns import Resolved, resolve_columns
+from livepledge.audit.errors import AuditInputError
+
+MAX_EXAMPLES = 20
+
+
+@dataclass
+class LoadOptions:
+    mapping: dict[str, str] = field(default_factory=dict)
+    timezone: str = "Asia/Shanghai"
+    amount_unit: str = "fen"  # fen | yuan
+    on_error: str = "stop"  # stop | skip
+
+
+@dataclass
+class LoadReport:
+    table: str
+    rows_read: int = 0
+    rows_kept: int = 0
+    bad_rows: int = 0
+    duplicate_rows: int = 0
+    rejected_lines: int = 0
+    columns: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def connect(*, memory_limit: str = "3GB", threads: int | None = None,
+            database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection set up for out-of-core work (spills to a temp directory)."""
+    con = duckdb.connect(database)
+    spill = Path(tempfile.gettempdir()) / "livepledge-audit-spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET temp_directory = '{spill}'")
+    con.execute("SET preserve_insertion_order = true")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def set_timezone(con: duckdb.DuckDBPyConnection, timezone: str) -> None:
+    names = {row[0] for row in con.execute("SELECT name FROM pg_timezone_names()").fetchall()}
+    if timezone not in names:
+        raise AuditInputError(
+            f"未知时区 {timezone!r} / unknown time zone {timezone!r} (e.g. Asia/Shanghai, UTC)"
+        )
+    con.execute(f"SET TimeZone = '{timezone}'")
+
+
+def load_table(
+    con: duckdb.DuckDBPyConnection,
+    paths: list[str],
+    *,
+    table: str,
+    canonical: dict[str, str],
+    required: tuple[str, ...],
+    options: LoadOptions,
+    unique: str | None = None,
+) -> LoadReport:
+    """Load `paths` into `table` with canonical columns plus `file_no` and `row_no`.
+
+    Raises AuditInputError on missing files or columns, empty input, and — unless
+    `options.on_error == "skip"` — on bad values, malformed lines and duplicate `unique` keys.
+    """
+    if options.amount_unit not in ("fen", "yuan"):
+        raise AuditInputError("--amount-unit 只能是 fen 或 yuan / must be fen or yuan")
+    if options.on_error not in ("stop", "skip"):
+        raise AuditInputError("--on-error 只能是 stop 或 skip / must be stop or skip")
+    set_timezone(con, options.timezone)
+    report = LoadReport(table=table)
+    rejects: dict[int, list[int]] = {}
+    bases: dict[int, int] = {}
+    for file_no, path in enumerate(paths):
+        source = _source_sql(path)
+        described = _describe(con, source, path)
+        resolved = resolve_columns(list(described), options.mapping, canonical, required)
+        report.columns = resolved.columns
+        select = _select_sql(resolved, described, canonical, options, file_no, source)
+        verb = f"CREATE OR REPLACE TABLE {table} AS" if file_no == 0 else f"INSERT INTO {table}"
+        bases[file_no] = 0 if file_no == 0 else _count(con, table)
+        _execute(con, f"{verb} {select}", path)
+        rejects[file_no] = _take_rejects(con, path)
+    places = _Places(paths, rejects, bases)
+    _check_rows(con, table, required, canonical, options, report, places)
+    if unique:
+        _check_unique(con, table, unique, options, report, places)
+    report.rows_kept = _count(con, table)
+    if report.rows_kept == 0:
+        raise AuditInputError("没有可用的数据行 / no usable data rows after validation")
+    return report
+
+
+def _source_sql(path: str) -> str:
+    file = Path(path)
+    if not file.exists():
+        raise AuditInputError(f"文件不存在 / file not found: {path}")
+    if file.is_dir():
+        raise AuditInputError(f"这是一个目录 / this is a directory, not a file: {path}")
+    if file.stat().st_size == 0:
+        raise AuditInputError(f"文件为空 / the file is empty: {path}")
+    quoted = str(file).replace("'", "''")
+    if file.suffix.lower() in (".parquet", ".pq"):
+        return f"read_parquet('{quoted}', file_row_number = true)"
+    return (
+        f"read_csv('{quoted}', all_varchar = true, header = true, store_rejects = true, "
+        f"encoding = 'utf-8')"
+    )
+
+
+def _describe(con: duckdb.DuckDBPyConnection, source: str, path: str) -> dict[str, str]:
+    rows = _execute(con, f"DESCRIBE SELECT * FROM {source}", path).fetchall()
+    return {name: str(kind) for name, kind, *_ in rows if name != "file_row_number"}
+
+
+def _execute(con: duckdb.DuckDBPyConnection, sql: str, path: str) -> duckdb.DuckDBPyConnection:
+    try:
+        return con.execute(sql)
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AuditInputError(f"无法读取 / cannot read {path}: {first}") from exc
+
+
+def _select_sql(resolved: Resolved, described: dict[str, str], canonical: dict[str, str],
+                options: LoadOptions, file_no: int, source: str) -> str:
+    values, raws = [], []
+    for name, kind in canonical.items():
+        if not resolved.has(name):
+            values.append(f"CAST(NULL AS {_TYPES[kind]}) AS {name}")
+            raws.append(f"CAST(NULL AS VARCHAR) AS \"{name}__bad\"")
+            continue
+        column = '"' + resolved.columns[name].replace('"', '""') + '"'
+        expr = _convert(kind, column, described[resolved.columns[name]], options.amount_unit)
+        values.append(f"{expr} AS {name}")
+        if kind != "id":
+            raw = f"NULLIF(trim(CAST({column} AS VARCHAR)), '')"
+            raws.append(f"CASE WHEN ({expr}) IS NULL THEN {raw} END AS \"{name}__bad\"")
+        else:
+            raws.append(f"CAST(NULL AS VARCHAR) AS \"{name}__bad\"")
+    row_no = "file_row_number + 1" if "read_parquet" in source else "NULL"
+    return (
+        f"SELECT {file_no} AS file_no, CAST({row_no} AS BIGINT) AS row_no, "
+        + ", ".join(values + raws)
+        + f" FROM {source}"
+    )
+
+
+_TYPES = {"id": "VARCHAR", "time": "TIMESTAMPTZ", "money": "BIGINT", "int": "BIGINT"}
+
+
+def _convert(kind: str, column: str, source_type: str, amount_unit: str) -> str:
+    text = f"NULLIF(trim(CAST({column} AS VARCHAR)), '')"
+    if kind == "id":
+        return text
+    if kind == "int":
+        return f"TRY_CAST({text} AS BIGINT)"
+    if kind == "money":
+        factor = 100 if amount_unit == "yuan" else 1
+        cleaned = f"regexp_replace({text}, '[¥￥,\\s元]|CNY|RMB', '', 'g')"
+        number = f"(TRY_CAST({cleaned} AS DECIMAL(38,4)) * {factor})"
+        return f"CASE WHEN {number} = round({number}) THEN CAST({number} AS BIGINT) END"
+    upper = source_type.upper()
+    if upper.startswith("TIMESTAMP") or upper == "DATE":
+        return f"CAST({column} AS TIMESTAMPTZ)"
+    if upper in ("BIGINT", "INTEGER", "DOUBLE", "HUGEINT", "UBIGINT", "FLOAT"):
+        return (f"to_timestamp(CASE WHEN {column} >= 100000000000 THEN {column} / 1000.0 "
+                f"ELSE {column} END)")
+    return (
+        f"COALESCE(TRY_CAST({text} AS TIMESTAMPTZ), "
+        f"CAST(try_strptime({text}, '%Y年%m月%d日 %H:%M:%S') AS TIMESTAMPTZ), "
+        f"CASE WHEN regexp_full_match({text}, '[0-9]{{10}}(\\.[0-9]+)?') "
+        f"THEN to_timestamp(CAST({text} AS DOUBLE)) "
+        f"WHEN regexp_full_match({text}, '[0-9]{{13}}') "
+        f"THEN to_timestamp(CAST({text} AS BIGINT) / 1000.0) END)"
+    )
+
+
+def _take_rejects(con: duckdb.DuckDBPyConnection, path: str) -> list[int]:
+    try:
+        rows = con.execute("SELECT DISTINCT line FROM reject_errors ORDER BY line").fetchall()
+    except duckdb.Error:
+        return []
+    con.execute("DELETE FROM reject_errors")
+    return [int(row[0]) for row in rows]
+
+
+def csv_line(row_no: int, rejected: list[int]) -> int:
+    """Physical line of the `row_no`-th accepted data row, given sorted rejected line numbers.
+
+    Assumes one header line and one line per record.
+    """
+    line = row_no + 1
+    while True:
+        skipped = bisect.bisect_right(rejected, line)
+        candidate = row_no + 1 + skipped
+        if candidate == line:
+            return line
+        line = candidate
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+@dataclass
+class _Places:
+    """Turns (file_no, row_no, rowid) into "file, line N" for messages."""
+
+    paths: list[str]
+    rejects: dict[int, list[int]]
+    bases: dict[int, int]
+
+    def where(self, file_no: int, row_no: int | None, rowid: int) -> str:
+        name = os.path.basename(self.paths[file_no])
+        if row_no is not None:  # Parquet: exact row number from the reader
+            return f"{name} 第 {row_no} 行 / row {row_no}"
+        data_row = rowid - self.bases[file_no] + 1
+        line = csv_line(data_row, self.rejects.get(file_no, []))
+        return f"{name} 第 {line} 行 / line {line}"
+
+
+def _check_rows(con: duckdb.DuckDBPyConnection, table: str, required: tuple[str, ...],
+                canonical: dict[str, str], options: LoadOptions, report: LoadReport,
+                places: _Places) -> None:
+    paths, rejects = places.paths, places.rejects
+    report.rows_read = _count(con, table)
+    report.rejected_lines = sum(len(lines) for lines in rejects.values())
+    messages: list[str] = []
+    if report.rejected_lines:
+        shown = [
+            f"{os.path.basename(paths[f])} 第 {line} 行 / line {line}"
+            for f, lines in rejects.items() for line in lines[:MAX_EXAMPLES]
+        ][:MAX_EXAMPLES]
+        messages.append(
+            f"{report.rejected_lines} 行格式错误（列数不符或引号未闭合）/ malformed lines "
+            f"(wrong number of fields or quoting): " + "; ".join(shown)
+        )
+    if report.rows_read == 0 and not report.rejected_lines:
+        raise AuditInputError("文件没有数据行（只有表头）/ the file has a header but no data rows")
+    bad_conditions = [f'"{name}__bad" IS NOT NULL' for name in canonical]
+    bad_conditions += [f"{name} IS NULL" for name in required]
+    condition = " OR ".join(bad_conditions)
+    report.bad_rows = con.execute(f"SELECT count(*) FROM {table} WHERE {condition}").fetchone()[0]
+    if report.bad_rows:
+        messages.append(_describe_bad_rows(con, table, required, canonical, condition,
+                                           report.bad_rows, places))
+    if messages and options.on_error == "stop":
+        messages.append("用 --on-error skip 跳过这些行 / use --on-error skip to skip these rows")
+        raise AuditInputError("\n".join(messages))
+    if report.bad_rows:
+        con.execute(f"DELETE FROM {table} WHERE {condition}")
+    report.warnings.extend(messages)
+    for name in canonical:
+        con.execute(f'ALTER TABLE {table} DROP COLUMN "{name}__bad"')
+
+
+def _describe_bad_rows(con: duckdb.DuckDBPyConnection, table: str,
+                       required: tuple[str, ...], canonical: dict[str, str], condition: str,
+                       total: int, places: _Places) -> str:
+    names = list(canonical)
+    bad_cols = ", ".join(f'"{name}__bad"' for name in names)
+    req_cols = ", ".join(f"{name} IS NULL" for name in required)
+    rows = con.execute(
+        f"SELECT file_no, row_no, rowid, {bad_cols}, {req_cols} FROM {table} "
+        f"WHERE {condition} ORDER BY rowid LIMIT {MAX_EXAMPLES}"
+    ).fetchall()
+    lines = []
+    for row in rows:
+        problems = [f"{name}={value!r} 无法解析/unparseable"
+                    for name, value in zip(names, row[3:3 + len(names)], strict=True)
+                    if value is not None]
+        problems += [f"{name} 为空/missing"
+                     for name, is_null in zip(required, row[3 + len(names):], strict=True)
+                     if is_null]
+        lines.append(f"  {places.where(row[0], row[1], row[2])}: " + ", ".join(problems))
+    rest = total - len(rows)
+    more = f"\n  … 另有 {rest} 行 / {rest} more" if rest else ""
+    return f"{total} 行含无效值 / rows with invalid values:\n" + "\n".join(lines) + more
+
+
+def _check_unique(con: duckdb.DuckDBPyConnection, table: str, key: str,
+                  options: LoadOptions, report: LoadReport, places: _Places) -> None:
+    dup = con.execute(
+        f"SELECT count(*) - count(DISTINCT {key}) FROM {table}"
+    ).fetchone()[0]
+    report.duplicate_rows = int(dup)
+    if not dup:
+        return
+    examples = con.execute(
+        f"SELECT {key}, list(file_no ORDER BY rowid), list(row_no ORDER BY rowid), "
+        f"list(rowid ORDER BY rowid) FROM {table} WHERE {key} IN (SELECT {key} FROM {table} "
+        f"GROUP BY {key} HAVING count(*) > 1) GROUP BY {key} ORDER BY min(rowid) LIMIT 10"
+    ).fetchall()
+    shown = []
+    for value, files, rows, rowids in examples:
+        where = ", ".join(places.where(f, r, i)
+                          for f, r, i in zip(files, rows, rowids, strict=True))
+        shown.append(f"  {key}={value}: {where}")
+    message = (f"{dup} 行重复的 {key}（保留每个的第一行）/ {dup} rows repeat an earlier {key} "
+               f"(the first row of each is kept):\n" + "\n".join(shown))
+    if options.on_error == "stop":
+        raise AuditInputError(
+            message + "\n用 --on-error skip 去重后继续 / use --on-error skip to de-duplicate"
+        )
+    con.execute(
+        f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM (SELECT rowid, row_number() "
+        f"OVER (PARTITION BY {key} ORDER BY rowid) AS n FROM {table}) WHERE n > 1)"
+    )
+    report.warnings.append(message)

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from livepledge.accounts.schemas import Strict
+
+
+class SkuIn(Strict):
+    name: str = Field(max_length=200)
+    price: int = Field(description="price in fen")
+    stock: int
+
+
+class ProductCreate(Strict):
+    title: str = Field(max_length=500)
+    description: str = Field(default="", max_length=20000)
+    category: str = "general"
+    skus: list[SkuIn] = Field(max_length=50)
+
+
+class ProductUpdate(Strict):
+    title: str | None = Field(default=None, max_length=500)
+    description: str | None = Field(default=None, max_length=20000)
+    category: str | None = None
+
+
+class SkuUpdate(Strict):
+    price: int | None = None
+    stock_delta: int | None = None

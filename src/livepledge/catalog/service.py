@@ -1,0 +1,174 @@
+"""Catalog use cases: products with SKUs, archive (never delete), append-only price history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from livepledge.accounts.service import Principal, access_shop
+from livepledge.catalog import rules
+from livepledge.catalog.models import price_history, products, skus
+from livepledge.infra.db import Database, UnitOfWork, row_dict
+from livepledge.infra.events import record_event
+from livepledge.infra.problems import Problem
+
+
+@dataclass(frozen=True)
+class NewSku:
+    name: str
+    price: int
+    stock: int
+
+
+def check_product_fields(title: str | None, category: str | None) -> None:
+    if title is not None and not 1 <= len(title.strip()) <= 120:
+        raise Problem("validation_failed", "标题须为 1–120 个字符 / title must be 1-120 chars")
+    if category is not None and category not in rules.CATEGORIES:
+        raise Problem("validation_failed", f"未知类目 / unknown category: {category}",
+                      allowed=list(rules.CATEGORIES))
+
+
+def check_sku(sku: NewSku) -> None:
+    if not 1 <= len(sku.name.strip()) <= 80:
+        raise Problem("validation_failed", "SKU 名称须为 1–80 个字符 / SKU name must be 1-80 chars")
+    for error in (rules.price_error(sku.price), rules.stock_error(sku.stock)):
+        if error:
+            raise Problem("validation_failed", error)
+
+
+async def create_product(
+    db: Database, principal: Principal, shop_id: int, *, title: str, description: str,
+    category: str, new_skus: list[NewSku], now: datetime,
+) -> int:
+    access_shop(principal, shop_id)
+    check_product_fields(title, category)
+    if not 1 <= len(new_skus) <= 50:
+        raise Problem("validation_failed", "商品须有 1–50 个 SKU / a product needs 1-50 SKUs")
+    for sku in new_skus:
+        check_sku(sku)
+    async with db.write() as uow:
+        product_id = int((await uow.conn.execute(insert(products).values(
+            shop_id=shop_id, title=title.strip(), description=description, category=category,
+            status="active", created_at=now, updated_at=now).returning(products.c.id)
+        )).scalar_one())
+        for sku in new_skus:
+            await do_add_sku(uow, shop_id, product_id, sku, principal.user_id, now)
+        await record_event(uow, "ProductCreated", now, shop_id=shop_id,
+                           payload={"product_id": product_id, "title": title.strip()})
+    return product_id
+
+
+async def do_add_sku(
+    uow: UnitOfWork, shop_id: int, product_id: int, sku: NewSku, user_id: int, now: datetime
+) -> int:
+    sku_id = int((await uow.conn.execute(insert(skus).values(
+        product_id=product_id, shop_id=shop_id, name=sku.name.strip(), price=sku.price,
+        stock=sku.stock, status="active", created_at=now).returning(skus.c.id))).scalar_one())
+    await uow.conn.execute(insert(price_history).values(
+        sku_id=sku_id, price=sku.price, changed_by=user_id, changed_at=now, context="list"))
+    return sku_id
+
+
+async def access_product(conn: AsyncConnection, product_id: int) -> Any:
+    row = (await conn.execute(select(products).where(products.c.id == product_id))).first()
+    if row is None:
+        raise Problem("not_found", f"商品不存在 / no such product: {product_id}")
+    return row
+
+
+async def product_view(conn: AsyncConnection, product_id: int) -> dict[str, Any]:
+    row = await access_product(conn, product_id)
+    sku_rows = await conn.execute(select(skus).where(skus.c.product_id == product_id)
+                                  .order_by(skus.c.id))
+    view = row_dict(row)
+    view["skus"] = [row_dict(s) for s in sku_rows]
+    return view
+
+
+async def list_products(
+    db: Database, principal: Principal, shop_id: int, *, include_archived: bool
+) -> list[dict[str, Any]]:
+    access_shop(principal, shop_id)
+    async with db.read() as conn:
+        query = select(products.c.id).where(products.c.shop_id == shop_id).order_by(products.c.id)
+        if not include_archived:
+            query = query.where(products.c.status == "active")
+        ids = [r.id for r in await conn.execute(query)]
+        return [await product_view(conn, pid) for pid in ids]
+
+
+async def update_product(
+    db: Database, principal: Principal, product_id: int, *, changes: dict[str, Any],
+    now: datetime,
+) -> None:
+    check_product_fields(changes.get("title"), changes.get("category"))
+    async with db.write() as uow:
+        row = await access_product(uow.conn, product_id)
+        access_shop(principal, row.shop_id)
+        if row.status == "archived":
+            raise Problem("archived", "已归档的商品不能修改 / archived products cannot be edited")
+        if "title" in changes:
+            changes["title"] = changes["title"].strip()
+        await uow.conn.execute(update(products).where(products.c.id == product_id)
+                               .values(**changes, updated_at=now))
+
+
+async def archive_product(
+    db: Database, principal: Principal, product_id: int, *, now: datetime
+) -> None:
+    async with db.write() as uow:
+        row = await access_product(uow.conn, product_id)
+        access_shop(principal, row.shop_id)
+        await uow.conn.execute(update(products).where(products.c.id == product_id)
+                               .values(status="archived", updated_at=now))
+        await record_event(uow, "ProductArchived", now, shop_id=row.shop_id,
+                           payload={"product_id": product_id})
+
+
+async def access_sku(conn: AsyncConnection, sku_id: int) -> Any:
+    row = (await conn.execute(select(skus).where(skus.c.id == sku_id))).first()
+    if row is None:
+        raise Problem("not_found", f"SKU 不存在 / no such SKU: {sku_id}")
+    return row
+
+
+async def update_sku(
+    db: Database, principal: Principal, sku_id: int, *, price: int | None,
+    stock_delta: int | None, now: datetime,
+) -> None:
+    """Change a SKU's list price (appended to the price history; existing orders keep theirs)
+    and/or add or remove stock on hand (never below zero)."""
+    if price is not None and (error := rules.price_error(price)):
+        raise Problem("validation_failed", error)
+    if stock_delta is not None and abs(stock_delta) > rules.MAX_STOCK:
+        raise Problem("validation_failed", "库存变化过大 / stock change too large")
+    async with db.write() as uow:
+        row = await access_sku(uow.conn, sku_id)
+        access_shop(principal, row.shop_id)
+        if price is not None and price != row.price:
+            await uow.conn.execute(update(skus).where(skus.c.id == sku_id).values(price=price))
+            await uow.conn.execute(insert(price_history).values(
+                sku_id=sku_id, price=price, changed_by=principal.user_id, changed_at=now,
+                context="list"))
+            await record_event(uow, "PriceChanged", now, shop_id=row.shop_id,
+                               payload={"sku_id": sku_id, "price": price, "previous": row.price})
+        if stock_delta:
+            result = await uow.conn.execute(
+                update(skus).where(skus.c.id == sku_id, skus.c.stock + stock_delta >= 0)
+                .values(stock=skus.c.stock + stock_delta)
+            )
+            if result.rowcount != 1:
+                raise Problem("insufficient_stock",
+                              f"库存不足，当前 {row.stock} / not enough stock on hand: {row.stock}")
+
+
+async def price_history_of(db: Database, sku_id: int) -> list[dict[str, Any]]:
+    async with db.read() as conn:
+        await access_sku(conn, sku_id)
+        rows = await conn.execute(select(price_history).where(price_history.c.sku_id == sku_id)
+                                  .order_by(price_history.c.id))
+        return [row_dict(r) for r in rows]

@@ -1,0 +1,121 @@
+"""The `livepledge` command: serve, demo, migrate, and the compliance and audit tools."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+import typer
+
+from livepledge.audit.cli import app as audit_app
+from livepledge.compliance.cli import app as compliance_app
+from livepledge.config import Settings, get_settings
+
+app = typer.Typer(help="Livepledge 直播电商平台 / live-commerce platform", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+app.add_typer(compliance_app, name="compliance")
+app.add_typer(audit_app, name="audit")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"错误 / error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _migrate(settings: Settings) -> None:
+    from livepledge.infra.migrate import upgrade
+
+    try:
+        upgrade(settings.effective_database_url)
+    except Exception as exc:  # a clear message, not a traceback
+        _fail(f"数据库迁移失败 / migration failed: {exc}")
+
+
+@app.command()
+def migrate() -> None:
+    """升级数据库结构 / Upgrade the database schema to the latest version."""
+    settings = get_settings()
+    _migrate(settings)
+    typer.echo(f"数据库已是最新 / database is up to date ({_safe_url(settings)})")
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.effective_database_url).render_as_string(hide_password=True)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="listen address"),
+    port: int = typer.Option(8000, help="listen port"),
+    workers: int = typer.Option(1, help="worker processes (scale-out needs PostgreSQL + Redis)"),
+    run_migrations: bool = typer.Option(None, "--migrate/--no-migrate",
+                                        help="migrate first (default: yes on SQLite)"),
+) -> None:
+    """启动服务 / Serve the web app and API."""
+    settings = get_settings()
+    settings.check_production()
+    if workers > 1 and (settings.is_sqlite or not settings.redis_url):
+        _fail("多进程需要 PostgreSQL 与 Redis / several workers need "
+              "LIVEPLEDGE_DATABASE_URL (PostgreSQL) and LIVEPLEDGE_REDIS_URL")
+    if run_migrations if run_migrations is not None else settings.is_sqlite:
+        _migrate(settings)
+    _run_server(host, port, workers, settings)
+
+
+def _run_server(host: str, port: int, workers: int, settings: Settings) -> None:
+    import uvicorn
+
+    uvicorn.run("livepledge.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level=settings.log_level, access_log=False,
+                ws_max_size=65536, timeout_graceful_shutdown=5)
+
+
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+    seed_only: bool = typer.Option(False, "--seed-only", help="seed and exit, do not serve"),
+    as_json: bool = typer.Option(False, "--json", help="print the seeded ids and tokens as JSON"),
+    buyers: int = typer.Option(3, help="number of demo buyers", min=0, max=100_000),
+    stock: int = typer.Option(100, help="units allocated to the flash sale", min=1,
+                              max=1_000_000),
+) -> None:
+    """写入演示数据并启动 / Seed a demo shop with a live flash sale, then serve it."""
+    from livepledge.demo import ANCHOR_PASSWORD, BUYER_PASSWORD, MERCHANT_PASSWORD, seed
+    from livepledge.infra.db import Database, async_url
+
+    settings = get_settings()
+    _migrate(settings)
+
+    async def run() -> object:
+        db = Database(async_url(settings.effective_database_url))
+        try:
+            prefix = None if seed_only else "demo-"
+            return await seed(db, buyers=buyers, stock=stock, prefix=prefix)
+        finally:
+            await db.dispose()
+
+    scenario = asyncio.run(run())
+    if as_json:
+        sys.stdout.write(json.dumps(scenario.as_json(), ensure_ascii=False) + "\n")  # type: ignore[attr-defined]
+    if seed_only:
+        return
+    base = f"http://{host}:{port}"
+    s = scenario
+    typer.echo(f"""
+Livepledge 演示已就绪 / demo ready  ({_safe_url(settings)})
+  直播间 / live room        {base}/live/{s.session_id}
+  商家后台 / merchant console {base}/console
+  API 文档 / API docs        {base}/docs
+  商家 / merchant  login {s.merchant_login}  password {MERCHANT_PASSWORD}
+  主播 / anchor    login {s.anchor_login}  password {ANCHOR_PASSWORD}
+  买家 / buyers    login {', '.join(s.buyer_logins[:3])}  password {BUYER_PASSWORD}
+""")  # type: ignore[attr-defined]
+    _run_server(host, port, 1, settings)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,229 @@
+"""The running application's parts, built once by the app factory, and the request dependencies
+(who is calling, CSRF) that every router shares."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
+
+from livepledge.accounts.service import Principal, TokenCache, authenticate
+from livepledge.config import Settings
+from livepledge.infra.batching import BatchQueue
+from livepledge.infra.broker import Broker, InProcessBroker, RedisBroker
+from livepledge.infra.clock import utcnow
+from livepledge.infra.db import Database, async_url
+from livepledge.infra.notify import ITEMS_CHANNEL, Notifier
+from livepledge.infra.problems import Problem
+from livepledge.infra.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
+from livepledge.infra.security import csrf_token_for, tokens_equal
+from livepledge.live.chat import ChatChecker, ChatContext, NewChat, commit_chat_batch
+from livepledge.live.presence import LocalPresence, Presence, RedisPresence
+from livepledge.live.room import RoomHub
+from livepledge.orders.gate import LocalStockGate, RedisStockGate, StockGate
+from livepledge.orders.payments import PaymentProvider, build_provider
+from livepledge.orders.service import BuyContext, ItemFactsCache, expire_unpaid, gate_loader
+from livepledge.orders.writer import OrderWriter
+
+log = logging.getLogger("livepledge")
+SESSION_COOKIE = "lp_session"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    broker: Broker
+    notifier: Notifier
+    gate: StockGate
+    writer: OrderWriter
+    facts: ItemFactsCache
+    payments: PaymentProvider
+    tokens: TokenCache
+    presence: Presence
+    limiter: RateLimiter
+    rooms: RoomHub
+    chat: ChatContext
+    buy: BuyContext
+    redis: Any = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        return utcnow()
+
+
+def chat_checker() -> ChatChecker:
+    """Chat that diverts buyers off the platform is held back (compliance engine, issue #3)."""
+    try:
+        from livepledge.compliance.service import chat_verdict
+    except ImportError:
+        from livepledge.live.chat import _allow_all
+        return _allow_all
+    return chat_verdict  # type: ignore[no-any-return]
+
+
+async def build_runtime(settings: Settings) -> Runtime:
+    db = Database(async_url(settings.effective_database_url))
+    redis_client = None
+    broker: Broker
+    if settings.redis_url:
+        import redis.asyncio as redis
+
+        redis_client = redis.from_url(settings.redis_url)
+        broker = RedisBroker(settings.redis_url)
+        gate: StockGate = RedisStockGate(settings.redis_url, gate_loader(db))
+        presence: Presence = RedisPresence(redis_client, settings.presence_ttl_seconds)
+        limiter: RateLimiter = RedisRateLimiter(redis_client)
+    else:
+        broker = InProcessBroker()
+        gate = LocalStockGate(gate_loader(db))
+        presence = LocalPresence(settings.presence_ttl_seconds)
+        limiter = LocalRateLimiter()
+    await broker.start()
+    notifier = Notifier(broker)
+    facts = ItemFactsCache(db)
+
+    async def announce(items: list[dict[str, Any]], created: list[dict[str, Any]]) -> None:
+        for item in items:
+            await notifier.room(item["session_id"], {"type": "stock", "item_id": item["item_id"],
+                                                     "stock_remaining": item["stock_remaining"]})
+        for order in created:
+            await notifier.shop(order["shop_id"], {"type": "order_placed", "order": order})
+
+    writer = OrderWriter(db, gate, batch_max=settings.write_batch_max, announce=announce)
+    chat_queue: BatchQueue[NewChat] = BatchQueue(db, commit_chat_batch, name="chat-writer")
+    rooms = RoomHub(db, broker, notifier, presence, tick_ms=settings.room_tick_ms,
+                    queue_size=settings.room_client_queue)
+    runtime = Runtime(
+        settings=settings, db=db, broker=broker, notifier=notifier, gate=gate, writer=writer,
+        facts=facts, payments=build_provider("sandbox"),
+        tokens=TokenCache(settings.token_cache_seconds), presence=presence, limiter=limiter,
+        rooms=rooms,
+        chat=ChatContext(db, notifier, limiter, chat_queue, settings.chat_max_length,
+                         settings.chat_min_interval_seconds, chat_checker()),
+        buy=BuyContext(db, gate, writer, facts, settings.order_payment_timeout_seconds,
+                       naive=settings.stock_gate == "naive"),
+        redis=redis_client,
+    )
+
+    async def on_items(_channel: str, data: bytes) -> None:
+        facts.invalidate(orjson.loads(data).get("item_ids"))
+
+    await broker.subscribe(ITEMS_CHANNEL, on_items)
+    writer.start()
+    chat_queue.start()
+    runtime.tasks.append(asyncio.create_task(_sweep_forever(runtime), name="expiry-sweeper"))
+    if isinstance(gate, RedisStockGate):
+        await reconcile_gate(runtime)
+    return runtime
+
+
+async def _sweep_forever(runtime: Runtime) -> None:
+    while True:
+        try:
+            while await expire_unpaid(runtime.db, runtime.gate, runtime.notifier,
+                                      now=runtime.now()) > 0:
+                pass
+            if isinstance(runtime.gate, RedisStockGate):
+                await reconcile_gate(runtime)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("expiry sweep failed")
+        await asyncio.sleep(runtime.settings.expiry_sweep_interval_seconds)
+
+
+GATE_LEASE_SECONDS = 60.0
+
+
+async def reconcile_gate(runtime: Runtime) -> None:
+    """Settle Redis reservations left pending by a worker that died mid-batch: committed ones
+    are confirmed, the rest released (see docs/architecture.md, "After a crash")."""
+    from sqlalchemy import select
+
+    from livepledge.orders.models import orders
+
+    gate = runtime.gate
+    assert isinstance(gate, RedisStockGate)
+    for item_id in await gate.gated_items():
+        for record in await gate.stale_pending(item_id, older_than=GATE_LEASE_SECONDS):
+            buyer, _, key = str(record["ref"]).partition(":")
+            async with runtime.db.read() as conn:
+                found = (await conn.execute(select(orders.c.id).where(
+                    orders.c.buyer_id == int(buyer), orders.c.idempotency_key == key,
+                    orders.c.lineup_item_id == item_id))).first()
+            await gate.settle_stale(item_id, record, committed=found is not None)
+
+
+async def close_runtime(runtime: Runtime) -> None:
+    for task in runtime.tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await runtime.rooms.close()
+    await runtime.writer.close()
+    await runtime.chat.queue.close()
+    await runtime.gate.close()
+    await runtime.broker.close()
+    if runtime.redis is not None:
+        await runtime.redis.aclose()
+    await runtime.db.dispose()
+
+
+def get_runtime(conn: HTTPConnection) -> Runtime:
+    return conn.app.state.runtime  # type: ignore[no-any-return]
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def _bearer(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+async def optional_principal(request: Request) -> Principal | None:
+    return await principal_for(request, check_csrf=True)
+
+
+async def principal_for(conn: HTTPConnection, *, check_csrf: bool) -> Principal | None:
+    runtime = get_runtime(conn)
+    token = _bearer(conn)
+    kind = "api"
+    if token is None:
+        token = conn.cookies.get(SESSION_COOKIE)
+        kind = "web"
+        if token and check_csrf and conn.scope.get("method", "GET") not in {"GET", "HEAD",
+                                                                           "OPTIONS"}:
+            sent = conn.headers.get(CSRF_HEADER, "")
+            if not tokens_equal(sent, csrf_token_for(token, runtime.settings.secret_key)):
+                raise Problem("csrf_failed", "CSRF 校验失败，请刷新页面 / CSRF check failed; reload")
+    if not token:
+        return None
+    principal = await authenticate(runtime.db, runtime.tokens, token, kind=kind,
+                                   now=runtime.now())
+    if principal is None and kind == "api":
+        raise Problem("unauthenticated", "令牌无效或已过期 / invalid or expired token")
+    return principal
+
+
+async def require_principal(request: Request) -> Principal:
+    principal = await optional_principal(request)
+    if principal is None:
+        raise Problem("unauthenticated", "请先登录 / please log in")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(require_principal)]
+OptionalPrincipalDep = Annotated[Principal | None, Depends(optional_principal)]

@@ -1,0 +1,64 @@
+"""A queue that commits many small writes in one transaction (chat messages, likes, visits).
+
+Callers await their own item's result, which is set only after COMMIT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+from livepledge.infra.db import Database, UnitOfWork
+
+T = TypeVar("T")
+log = logging.getLogger("livepledge.batching")
+
+CommitFn = Callable[[UnitOfWork, list[T]], Awaitable[list[Any]]]
+
+
+class BatchQueue(Generic[T]):
+    def __init__(self, db: Database, commit: CommitFn[T], *, batch_max: int = 256,
+                 name: str = "batch") -> None:
+        self.db = db
+        self._commit = commit
+        self.batch_max = batch_max
+        self.name = name
+        self._queue: asyncio.Queue[tuple[T, asyncio.Future[Any]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def submit(self, item: T) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((item, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.batch_max and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                async with self.db.write() as uow:
+                    results = await self._commit(uow, [item for item, _ in batch])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("%s batch failed", self.name)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)

@@ -1,0 +1,262 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from livepledge.deps import OptionalPrincipalDep, PrincipalDep, RuntimeDep, principal_for
+from livepledge.infra.problems import Problem
+from livepledge.live import chat, service
+from livepledge.live.room import CLOSE, Client, Room
+from livepledge.live.schemas import (
+    ChatRequest,
+    LineupCreate,
+    LineupUpdate,
+    ModerationRequest,
+    MuteRequest,
+    PinRequest,
+    SessionCreate,
+    SlowModeRequest,
+)
+
+router = APIRouter(tags=["live"])
+API = "/api/v1"
+
+
+@router.post(API + "/shops/{shop_id}/sessions", status_code=201)
+async def schedule(shop_id: int, body: SessionCreate, principal: PrincipalDep,
+                   rt: RuntimeDep) -> dict[str, Any]:
+    session_id = await service.schedule_session(
+        rt.db, principal, shop_id, title=body.title, anchor_id=body.anchor_id,
+        scheduled_at=body.scheduled_at, playback_url=body.playback_url, now=rt.now())
+    return await _view(rt, session_id)
+
+
+@router.get(API + "/shops/{shop_id}/sessions")
+async def list_sessions(shop_id: int, rt: RuntimeDep) -> list[dict[str, Any]]:
+    return await service.list_sessions(rt.db, shop_id)
+
+
+@router.get(API + "/sessions/{session_id}")
+async def get_session(session_id: int, rt: RuntimeDep) -> dict[str, Any]:
+    return await _view(rt, session_id)
+
+
+async def _view(rt: RuntimeDep, session_id: int) -> dict[str, Any]:
+    async with rt.db.read() as conn:
+        return await service.session_view(conn, session_id, rt.now())
+
+
+@router.post(API + "/sessions/{session_id}/lineup", status_code=201)
+async def add_item(session_id: int, body: LineupCreate, principal: PrincipalDep,
+                   rt: RuntimeDep) -> dict[str, Any]:
+    item_id = await service.add_lineup_item(
+        rt.db, rt.notifier, principal, session_id, sku_id=body.sku_id,
+        live_price=body.live_price, stock_allocated=body.stock_allocated,
+        per_buyer_limit=body.per_buyer_limit, sale_starts_at=body.sale_starts_at,
+        sale_ends_at=body.sale_ends_at, now=rt.now())
+    view = await _view(rt, session_id)
+    return next(i for i in view["lineup"] if i["id"] == item_id)
+
+
+@router.patch(API + "/sessions/{session_id}/lineup/{item_id}")
+async def update_item(session_id: int, item_id: int, body: LineupUpdate,
+                      principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
+    await service.update_lineup_item(rt.db, rt.notifier, principal, session_id, item_id,
+                                     live_price=body.live_price, sale_ends_at=body.sale_ends_at,
+                                     now=rt.now())
+    rt.facts.invalidate([item_id])
+    view = await _view(rt, session_id)
+    return next(i for i in view["lineup"] if i["id"] == item_id)
+
+
+@router.post(API + "/sessions/{session_id}/start")
+async def start(session_id: int, principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
+    await service.start_session(rt.db, rt.notifier, principal, session_id, rt.now())
+    return await _view(rt, session_id)
+
+
+@router.post(API + "/sessions/{session_id}/end")
+async def end(session_id: int, principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
+    await service.end_session(rt.db, rt.notifier, principal, session_id, rt.now())
+    return await _view(rt, session_id)
+
+
+@router.post(API + "/sessions/{session_id}/pin")
+async def pin(session_id: int, body: PinRequest, principal: PrincipalDep,
+              rt: RuntimeDep) -> dict[str, Any]:
+    await service.pin_item(rt.db, rt.notifier, principal, session_id, body.item_id, rt.now())
+    return await _view(rt, session_id)
+
+
+@router.post(API + "/sessions/{session_id}/unpin")
+async def unpin(session_id: int, principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
+    await service.pin_item(rt.db, rt.notifier, principal, session_id, None, rt.now())
+    return await _view(rt, session_id)
+
+
+@router.post(API + "/sessions/{session_id}/chat", status_code=201)
+async def post_chat(session_id: int, body: ChatRequest, principal: PrincipalDep,
+                    rt: RuntimeDep) -> dict[str, Any]:
+    return await chat.post_chat(rt.chat, principal, session_id, body.text, rt.now())
+
+
+@router.get(API + "/sessions/{session_id}/chat")
+async def list_chat(session_id: int, rt: RuntimeDep) -> list[dict[str, Any]]:
+    async with rt.db.read() as conn:
+        await service.access_session(conn, session_id)
+    return await chat.recent_chat(rt.db, session_id, limit=100)
+
+
+@router.post(API + "/sessions/{session_id}/chat/{chat_id}/remove")
+async def remove_chat(session_id: int, chat_id: int, body: ModerationRequest,
+                      principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
+    await chat.remove_chat(rt.db, rt.notifier, principal, session_id, chat_id,
+                           reason=body.reason, now=rt.now())
+    return {"id": chat_id, "status": "removed"}
+
+
+@router.post(API + "/sessions/{session_id}/mutes")
+async def mute(session_id: int, body: MuteRequest, principal: PrincipalDep,
+               rt: RuntimeDep) -> dict[str, Any]:
+    await chat.set_mute(rt.db, principal, session_id, body.user_id, muted=body.muted,
+                        now=rt.now())
+    return {"user_id": body.user_id, "muted": body.muted}
+
+
+@router.post(API + "/sessions/{session_id}/slow-mode")
+async def slow_mode(session_id: int, body: SlowModeRequest, principal: PrincipalDep,
+                    rt: RuntimeDep) -> dict[str, Any]:
+    await chat.set_slow_mode(rt.db, principal, session_id, body.seconds, rt.now())
+    return {"slow_mode_seconds": body.seconds}
+
+
+@router.get(API + "/sessions/{session_id}/viewers")
+async def viewers(session_id: int, rt: RuntimeDep, _p: OptionalPrincipalDep) -> dict[str, int]:
+    return {"viewers": await rt.presence.count(session_id)}
+
+
+# --- WebSocket: the live room ---------------------------------------------------------------
+
+async def _snapshot(rt: RuntimeDep, room: Room) -> dict[str, Any]:
+    session = await _view(rt, room.session_id)
+    return {"type": "snapshot", "session": session,
+            "viewers": await rt.presence.count(room.session_id),
+            "likes_total": room.likes_total,
+            "recent_chat": await chat.recent_chat(rt.db, room.session_id),
+            "server_time": rt.now().isoformat()}
+
+
+async def _sender(websocket: WebSocket, client: Client) -> None:
+    while True:
+        data = await client.queue.get()
+        if data is CLOSE:
+            await websocket.close(code=1013, reason="slow consumer")
+            return
+        await websocket.send_text(data.decode())
+
+
+@router.websocket("/ws/sessions/{session_id}")
+async def room_socket(websocket: WebSocket, session_id: int) -> None:
+    rt = websocket.app.state.runtime
+    try:
+        principal = await principal_for(websocket, check_csrf=False)
+        async with rt.db.read() as conn:
+            await service.access_session(conn, session_id)
+    except Problem as problem:
+        await websocket.close(code=4404 if problem.status == 404 else 4401,
+                              reason=problem.code)
+        return
+    await websocket.accept()
+    device = websocket.query_params.get("device") or secrets.token_hex(8)
+    viewer_key = f"u:{principal.user_id}" if principal else f"a:{device[:64]}"
+    # Subscribe first, then snapshot: nothing announced in between is lost.
+    room, client = await rt.rooms.join(session_id, viewer_key,
+                                       principal.user_id if principal else None)
+    sender = asyncio.create_task(_sender(websocket, client))
+    try:
+        await websocket.send_text(orjson.dumps(await _snapshot(rt, room)).decode())
+        while True:
+            raw = await websocket.receive_text()
+            reply = await _handle(rt, room, principal, viewer_key, raw)
+            if reply is not None:
+                client.offer(orjson.dumps(reply), critical=True)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+        await rt.rooms.leave(room, client)
+
+
+async def _handle(rt: RuntimeDep, room: Room, principal: Any, viewer_key: str,
+                  raw: str) -> dict[str, Any] | None:
+    try:
+        message = orjson.loads(raw)
+        if not isinstance(message, dict):
+            raise ValueError
+    except ValueError:
+        return _error(Problem("malformed_json", "消息须为 JSON 对象 / message must be a JSON object"))
+    kind = message.get("type")
+    try:
+        if kind == "heartbeat":
+            await rt.presence.beat(room.session_id, viewer_key)
+            return None
+        if principal is None:
+            raise Problem("unauthenticated", "登录后才能互动 / log in to chat or like")
+        if kind == "chat":
+            result = await chat.post_chat(rt.chat, principal, room.session_id,
+                                          message.get("text"), rt.now())
+            return {"type": "chat_held", **result} if result["status"] == "held" else None
+        if kind == "like":
+            count = message.get("count", 1)
+            if not isinstance(count, int) or not 1 <= count <= chat.MAX_LIKES_PER_MESSAGE:
+                raise Problem("validation_failed", "点赞数须为 1–10 / like count must be 1-10")
+            if await rt.limiter.allow(f"like:{room.session_id}:{principal.user_id}", 0.1):
+                return None  # likes faster than 10/s are dropped silently
+            rt.rooms.like(room, principal.user_id, count)
+            return None
+        raise Problem("validation_failed", f"未知消息类型 / unknown message type: {kind!r}")
+    except Problem as problem:
+        return _error(problem)
+
+
+def _error(problem: Problem) -> dict[str, Any]:
+    return {"type": "error", "problem": problem.body()}
+
+
+@router.websocket("/ws/shops/{shop_id}")
+async def shop_socket(websocket: WebSocket, shop_id: int) -> None:
+    """The merchant console's live feed: orders arriving, payments, alerts."""
+    rt = websocket.app.state.runtime
+    try:
+        principal = await principal_for(websocket, check_csrf=False)
+    except Problem:
+        principal = None
+    if principal is None or not principal.can_manage(shop_id):
+        await websocket.close(code=4403, reason="forbidden")
+        return
+    await websocket.accept()
+    client = Client(f"u:{principal.user_id}", principal.user_id, rt.settings.room_client_queue)
+    channel = f"shop:{shop_id}"
+
+    def forward(_channel: str, data: bytes) -> None:
+        client.offer(data, critical=True)
+
+    await rt.broker.subscribe(channel, forward)
+    sender = asyncio.create_task(_sender(websocket, client))
+    try:
+        while True:
+            await websocket.receive_text()
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        await rt.broker.unsubscribe(channel, forward)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from pydantic import AwareDatetime, Field
+
+from livepledge.accounts.schemas import Strict
+
+
+class SessionCreate(Strict):
+    title: str = Field(max_length=500)
+    anchor_id: int
+    scheduled_at: AwareDatetime
+    playback_url: str | None = Field(default=None, max_length=2000)
+
+
+class LineupCreate(Strict):
+    sku_id: int
+    live_price: int
+    stock_allocated: int
+    per_buyer_limit: int = 1
+    sale_starts_at: AwareDatetime
+    sale_ends_at: AwareDatetime
+
+
+class LineupUpdate(Strict):
+    live_price: int | None = None
+    sale_ends_at: AwareDatetime | None = None
+
+
+class PinRequest(Strict):
+    item_id: int
+
+
+class ChatRequest(Strict):
+    text: str = Field(max_length=10000)
+
+
+class ModerationRequest(Strict):
+    reason: str = Field(max_length=1000)
+
+
+class MuteRequest(Strict):
+    user_id: int
+    muted: bool = True
+
+
+class SlowModeRequest(Strict):
+    seconds: int

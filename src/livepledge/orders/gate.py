@@ -1,0 +1,248 @@
+"""The flash-sale stock gate: reserves quantity and checks the per-buyer limit atomically, in front
+of the database, so most requests of a burst (sold out, over the limit) are answered without a
+write. The database stays the system of record and re-checks both conditions in the batched commit
+(`orders/writer.py`), so a gate that drifts can under-sell for a moment but never over-sell.
+
+Embedded: `LocalStockGate` (one process; reservations are plain dict updates between awaits).
+Scale-out: `RedisStockGate` (one Lua script per reservation). Both pass tests/contract/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import orjson
+
+
+@dataclass(frozen=True)
+class ItemStock:
+    """What the gate needs to start gating an item, read from the database."""
+
+    remaining: int
+    bought: dict[int, int]
+
+
+Loader = Callable[[int], Awaitable[ItemStock]]
+
+
+@dataclass(frozen=True)
+class Reservation:
+    outcome: str  # reserved | sold_out | over_limit
+    bought_before: int  # units this buyer held before this request
+    token: str = ""
+
+    @property
+    def is_reserved(self) -> bool:
+        return self.outcome == "reserved"
+
+
+class StockGate(Protocol):
+    async def reserve(self, item_id: int, buyer_id: int, quantity: int, limit: int,
+                      *, reference: str) -> Reservation: ...
+    async def confirm(self, item_id: int, reservations: list[Reservation]) -> None: ...
+    async def release(self, item_id: int, buyer_id: int, quantity: int,
+                      reservation: Reservation | None = None) -> None: ...
+    async def remaining(self, item_id: int) -> int | None: ...
+    async def forget(self, item_id: int) -> None: ...
+    async def close(self) -> None: ...
+
+
+@dataclass
+class _LocalItem:
+    remaining: int
+    bought: dict[int, int] = field(default_factory=dict)
+
+
+class LocalStockGate:
+    def __init__(self, loader: Loader) -> None:
+        self._loader = loader
+        self._items: dict[int, _LocalItem] = {}
+        self._loading: dict[int, asyncio.Future[None]] = {}
+
+    async def _item(self, item_id: int) -> _LocalItem:
+        item = self._items.get(item_id)
+        if item is not None:
+            return item
+        pending = self._loading.get(item_id)
+        if pending is not None:
+            await pending
+            return self._items[item_id]
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._loading[item_id] = future
+        try:
+            stock = await self._loader(item_id)
+            self._items[item_id] = _LocalItem(stock.remaining, dict(stock.bought))
+            future.set_result(None)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved; waiters re-raise it
+            raise
+        finally:
+            del self._loading[item_id]
+        return self._items[item_id]
+
+    async def reserve(self, item_id: int, buyer_id: int, quantity: int, limit: int,
+                      *, reference: str) -> Reservation:
+        item = await self._item(item_id)
+        # No await between the checks and the update: atomic within the event loop.
+        bought = item.bought.get(buyer_id, 0)
+        if bought + quantity > limit:
+            return Reservation("over_limit", bought)
+        if item.remaining < quantity:
+            return Reservation("sold_out", bought)
+        item.remaining -= quantity
+        item.bought[buyer_id] = bought + quantity
+        return Reservation("reserved", bought, reference)
+
+    async def confirm(self, item_id: int, reservations: list[Reservation]) -> None:
+        return None
+
+    async def release(self, item_id: int, buyer_id: int, quantity: int,
+                      reservation: Reservation | None = None) -> None:
+        item = self._items.get(item_id)
+        if item is None:
+            return  # not gated in this process: the database already holds the truth
+        item.remaining += quantity
+        left = item.bought.get(buyer_id, 0) - quantity
+        if left > 0:
+            item.bought[buyer_id] = left
+        else:
+            item.bought.pop(buyer_id, None)
+
+    async def remaining(self, item_id: int) -> int | None:
+        item = self._items.get(item_id)
+        return None if item is None else item.remaining
+
+    async def forget(self, item_id: int) -> None:
+        self._items.pop(item_id, None)
+
+    async def close(self) -> None:
+        self._items.clear()
+
+
+_RESERVE = """
+local remaining = redis.call('GET', KEYS[1])
+if not remaining then return {-1, 0} end
+remaining = tonumber(remaining)
+local qty = tonumber(ARGV[2])
+local bought = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if bought + qty > tonumber(ARGV[3]) then return {2, bought} end
+if remaining < qty then return {1, bought} end
+redis.call('DECRBY', KEYS[1], qty)
+redis.call('HINCRBY', KEYS[2], ARGV[1], qty)
+redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
+return {0, bought}
+"""
+
+_LOAD = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+_RELEASE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[3] ~= '' and redis.call('HDEL', KEYS[3], ARGV[3]) == 0 and ARGV[4] == 'pending' then
+  return 0
+end
+redis.call('INCRBY', KEYS[1], ARGV[2])
+local left = redis.call('HINCRBY', KEYS[2], ARGV[1], -tonumber(ARGV[2]))
+if left <= 0 then redis.call('HDEL', KEYS[2], ARGV[1]) end
+return 1
+"""
+
+_OUTCOMES = {0: "reserved", 1: "sold_out", 2: "over_limit"}
+
+
+class RedisStockGate:
+    """Keys per item: remaining (string), bought (hash buyer → units), pending (hash reservation
+    → JSON). A reservation stays pending until its order is committed (`confirm`) or given back
+    (`release`). `reconcile` settles pendings older than a lease after a worker died mid-batch."""
+
+    def __init__(self, url: str, loader: Loader, *, prefix: str = "lp:gate") -> None:
+        import redis.asyncio as redis
+
+        self._redis = redis.from_url(url)
+        self._loader = loader
+        self._prefix = prefix
+        self._reserve = self._redis.register_script(_RESERVE)
+        self._load = self._redis.register_script(_LOAD)
+        self._release = self._redis.register_script(_RELEASE)
+
+    def _keys(self, item_id: int) -> list[str]:
+        base = f"{self._prefix}:{{{item_id}}}"  # hash tag: one Redis Cluster slot per item
+        return [f"{base}:remaining", f"{base}:bought", f"{base}:pending"]
+
+    async def _ensure_loaded(self, item_id: int) -> None:
+        stock = await self._loader(item_id)
+        args: list[int] = [stock.remaining]
+        for buyer, qty in stock.bought.items():
+            args.extend((buyer, qty))
+        await self._load(keys=self._keys(item_id), args=args)
+
+    async def reserve(self, item_id: int, buyer_id: int, quantity: int, limit: int,
+                      *, reference: str) -> Reservation:
+        keys = self._keys(item_id)
+        record = orjson.dumps({"buyer": buyer_id, "qty": quantity, "ref": reference,
+                               "at": time.time()})
+        args = [buyer_id, quantity, limit, reference, record]
+        code, bought = await self._reserve(keys=keys, args=args)
+        if code == -1:
+            await self._ensure_loaded(item_id)
+            code, bought = await self._reserve(keys=keys, args=args)
+        return Reservation(_OUTCOMES[int(code)], int(bought),
+                           reference if int(code) == 0 else "")
+
+    async def confirm(self, item_id: int, reservations: list[Reservation]) -> None:
+        refs = [r.token for r in reservations if r.token]
+        if refs:
+            await self._redis.hdel(self._keys(item_id)[2], *refs)
+
+    async def release(self, item_id: int, buyer_id: int, quantity: int,
+                      reservation: Reservation | None = None) -> None:
+        token = reservation.token if reservation else ""
+        mode = "pending" if token else "settled"
+        await self._release(keys=self._keys(item_id), args=[buyer_id, quantity, token, mode])
+
+    async def remaining(self, item_id: int) -> int | None:
+        value = await self._redis.get(self._keys(item_id)[0])
+        return None if value is None else int(value)
+
+    async def forget(self, item_id: int) -> None:
+        await self._redis.delete(*self._keys(item_id))
+
+    async def stale_pending(self, item_id: int, *, older_than: float) -> list[dict[str, object]]:
+        entries = await self._redis.hgetall(self._keys(item_id)[2])
+        cutoff = time.time() - older_than
+        stale = []
+        for token, raw in entries.items():
+            record = orjson.loads(raw)
+            if record["at"] < cutoff:
+                record["token"] = token.decode()
+                stale.append(record)
+        return stale
+
+    async def settle_stale(self, item_id: int, record: dict[str, object], *,
+                           committed: bool) -> None:
+        token = str(record["token"])
+        if committed:
+            await self._redis.hdel(self._keys(item_id)[2], token)
+        else:
+            await self.release(item_id, int(record["buyer"]), int(record["qty"]),  # type: ignore[call-overload]
+                               Reservation("reserved", 0, token))
+
+    async def gated_items(self) -> list[int]:
+        items = []
+        async for key in self._redis.scan_iter(match=f"{self._prefix}:*:pending"):
+            text = key.decode()
+            items.append(int(text[text.index("{") + 1:text.index("}")]))
+        return items
+
+    async def close(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,59 @@
+"""Payment providers. A provider charges and refunds; the order service owns the order state.
+
+To plug in a real provider (WeChat Pay, Alipay, a PSP), implement `PaymentProvider` and select it
+by name in `build_provider` (docs/payments.md). The sandbox provider is the only stand-in in the
+codebase: it settles instantly, and a test can ask it to decline.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Charge:
+    provider: str
+    reference: str
+    amount: int
+    succeeded: bool
+    message: str = ""
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    async def charge(self, *, order_id: int, amount: int, buyer_id: int,
+                     idempotency_key: str, outcome: str | None = None) -> Charge: ...
+
+    async def refund(self, *, reference: str, amount: int) -> Charge: ...
+
+
+class SandboxProvider:
+    """Settles at once. `outcome="decline"` simulates a declined card."""
+
+    name = "sandbox"
+
+    def __init__(self) -> None:
+        self._charges: dict[str, Charge] = {}
+
+    async def charge(self, *, order_id: int, amount: int, buyer_id: int,
+                     idempotency_key: str, outcome: str | None = None) -> Charge:
+        key = f"{order_id}:{idempotency_key}"
+        if key in self._charges:
+            return self._charges[key]
+        succeeded = outcome != "decline"
+        charge = Charge(self.name, f"sbx_{secrets.token_hex(10)}", amount, succeeded,
+                        "" if succeeded else "沙箱拒付 / sandbox declined")
+        self._charges[key] = charge
+        return charge
+
+    async def refund(self, *, reference: str, amount: int) -> Charge:
+        return Charge(self.name, f"sbr_{secrets.token_hex(10)}", amount, True)
+
+
+def build_provider(name: str = "sandbox") -> PaymentProvider:
+    if name == "sandbox":
+        return SandboxProvider()
+    raise ValueError(f"unknown payment provider: {name}")

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from livepledge.accounts.schemas import Strict
+
+
+class BuyRequest(Strict):
+    quantity: int = Field(description="units to buy; 1..per-buyer limit")
+
+
+class PayRequest(Strict):
+    sandbox_outcome: str | None = Field(
+        default=None, description="sandbox only: 'decline' simulates a declined payment")
+
+
+class ShipRequest(Strict):
+    carrier: str = Field(max_length=200)
+    tracking_number: str = Field(max_length=200)
+
+
+class CancelRequest(Strict):
+    reason: str | None = Field(default=None, max_length=2000)

@@ -1,0 +1,432 @@
+"""Order use cases: buying a lineup item, paying, shipping, receipt, cancellation, expiry."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from livepledge.accounts.models import shops
+from livepledge.accounts.service import Principal, access_shop
+from livepledge.catalog.models import products, skus
+from livepledge.infra.db import Database, UnitOfWork
+from livepledge.infra.events import record_event
+from livepledge.infra.notify import Notifier
+from livepledge.infra.problems import Problem
+from livepledge.live import rules as live_rules
+from livepledge.live.models import lineup_items, live_sessions
+from livepledge.orders import rules
+from livepledge.orders.gate import ItemStock, StockGate
+from livepledge.orders.models import buyer_item_counts, orders, payments
+from livepledge.orders.payments import PaymentProvider
+from livepledge.orders.writer import (
+    ItemFacts,
+    OrderWriter,
+    Outcome,
+    PendingOrder,
+    commit_naive,
+    order_row_view,
+)
+
+FACTS_TTL_SECONDS = 1.0
+
+
+class ItemFactsCache:
+    """Lineup facts for the buy path, cached for at most a second and dropped at once when a
+    change is announced on `lp:items`. The database re-checks the window when it commits."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._entries: dict[int, tuple[float, ItemFacts]] = {}
+
+    async def get(self, item_id: int) -> ItemFacts:
+        entry = self._entries.get(item_id)
+        if entry and entry[0] > time.monotonic():
+            return entry[1]
+        async with self.db.read() as conn:
+            facts = await load_item_facts(conn, item_id)
+        self._entries[item_id] = (time.monotonic() + FACTS_TTL_SECONDS, facts)
+        return facts
+
+    def invalidate(self, item_ids: list[int] | None = None) -> None:
+        if item_ids is None:
+            self._entries.clear()
+        for item_id in item_ids or ():
+            self._entries.pop(item_id, None)
+
+
+async def load_item_facts(conn: AsyncConnection, item_id: int) -> ItemFacts:
+    row = (await conn.execute(
+        select(lineup_items, live_sessions.c.shop_id, live_sessions.c.status.label("s_status"),
+               live_sessions.c.title.label("session_title"), skus.c.name.label("sku_name"),
+               skus.c.price.label("list_price"), products.c.title.label("product_title"),
+               products.c.id.label("product_id"), products.c.category,
+               shops.c.name.label("shop_name"), shops.c.legal_name)
+        .join(live_sessions, live_sessions.c.id == lineup_items.c.session_id)
+        .join(skus, skus.c.id == lineup_items.c.sku_id)
+        .join(products, products.c.id == skus.c.product_id)
+        .join(shops, shops.c.id == live_sessions.c.shop_id)
+        .where(lineup_items.c.id == item_id))).first()
+    if row is None:
+        raise Problem("not_found", f"直播商品不存在 / no such lineup item: {item_id}")
+    snapshot = {
+        "product_id": row.product_id, "product_title": row.product_title,
+        "sku_name": row.sku_name, "category": row.category, "list_price": row.list_price,
+        "live_price": row.live_price, "session_title": row.session_title,
+        "seller": {"shop_id": row.shop_id, "name": row.shop_name, "legal_name": row.legal_name},
+    }
+    return ItemFacts(
+        item_id=row.id, session_id=row.session_id, shop_id=row.shop_id, sku_id=row.sku_id,
+        live_price=row.live_price, per_buyer_limit=row.per_buyer_limit,
+        sale_starts_at=row.sale_starts_at, sale_ends_at=row.sale_ends_at,
+        session_status=row.s_status, snapshot=snapshot)
+
+
+def gate_loader(db: Database):  # type: ignore[no-untyped-def]
+    async def load(item_id: int) -> ItemStock:
+        async with db.read() as conn:
+            remaining = (await conn.execute(select(lineup_items.c.stock_remaining).where(
+                lineup_items.c.id == item_id))).scalar_one()
+            rows = await conn.execute(select(buyer_item_counts).where(
+                buyer_item_counts.c.lineup_item_id == item_id, buyer_item_counts.c.quantity > 0))
+            return ItemStock(int(remaining), {r.buyer_id: r.quantity for r in rows})
+    return load
+
+
+@dataclass
+class BuyContext:
+    db: Database
+    gate: StockGate
+    writer: OrderWriter
+    facts: ItemFactsCache
+    payment_timeout_seconds: int
+    naive: bool = False
+
+
+def check_buy_request(quantity: int, key: str | None) -> str:
+    if error := rules.idempotency_key_error(key):
+        code = "idempotency_key_missing" if not key else "validation_failed"
+        raise Problem(code, error)
+    if error := rules.quantity_error(quantity):
+        raise Problem("validation_failed", error)
+    assert key is not None
+    return key
+
+
+async def buy(
+    ctx: BuyContext, principal: Principal, session_id: int, item_id: int, *, quantity: int,
+    key: str | None, now: datetime,
+) -> tuple[dict[str, Any], bool]:
+    """Returns (order, created). A repeat with the same key returns the first order."""
+    key = check_buy_request(quantity, key)
+    facts = await ctx.facts.get(item_id)
+    if facts.session_id != session_id:
+        raise Problem("not_found", f"直播商品不存在 / no such lineup item: {item_id}")
+    state = live_rules.sale_state(session_status=facts.session_status,
+                                  starts_at=facts.sale_starts_at, ends_at=facts.sale_ends_at,
+                                  now=now)
+    pending = PendingOrder(facts=facts, buyer_id=principal.user_id, quantity=quantity, key=key,
+                           created_at=now,
+                           expires_at=rules.expires_at(now, ctx.payment_timeout_seconds),
+                           reservation=None)
+    if state != "open" or quantity > facts.per_buyer_limit:
+        existing = await _existing(ctx.db, principal.user_id, key)
+        if existing:
+            return _replay(existing, item_id, quantity), False
+        if state != "open":
+            raise _sale_problem(state)
+        raise _limit_problem(facts.per_buyer_limit, 0)
+    if ctx.naive:
+        return _answer(await commit_naive(ctx.db, pending), item_id, quantity, facts)
+    reservation = await ctx.gate.reserve(item_id, principal.user_id, quantity,
+                                         facts.per_buyer_limit,
+                                         reference=f"{principal.user_id}:{key}")
+    if not reservation.is_reserved:
+        # Only a buyer who already holds units of this item can be repeating a request.
+        if reservation.bought_before > 0:
+            existing = await _existing(ctx.db, principal.user_id, key)
+            if existing:
+                return _replay(existing, item_id, quantity), False
+        if reservation.outcome == "over_limit":
+            raise _limit_problem(facts.per_buyer_limit, reservation.bought_before)
+        raise Problem("sold_out", "已售罄 / sold out", item_id=item_id)
+    pending.reservation = reservation
+    return _answer(await ctx.writer.submit(pending), item_id, quantity, facts)
+
+
+def _answer(outcome: Outcome, item_id: int, quantity: int,
+            facts: ItemFacts) -> tuple[dict[str, Any], bool]:
+    if outcome.kind == "created":
+        assert outcome.order is not None
+        return outcome.order, True
+    if outcome.kind == "existing":
+        assert outcome.order is not None
+        return _replay(outcome.order, item_id, quantity), False
+    code = outcome.code or "sold_out"
+    if code == "over_limit":
+        raise _limit_problem(facts.per_buyer_limit, None)
+    if code in ("sale_ended", "sale_not_started"):
+        raise _sale_problem("ended" if code == "sale_ended" else "upcoming")
+    if code == "service_unavailable":
+        raise Problem("service_unavailable", "下单服务繁忙，请重试 / ordering unavailable, retry")
+    raise Problem("sold_out", "已售罄 / sold out", item_id=item_id)
+
+
+def _replay(order: dict[str, Any], item_id: int, quantity: int) -> dict[str, Any]:
+    if order["lineup_item_id"] != item_id or order["quantity"] != quantity:
+        raise Problem("idempotency_key_reused",
+                      "该 Idempotency-Key 已用于另一笔下单 / this Idempotency-Key was used for a "
+                      "different purchase", order_id=order["id"])
+    return order
+
+
+def _sale_problem(state: str) -> Problem:
+    if state == "upcoming":
+        return Problem("sale_not_started", "尚未开售 / the sale has not started")
+    return Problem("sale_ended", "已结束售卖 / the sale has ended")
+
+
+def _limit_problem(limit: int, bought: int | None) -> Problem:
+    return Problem("over_limit", f"每人限购 {limit} 件 / limit {limit} per buyer",
+                   per_buyer_limit=limit, **({"already_bought": bought} if bought else {}))
+
+
+async def _existing(db: Database, buyer_id: int, key: str) -> dict[str, Any] | None:
+    async with db.read() as conn:
+        row = (await conn.execute(select(orders).where(
+            orders.c.buyer_id == buyer_id, orders.c.idempotency_key == key))).first()
+    return order_row_view(row) if row else None
+
+
+# --- reading orders -------------------------------------------------------------------------
+
+async def access_order(conn: AsyncConnection, principal: Principal, order_id: int) -> Any:
+    """The buyer's own order, or an order of a shop the principal staffs; else 404 (an order
+    that is not yours does not exist for you)."""
+    row = (await conn.execute(select(orders).where(orders.c.id == order_id))).first()
+    if row is None or not (row.buyer_id == principal.user_id
+                           or principal.can_manage(row.shop_id)):
+        raise Problem("not_found", f"订单不存在 / no such order: {order_id}")
+    return row
+
+
+async def get_order(db: Database, principal: Principal, order_id: int) -> dict[str, Any]:
+    async with db.read() as conn:
+        return order_row_view(await access_order(conn, principal, order_id))
+
+
+async def list_buyer_orders(db: Database, principal: Principal) -> list[dict[str, Any]]:
+    async with db.read() as conn:
+        rows = await conn.execute(select(orders).where(orders.c.buyer_id == principal.user_id)
+                                  .order_by(orders.c.id.desc()).limit(200))
+        return [order_row_view(r) for r in rows]
+
+
+async def list_shop_orders(db: Database, principal: Principal, shop_id: int, *,
+                           status: str | None, limit: int) -> list[dict[str, Any]]:
+    access_shop(principal, shop_id)
+    async with db.read() as conn:
+        query = select(orders).where(orders.c.shop_id == shop_id)
+        if status:
+            query = query.where(orders.c.status == status)
+        rows = await conn.execute(query.order_by(orders.c.id.desc()).limit(limit))
+        return [order_row_view(r) for r in rows]
+
+
+# --- changing orders ------------------------------------------------------------------------
+
+async def _move(uow: UnitOfWork, order: Any, action: str, now: datetime,
+                values: dict[str, Any]) -> None:
+    target = rules.next_status(order.status, action)
+    if target is None:
+        raise Problem("invalid_transition",
+                      f"订单状态为 {order.status}，不能执行 {action} / order is {order.status}; "
+                      f"cannot {action}", status=order.status)
+    result = await uow.conn.execute(update(orders).where(
+        orders.c.id == order.id, orders.c.status == order.status).values(status=target, **values))
+    if result.rowcount != 1:
+        raise Problem("invalid_transition", "订单状态已变化，请刷新 / the order changed; reload")
+
+
+async def pay(db: Database, provider: PaymentProvider, notifier: Notifier, principal: Principal,
+              order_id: int, *, outcome: str | None, now: datetime) -> dict[str, Any]:
+    async with db.read() as conn:
+        order = await access_order(conn, principal, order_id)
+    if order.buyer_id != principal.user_id:
+        raise Problem("forbidden", "只能支付自己的订单 / you can pay only your own orders")
+    if order.status == "paid":
+        return order_row_view(order)  # paying twice is a no-op, not a second charge
+    if rules.next_status(order.status, "pay") is None or rules.is_expired(
+            status=order.status, expires=order.expires_at, now=now):
+        raise Problem("invalid_transition",
+                      f"订单状态为 {order.status}，不能支付 / order is {order.status}; cannot pay"
+                      if order.status != "pending_payment" else
+                      "订单已超时未支付 / the payment window has passed", status=order.status)
+    charge = await provider.charge(order_id=order.id, amount=order.amount,
+                                   buyer_id=order.buyer_id, idempotency_key=f"order-{order.id}",
+                                   outcome=outcome)
+    if not charge.succeeded:
+        raise Problem("payment_failed", f"支付失败：{charge.message}", provider=charge.provider)
+    try:
+        async with db.write() as uow:
+            current = (await uow.conn.execute(select(orders).where(orders.c.id == order_id))).one()
+            if rules.is_expired(status=current.status, expires=current.expires_at, now=now):
+                raise Problem("invalid_transition", "订单已超时未支付 / the payment window has passed")
+            await _move(uow, current, "pay", now, {"paid_at": now})
+            await uow.conn.execute(insert(payments).values(
+                order_id=order_id, provider=charge.provider, provider_ref=charge.reference,
+                amount=charge.amount, status="succeeded", created_at=now))
+            await record_event(uow, "OrderPaid", now, shop_id=order.shop_id,
+                               session_id=order.session_id, order_id=order_id,
+                               payload={"amount": charge.amount, "provider": charge.provider})
+            uow.on_commit(lambda: notifier.shop(order.shop_id, {
+                "type": "order_paid", "order_id": order_id}))
+    except Problem:
+        await provider.refund(reference=charge.reference, amount=charge.amount)
+        raise
+    return await get_order(db, principal, order_id)
+
+
+async def ship(db: Database, notifier: Notifier, principal: Principal, order_id: int, *,
+               carrier: str, tracking_number: str, now: datetime) -> dict[str, Any]:
+    if error := rules.shipping_error(carrier, tracking_number):
+        raise Problem("validation_failed", error)
+    async with db.write() as uow:
+        order = await access_order(uow.conn, principal, order_id)
+        access_shop(principal, order.shop_id)
+        await _move(uow, order, "ship", now, {"shipped_at": now, "carrier": carrier.strip(),
+                                              "tracking_number": tracking_number.strip()})
+        await record_event(uow, "OrderShipped", now, shop_id=order.shop_id, order_id=order_id,
+                           payload={"carrier": carrier.strip(),
+                                    "tracking_number": tracking_number.strip()})
+    return await get_order(db, principal, order_id)
+
+
+async def receive(db: Database, principal: Principal, order_id: int, *,
+                  now: datetime) -> dict[str, Any]:
+    async with db.write() as uow:
+        order = await access_order(uow.conn, principal, order_id)
+        if order.buyer_id != principal.user_id:
+            raise Problem("forbidden", "只有买家能确认收货 / only the buyer confirms receipt")
+        await _move(uow, order, "receive", now, {"received_at": now})
+        await record_event(uow, "OrderReceived", now, shop_id=order.shop_id, order_id=order_id,
+                           payload={})
+    return await get_order(db, principal, order_id)
+
+
+async def cancel(db: Database, provider: PaymentProvider, gate: StockGate, notifier: Notifier,
+                 principal: Principal, order_id: int, *, reason: str | None,
+                 now: datetime) -> dict[str, Any]:
+    """A buyer may cancel an unpaid order. A merchant may cancel an unpaid or paid order only
+    with a reason; the cancellation is recorded, refunded and told to the buyer."""
+    async with db.read() as conn:
+        order = await access_order(conn, principal, order_id)
+    by_merchant = order.buyer_id != principal.user_id
+    if by_merchant and (error := rules.cancel_reason_error(reason)):
+        raise Problem("validation_failed", error)
+    action = "merchant_cancel" if by_merchant else "buyer_cancel"
+    async with db.write() as uow:
+        current = (await uow.conn.execute(select(orders).where(orders.c.id == order_id))).one()
+        await _move(uow, current, action, now, {
+            "closed_at": now, "cancel_reason": (reason or "").strip() or None,
+            "cancelled_by": "merchant" if by_merchant else "buyer"})
+        await do_return_units(uow, current, now)
+        refund = None
+        if current.status == "paid":
+            paid = (await uow.conn.execute(select(payments).where(
+                payments.c.order_id == order_id, payments.c.status == "succeeded"))).first()
+            if paid is not None:
+                refund = await provider.refund(reference=paid.provider_ref, amount=paid.amount)
+                await uow.conn.execute(insert(payments).values(
+                    order_id=order_id, provider=refund.provider, provider_ref=refund.reference,
+                    amount=-paid.amount, status="succeeded", created_at=now))
+        await record_event(uow, "OrderCancelled", now, shop_id=current.shop_id,
+                           session_id=current.session_id, order_id=order_id,
+                           payload={"by": "merchant" if by_merchant else "buyer",
+                                    "reason": (reason or "").strip(), "was": current.status,
+                                    "refunded": refund.amount if refund else 0})
+        uow.on_commit(_after_units_returned(gate, notifier, [current], db))
+    return await get_order(db, principal, order_id)
+
+
+async def do_return_units(uow: UnitOfWork, order: Any, now: datetime) -> None:
+    """Give an order's units back: to the sale while its session has not ended, else to the
+    SKU's stock on hand. The buyer's count for the item drops by the same quantity."""
+    if order.lineup_item_id is None:
+        await uow.conn.execute(update(skus).where(skus.c.id == order.sku_id)
+                               .values(stock=skus.c.stock + order.quantity))
+        return
+    session_status = (await uow.conn.execute(select(live_sessions.c.status).where(
+        live_sessions.c.id == order.session_id))).scalar_one()
+    if session_status == "ended":
+        await uow.conn.execute(update(skus).where(skus.c.id == order.sku_id)
+                               .values(stock=skus.c.stock + order.quantity))
+        await uow.conn.execute(update(lineup_items).where(lineup_items.c.id == order.lineup_item_id)
+                               .values(stock_allocated=lineup_items.c.stock_allocated
+                                       - order.quantity))
+    else:
+        await uow.conn.execute(update(lineup_items).where(lineup_items.c.id == order.lineup_item_id)
+                               .values(stock_remaining=lineup_items.c.stock_remaining
+                                       + order.quantity))
+    await uow.conn.execute(update(buyer_item_counts).where(
+        buyer_item_counts.c.lineup_item_id == order.lineup_item_id,
+        buyer_item_counts.c.buyer_id == order.buyer_id,
+    ).values(quantity=buyer_item_counts.c.quantity - order.quantity))
+
+
+def _after_units_returned(gate: StockGate, notifier: Notifier, returned: list[Any],
+                          db: Database):  # type: ignore[no-untyped-def]
+    async def after() -> None:
+        touched: dict[int, int] = {}
+        for order in returned:
+            if order.lineup_item_id is None:
+                continue
+            await gate.release(order.lineup_item_id, order.buyer_id, order.quantity)
+            touched[order.lineup_item_id] = order.session_id
+        if not touched:
+            return
+        async with db.read() as conn:
+            rows = await conn.execute(select(lineup_items.c.id, lineup_items.c.stock_remaining)
+                                      .where(lineup_items.c.id.in_(list(touched))))
+            for row in rows:
+                await notifier.room(touched[row.id], {"type": "stock", "item_id": row.id,
+                                                      "stock_remaining": row.stock_remaining})
+    return after
+
+
+async def expire_unpaid(db: Database, gate: StockGate, notifier: Notifier, *, now: datetime,
+                        limit: int = 500) -> int:
+    """Expire unpaid orders past their deadline and give their units back, exactly once: the
+    conditional status update lets only one sweeper (of any worker) win each order."""
+    async with db.write() as uow:
+        due = select(orders.c.id).where(orders.c.status == "pending_payment",
+                                        orders.c.expires_at <= now).order_by(orders.c.id)
+        ids = [r.id for r in await uow.conn.execute(due.limit(limit))]
+        if not ids:
+            return 0
+        result = await uow.conn.execute(
+            update(orders).where(orders.c.id.in_(ids), orders.c.status == "pending_payment")
+            .values(status="expired", closed_at=now, cancelled_by="system")
+            .returning(orders.c.id, orders.c.lineup_item_id, orders.c.buyer_id,
+                       orders.c.quantity, orders.c.session_id, orders.c.shop_id,
+                       orders.c.sku_id))
+        expired = result.all()
+        for order in expired:
+            await do_return_units(uow, order, now)
+            await record_event(uow, "OrderExpired", now, shop_id=order.shop_id,
+                               session_id=order.session_id, order_id=order.id,
+                               payload={"quantity": order.quantity})
+        uow.on_commit(_after_units_returned(gate, notifier, expired, db))
+    return len(expired)
+
+
+async def sales_summary(conn: AsyncConnection, item_id: int) -> dict[str, int]:
+    """Units per order status for one lineup item (tests and the console use it)."""
+    rows = await conn.execute(select(orders.c.status, func.sum(orders.c.quantity))
+                              .where(orders.c.lineup_item_id == item_id)
+                              .group_by(orders.c.status))
+    return {status: int(total) for status, total in rows}

@@ -1,0 +1,117 @@
+"""Order brushing: hand-built tricky windows and a property test against the brute force."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from audit_helpers import detect
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from livepledge.audit.brute import brute_force
+
+HOUR = 3600
+
+
+def test_window_between_orders_that_no_order_anchored_window_sees():
+    # Given x at 0, a at 5 and 8, y at 12, W = 10: only windows like (0, 10] hold {a, a}.
+    rows = [("s", "x", 0), ("s", "a", 5), ("s", "a", 8), ("s", "y", 12)]
+    # When / then: ratio 2 reaches T = 2, and a is the only suspicious buyer.
+    assert detect(rows, 10, 2) == {"s": "a"}
+    assert detect(rows, 10, Fraction(201, 100)) == {"s": "0"}
+
+
+def test_orders_exactly_window_apart_share_a_window():
+    rows = [("s", "a", 0), ("s", "a", 10), ("s", "b", 20)]
+    assert detect(rows, 10, 2) == {"s": "a"}
+    assert detect(rows, 9, 2) == {"s": "0"}
+
+
+def test_sub_second_times_keep_both_ends_inclusive():
+    rows = [("s", "a", 0.5), ("s", "a", 10.5), ("s", "b", 10.500001)]
+    assert detect(rows, 10, 2) == {"s": "a"}
+    assert detect(rows, 9.999999, 2) == {"s": "0"}
+
+
+def test_ties_list_every_tied_buyer_in_numeric_order():
+    rows = [("7", "10", 0), ("7", "10", 1), ("7", "2", 2), ("7", "2", 3)]
+    assert detect(rows, 10, 2) == {"7": "2&10"}
+
+
+def test_non_numeric_ids_are_sorted_lexicographically():
+    rows = [("s", "b10", 0), ("s", "b10", 1), ("s", "b9", 2), ("s", "b9", 3)]
+    assert detect(rows, 10, 2) == {"s": "b10&b9"}
+
+
+def test_several_brushing_periods_count_together():
+    # Period 1: a ×3 at 0..2; period 2 (a day later): b ×3 and a ×1.
+    rows = [("s", "a", 0), ("s", "a", 1), ("s", "a", 2),
+            ("s", "b", 86400), ("s", "b", 86401), ("s", "b", 86402), ("s", "a", 86403)]
+    assert detect(rows, HOUR, 2) == {"s": "a"}
+
+
+def test_orders_in_overlapping_windows_count_once():
+    # Every order sits in many overlapping brushing windows ([0, 15], [-1, 14], (0, 15] …);
+    # each counts once: a 3, b 3 (b's order at 9000 is in no window).
+    rows = [("s", "a", 0), ("s", "a", 5), ("s", "a", 10), ("s", "b", 11), ("s", "b", 12),
+            ("s", "b", 14), ("s", "b", 9000)]
+    assert detect(rows, 15, Fraction(5, 2)) == {"s": "a&b"}
+
+
+def test_many_orders_in_the_same_second():
+    rows = [("s", "a", 100)] * 4 + [("s", "b", 100)] * 2 + [("s", "c", 100)]
+    assert detect(rows, 0, Fraction(7, 3)) == {"s": "a"}
+    assert detect(rows, 0, Fraction(24, 10)) == {"s": "0"}
+
+
+def test_shop_that_does_not_brush_gets_zero_or_no_row():
+    rows = [("1", "a", 0), ("1", "b", 1), ("1", "c", 2), ("2", "a", 0), ("2", "a", 1)]
+    assert detect(rows, HOUR, 2) == {"1": "0", "2": "a"}
+    assert detect(rows, HOUR, 2, all_shops=False) == {"2": "a"}
+
+
+def test_shops_are_independent():
+    rows = [("1", "a", 0), ("2", "a", 1), ("1", "b", 2), ("2", "b", 3)]
+    assert detect(rows, HOUR, 2) == {"1": "0", "2": "0"}
+
+
+def test_shopee_style_hour_window_threshold_three():
+    # u1's three orders span 3000 s and u2 ordered in between: at best 4 / 2 = 2 < 3.
+    base = [("s", "u1", 0), ("s", "u1", 600), ("s", "u2", 1200), ("s", "u1", 3000)]
+    assert detect(base, HOUR, 3) == {"s": "0"}
+    # One more u1 order: [0, 3600] holds 5 / 2 = 2.5 < 3.
+    assert detect([*base, ("s", "u1", 3300)], HOUR, 3) == {"s": "0"}
+    # Two more: [0, 3600] holds 6 orders by 2 buyers = 3 ≥ 3; u1 has 5 of the 6.
+    heavy = [*base, ("s", "u1", 3500), ("s", "u1", 3550)]
+    assert detect(heavy, HOUR, 3) == {"s": "u1"}
+
+
+def test_buyer_share_rule_uses_each_buyers_own_orders():
+    # a: 3 orders in the period out of 10; b: 2 in the period out of 2.
+    rows = [("s", "a", 0), ("s", "a", 1), ("s", "a", 2), ("s", "b", 3), ("s", "b", 4)]
+    rows += [("s", "a", 100000 + 5000 * i) for i in range(7)]
+    assert detect(rows, 10, Fraction(5, 2)) == {"s": "a"}
+    assert detect(rows, 10, Fraction(5, 2), rule="buyer-share") == {"s": "b"}
+
+
+def test_threshold_one_makes_every_shop_with_orders_brush():
+    rows = [("s", "a", 0), ("s", "b", 100)]
+    assert detect(rows, 10, 1) == {"s": "a&b"}
+
+
+shop_rows = st.lists(
+    st.tuples(st.sampled_from(["1", "2"]), st.sampled_from(["1", "2", "3", "10"]),
+              st.integers(min_value=0, max_value=40)),
+    min_size=1, max_size=14,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=shop_rows, window=st.integers(min_value=0, max_value=15),
+       threshold=st.sampled_from([Fraction(1), Fraction(3, 2), Fraction(2), Fraction(5, 2),
+                                  Fraction(3), Fraction(4, 3)]),
+       rule=st.sampled_from(["period-share", "buyer-share"]))
+def test_fast_detector_equals_brute_force(rows, window, threshold, rule):
+    expected = brute_force([(s, b, Fraction(t)) for s, b, t in rows], Fraction(window),
+                           threshold, rule)
+    assert detect(rows, window, threshold, rule) == expected
