@@ -66,3 +66,9 @@ async def add_member(shop_id: int, body: MemberRequest, principal: PrincipalDep,
                                        role=body.role, now=rt.now())
     rt.tokens.forget()
     return {"shop_id": shop_id, "user_id": user_id, "role": body.role}
+
+
+@router.get("/shops/{shop_id}/members")
+async def list_members(shop_id: int, principal: PrincipalDep,
+                       rt: RuntimeDep) -> list[dict[str, Any]]:
+    return await service.list_members(rt.db, principal, shop_id)

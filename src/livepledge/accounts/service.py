@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, update
@@ -214,3 +215,15 @@ async def get_shop(conn: AsyncConnection, shop_id: int) -> dict[str, object]:
     if row is None:
         raise Problem("not_found", f"店铺不存在 / no such shop: {shop_id}")
     return row_dict(row)
+
+
+async def list_members(db: Database, principal: Principal, shop_id: int) -> list[dict[str, Any]]:
+    if not principal.is_member(shop_id):
+        raise Problem("forbidden", f"你不是店铺 {shop_id} 的成员 / not a member of shop {shop_id}")
+    async with db.read() as conn:
+        rows = await conn.execute(
+            select(shop_members.c.user_id, shop_members.c.role, users.c.login,
+                   users.c.display_name)
+            .join(users, users.c.id == shop_members.c.user_id)
+            .where(shop_members.c.shop_id == shop_id).order_by(shop_members.c.user_id))
+        return [row_dict(r) for r in rows]

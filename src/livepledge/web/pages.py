@@ -1,5 +1,121 @@
-"""Page routes (filled in with the web pages)."""
+"""Page routes and browser sessions. Pages compose several domains; they hold no business logic:
+the JavaScript on each page calls the same JSON API as every other client."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+
+from livepledge.accounts import service as accounts
+from livepledge.accounts.schemas import LoginRequest, RegisterRequest
+from livepledge.deps import SESSION_COOKIE, OptionalPrincipalDep, RuntimeDep
+from livepledge.infra.security import csrf_token_for
+from livepledge.live import service as live
+from livepledge.live.models import live_sessions
+from livepledge.web.i18n import bundle, pick_lang, translator
 
 router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def _render(request: Request, name: str, principal: Any, **context: Any) -> HTMLResponse:
+    lang = pick_lang(request.query_params.get("lang"), request.cookies.get("lp_lang"),
+                     request.headers.get("accept-language"))
+    session_token = request.cookies.get(SESSION_COOKIE, "")
+    secret = request.app.state.settings.secret_key
+    response = templates.TemplateResponse(request, name, {
+        "t": translator(lang), "lang": lang, "principal": principal,
+        "csrf": csrf_token_for(session_token, secret) if session_token else "",
+        "i18n_json": orjson.dumps(bundle(lang)).decode(), **context})
+    if request.query_params.get("lang") in ("zh-CN", "en"):
+        response.set_cookie("lp_lang", lang, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request, rt: RuntimeDep, principal: OptionalPrincipalDep) -> Response:
+    async with rt.db.read() as conn:
+        rows = await conn.execute(select(live_sessions.c.id).where(
+            live_sessions.c.status != "ended").order_by(live_sessions.c.id.desc()).limit(50))
+        sessions = [await live.session_view(conn, r.id, rt.now()) for r in rows]
+    return _render(request, "home.html", principal, sessions=sessions)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, principal: OptionalPrincipalDep) -> Response:
+    return _render(request, "login.html", principal, next=request.query_params.get("next", "/"))
+
+
+@router.get("/register", response_class=HTMLResponse)
+async def register_page(request: Request, principal: OptionalPrincipalDep) -> Response:
+    return _render(request, "register.html", principal)
+
+
+@router.get("/live/{session_id}", response_class=HTMLResponse)
+async def live_room(session_id: int, request: Request, rt: RuntimeDep,
+                    principal: OptionalPrincipalDep) -> Response:
+    async with rt.db.read() as conn:
+        session = await live.session_view(conn, session_id, rt.now())
+    return _render(request, "live.html", principal, session=session)
+
+
+@router.get("/console", response_class=HTMLResponse)
+async def console(request: Request, principal: OptionalPrincipalDep) -> Response:
+    if principal is None:
+        return RedirectResponse("/login?next=/console", status_code=303)
+    return _render(request, "console.html", principal)
+
+
+@router.get("/orders", response_class=HTMLResponse)
+async def orders_page(request: Request, principal: OptionalPrincipalDep) -> Response:
+    if principal is None:
+        return RedirectResponse("/login?next=/orders", status_code=303)
+    return _render(request, "orders.html", principal)
+
+
+def _set_session(response: Response, token: str, request: Request) -> None:
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
+                        secure=request.app.state.settings.session_cookie_secure,
+                        max_age=accounts.WEB_SESSION_DAYS * 86400, path="/")
+
+
+@router.post("/web/login")
+async def web_login(body: LoginRequest, request: Request, rt: RuntimeDep) -> Response:
+    async with rt.db.read() as conn:
+        user_id = await accounts.check_login(conn, body.login, body.password)
+    async with rt.db.write() as uow:
+        token = await accounts.do_issue_token(uow, user_id, kind="web", now=rt.now())
+    response = Response(orjson.dumps({"user_id": user_id}), media_type="application/json")
+    _set_session(response, token, request)
+    return response
+
+
+@router.post("/web/register", status_code=201)
+async def web_register(body: RegisterRequest, request: Request, rt: RuntimeDep) -> Response:
+    user_id = await accounts.register(rt.db, login=body.login, password=body.password,
+                                      display_name=body.display_name, role=body.role,
+                                      now=rt.now())
+    async with rt.db.write() as uow:
+        token = await accounts.do_issue_token(uow, user_id, kind="web", now=rt.now())
+    response = Response(orjson.dumps({"user_id": user_id}), status_code=201,
+                        media_type="application/json")
+    _set_session(response, token, request)
+    return response
+
+
+@router.post("/web/logout")
+async def web_logout(request: Request, rt: RuntimeDep, principal: OptionalPrincipalDep) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        async with rt.db.write() as uow:
+            await accounts.do_revoke_token(uow, token, rt.now())
+        rt.tokens.forget()
+    response = Response(b"{}", media_type="application/json")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,59 @@
+// Shared helpers for every page: JSON API calls with CSRF, i18n, money, toasts.
+"use strict";
+
+const LP = {
+  t(key) { return (window.LP_I18N && window.LP_I18N[key]) || key; },
+  csrf() { const m = document.querySelector('meta[name="csrf-token"]'); return m ? m.content : ""; },
+  yuan(fen) { return (fen / 100).toFixed(2); },
+  toFen(text) { return Math.round(parseFloat(text) * 100); },
+  async api(method, path, body, headers) {
+    const init = { method, headers: Object.assign({ "X-CSRF-Token": LP.csrf() }, headers || {}),
+                   credentials: "same-origin" };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(path, init);
+    const text = await response.text();
+    const data = text ? JSON.parse(text) : null;
+    if (!response.ok) {
+      const error = new Error((data && data.detail) || response.statusText);
+      error.problem = data;
+      error.status = response.status;
+      throw error;
+    }
+    return data;
+  },
+  toast(message, isError) {
+    const box = document.getElementById("toast");
+    if (!box) return;
+    box.textContent = message;
+    box.className = isError ? "show error" : "show";
+    clearTimeout(LP._toastTimer);
+    LP._toastTimer = setTimeout(() => { box.className = ""; }, 3500);
+  },
+  el(tag, attrs, ...children) {
+    // Builds DOM nodes; text is always set as text (never parsed as HTML).
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else node.setAttribute(key, value);
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  },
+  statusText(status) { return LP.t("status_" + status); },
+  wsUrl(path) { return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path; },
+};
+
+document.addEventListener("DOMContentLoaded", () => {
+  const logout = document.getElementById("logout");
+  if (logout) logout.addEventListener("click", async () => {
+    await LP.api("POST", "/web/logout");
+    location.href = "/";
+  });
+});
