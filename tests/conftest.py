@@ -22,6 +22,9 @@ import pytest
 
 PG_ADMIN_URL = os.environ.get("LIVEPLEDGE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_TEST_URL = os.environ.get("LIVEPLEDGE_TEST_REDIS", "redis://127.0.0.1:6379/9")
+# Tests hash passwords with a cheap argon2 cost; production keeps the documented default.
+TEST_SETTINGS = {"LIVEPLEDGE_PASSWORD_TIME_COST": "1", "LIVEPLEDGE_PASSWORD_MEMORY_KIB": "8192"}
+os.environ.update(TEST_SETTINGS)
 REQUIRE_SERVICES = os.environ.get("CI") == "true" or os.environ.get(
     "LIVEPLEDGE_REQUIRE_SERVICES") == "1"
 
@@ -125,6 +128,7 @@ def free_port() -> int:
 
 def lp_env(database_url: str, redis_url: str = "", **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEPLEDGE_")}
+    env.update(TEST_SETTINGS)
     env.update({"LIVEPLEDGE_DATABASE_URL": database_url, "LIVEPLEDGE_REDIS_URL": redis_url,
                 "LIVEPLEDGE_LOG_LEVEL": "warning", **extra})
     return env
@@ -209,6 +213,28 @@ async def app_client(sqlite_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+_TEMPLATE: dict[str, Path] = {}
+
+
+def _migrated(database_url: str) -> None:
+    """Migrate; for SQLite files, copy one migrated template instead of migrating each time."""
+    import shutil
+    import tempfile
+
+    from livepledge.infra.migrate import upgrade
+
+    if not database_url.startswith("sqlite+aiosqlite:///"):
+        upgrade(database_url)
+        return
+    if "template" not in _TEMPLATE:
+        path = Path(tempfile.mkdtemp()) / "template.db"
+        upgrade(f"sqlite+aiosqlite:///{path}")
+        _TEMPLATE["template"] = path
+    target = Path(database_url.removeprefix("sqlite+aiosqlite:///"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_TEMPLATE["template"], target)
+
+
 class make_app_client:  # noqa: N801 - used as an async context manager
     def __init__(self, database_url: str, **settings: object) -> None:
         self.database_url = database_url
@@ -217,10 +243,11 @@ class make_app_client:  # noqa: N801 - used as an async context manager
     async def __aenter__(self) -> httpx.AsyncClient:
         from livepledge.app import create_app
         from livepledge.config import Settings
-        from livepledge.infra.migrate import upgrade
+        import asyncio
 
-        upgrade(self.database_url)
+        await asyncio.to_thread(_migrated, self.database_url)
         settings = Settings(database_url=self.database_url, redis_url="",
+                            password_time_cost=1, password_memory_kib=8192,
                             **self.settings)  # type: ignore[arg-type]
         self.app = create_app(settings)
         self._lifespan = self.app.router.lifespan_context(self.app)

@@ -18,6 +18,7 @@ from livepledge.accounts.api import router as accounts_router
 from livepledge.catalog.api import router as catalog_router
 from livepledge.compliance.api import router as compliance_router
 from livepledge.config import Settings, get_settings
+from livepledge.config import apply as apply_settings
 from livepledge.deps import build_runtime, close_runtime
 from livepledge.infra import problems
 from livepledge.live.api import router as live_router
@@ -48,6 +49,7 @@ class BodyLimit:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.check_production()
+    apply_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

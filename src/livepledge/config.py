@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     session_cookie_secure: bool = Field(
         default=False, description="Set the Secure flag on cookies (enable behind HTTPS)."
     )
+    password_time_cost: int = Field(
+        default=3, ge=1, le=20, description="argon2id passes for new password hashes."
+    )
+    password_memory_kib: int = Field(
+        default=65536, ge=1024, description="argon2id memory (KiB) for new password hashes."
+    )
     timezone: str = Field(default="Asia/Shanghai", description="Default display time zone.")
     log_level: str = Field(default="info", description="Log level (debug, info, warning).")
 
@@ -99,4 +105,14 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    settings = Settings()
+    apply(settings)
+    return settings
+
+
+def apply(settings: Settings) -> None:
+    """Process-wide effects of settings (password hashing cost)."""
+    from livepledge.infra.security import configure_password_hashing
+
+    configure_password_hashing(time_cost=settings.password_time_cost,
+                               memory_kib=settings.password_memory_kib)

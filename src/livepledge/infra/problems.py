@@ -46,12 +46,18 @@ STATUS_BY_CODE: dict[str, tuple[int, str]] = {
 }
 
 
+RESERVED_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "code"})
+
+
 class Problem(Exception):
     """A refused request. `detail` says, in Chinese first then English, what was wrong."""
 
     def __init__(self, code: str, detail: str, **extra: Any) -> None:
         if code not in STATUS_BY_CODE:
             raise ValueError(f"unknown problem code {code}")
+        reserved = RESERVED_MEMBERS.intersection(extra)
+        if reserved:
+            raise ValueError(f"extension members may not reuse {sorted(reserved)}")
         super().__init__(detail)
         self.code = code
         self.detail = detail

@@ -15,6 +15,16 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("livepledge-dummy-password")
 
 
+def configure_password_hashing(*, time_cost: int, memory_kib: int) -> None:
+    """Set the argon2id cost for new hashes (existing hashes keep verifying: the parameters
+    are stored inside each hash)."""
+    global _hasher, _DUMMY_HASH
+    if (_hasher.time_cost, _hasher.memory_cost) == (time_cost, memory_kib):
+        return
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    _DUMMY_HASH = _hasher.hash("livepledge-dummy-password")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

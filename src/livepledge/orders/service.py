@@ -245,7 +245,7 @@ async def _move(uow: UnitOfWork, order: Any, action: str, now: datetime,
     if target is None:
         raise Problem("invalid_transition",
                       f"订单状态为 {order.status}，不能执行 {action} / order is {order.status}; "
-                      f"cannot {action}", status=order.status)
+                      f"cannot {action}", order_status=order.status)
     result = await uow.conn.execute(update(orders).where(
         orders.c.id == order.id, orders.c.status == order.status).values(status=target, **values))
     if result.rowcount != 1:
@@ -265,7 +265,7 @@ async def pay(db: Database, provider: PaymentProvider, notifier: Notifier, princ
         raise Problem("invalid_transition",
                       f"订单状态为 {order.status}，不能支付 / order is {order.status}; cannot pay"
                       if order.status != "pending_payment" else
-                      "订单已超时未支付 / the payment window has passed", status=order.status)
+                      "订单已超时未支付 / the payment window has passed", order_status=order.status)
     charge = await provider.charge(order_id=order.id, amount=order.amount,
                                    buyer_id=order.buyer_id, idempotency_key=f"order-{order.id}",
                                    outcome=outcome)
