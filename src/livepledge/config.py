@@ -1,4 +1,6 @@
-"""One typed settings object. Every setting has a default that runs embedded (SQLite, one process).
+"""One typed settings object.
+
+Every setting has a default that runs embedded (SQLite, one process).
 
 Every field is documented in docs/settings.md; tests/unit/test_settings_documented.py fails otherwise.
 """

@@ -173,8 +173,10 @@ async def test_login_errors(app_client: httpx.AsyncClient):
     await register(app_client, "alice")
     duplicate = await app_client.post("/api/v1/users", json={
         "login": "alice", "password": "another-password", "display_name": "A"})
-    wrong = await app_client.post("/api/v1/tokens", json={"login": "alice", "password": "nope-nope"})
-    unknown = await app_client.post("/api/v1/tokens", json={"login": "bob", "password": "nope-nope"})
+    wrong = await app_client.post("/api/v1/tokens",
+                                  json={"login": "alice", "password": "nope-nope"})
+    unknown = await app_client.post("/api/v1/tokens",
+                                    json={"login": "bob", "password": "nope-nope"})
     short = await app_client.post("/api/v1/users", json={
         "login": "carol", "password": "short", "display_name": "C"})
     good = await app_client.post("/api/v1/tokens", json={

@@ -5,6 +5,7 @@ Callers await their own item's result, which is set only after COMMIT."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
@@ -33,10 +34,8 @@ class BatchQueue(Generic[T]):
     async def close(self) -> None:
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
 
     async def submit(self, item: T) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()

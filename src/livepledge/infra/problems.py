@@ -99,7 +99,8 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ()) if part != "body"]
         if err.get("type") == "json_invalid":
-            return Problem("malformed_json", "请求体不是合法的 JSON / The request body is not valid JSON")
+            return Problem("malformed_json",
+                           "请求体不是合法的 JSON / The request body is not valid JSON")
         errors.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
     names = ", ".join(e["field"] for e in errors)
     return Problem("validation_failed", f"字段不合法 / Invalid fields: {names}", errors=errors)

@@ -201,7 +201,8 @@ async def _handle(rt: RuntimeDep, room: Room, principal: Any, viewer_key: str,
         if not isinstance(message, dict):
             raise ValueError
     except ValueError:
-        return _error(Problem("malformed_json", "消息须为 JSON 对象 / message must be a JSON object"))
+        return _error(Problem("malformed_json",
+                              "消息须为 JSON 对象 / message must be a JSON object"))
     kind = message.get("type")
     try:
         if kind == "heartbeat":

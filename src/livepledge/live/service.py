@@ -23,7 +23,8 @@ from livepledge.live.models import lineup_items, live_sessions
 
 
 async def access_session(conn: AsyncConnection, session_id: int) -> Any:
-    row = (await conn.execute(select(live_sessions).where(live_sessions.c.id == session_id))).first()
+    query = select(live_sessions).where(live_sessions.c.id == session_id)
+    row = (await conn.execute(query)).first()
     if row is None:
         raise Problem("not_found", f"直播场次不存在 / no such live session: {session_id}")
     return row
@@ -50,7 +51,8 @@ async def schedule_session(
             shop_members.c.shop_id == shop_id, shop_members.c.user_id == anchor_id))).first()
         if anchor is None or anchor.role != "anchor":
             raise Problem("validation_failed",
-                          f"用户 {anchor_id} 不是本店主播 / user {anchor_id} is not this shop's anchor")
+                          f"用户 {anchor_id} 不是本店主播 / user {anchor_id} is not this "
+                          "shop's anchor")
         session_id = int((await uow.conn.execute(insert(live_sessions).values(
             shop_id=shop_id, anchor_id=anchor_id, title=title.strip(), scheduled_at=scheduled_at,
             playback_url=playback_url or None, status="scheduled", created_at=now,

@@ -275,7 +275,8 @@ async def pay(db: Database, provider: PaymentProvider, notifier: Notifier, princ
         async with db.write() as uow:
             current = (await uow.conn.execute(select(orders).where(orders.c.id == order_id))).one()
             if rules.is_expired(status=current.status, expires=current.expires_at, now=now):
-                raise Problem("invalid_transition", "订单已超时未支付 / the payment window has passed")
+                raise Problem("invalid_transition",
+                              "订单已超时未支付 / the payment window has passed")
             await _move(uow, current, "pay", now, {"paid_at": now})
             await uow.conn.execute(insert(payments).values(
                 order_id=order_id, provider=charge.provider, provider_ref=charge.reference,
