@@ -86,7 +86,7 @@ def sqlite_url(tmp_path: Path) -> str:
 def pg_url() -> Iterator[str]:
     try:
         url = create_pg_database()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _unavailable("PostgreSQL", exc)
     yield url
     drop_pg_database(url)
@@ -99,7 +99,7 @@ def redis_url() -> Iterator[str]:
     try:
         client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=3)
         client.flushdb()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _unavailable("Redis", exc)
     yield REDIS_TEST_URL
     client.flushdb()
@@ -114,7 +114,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     try:
         url = create_pg_database()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _unavailable("PostgreSQL", exc)
     yield url
     drop_pg_database(url)
@@ -235,15 +235,16 @@ def _migrated(database_url: str) -> None:
     shutil.copyfile(_TEMPLATE["template"], target)
 
 
-class make_app_client:  # noqa: N801 - used as an async context manager
+class make_app_client:
     def __init__(self, database_url: str, **settings: object) -> None:
         self.database_url = database_url
         self.settings = settings
 
     async def __aenter__(self) -> httpx.AsyncClient:
+        import asyncio
+
         from livepledge.app import create_app
         from livepledge.config import Settings
-        import asyncio
 
         await asyncio.to_thread(_migrated, self.database_url)
         settings = Settings(database_url=self.database_url, redis_url="",
