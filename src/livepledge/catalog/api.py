@@ -53,6 +53,14 @@ async def archive_product(product_id: int, principal: PrincipalDep,
         return await service.product_view(conn, product_id)
 
 
+@router.post("/products/{product_id}/publish")
+async def publish_product(product_id: int, principal: PrincipalDep,
+                          rt: RuntimeDep) -> dict[str, Any]:
+    await service.publish_product(rt.db, principal, product_id, now=rt.now())
+    async with rt.db.read() as conn:
+        return await service.product_view(conn, product_id)
+
+
 @router.patch("/skus/{sku_id}")
 async def update_sku(sku_id: int, body: SkuUpdate, principal: PrincipalDep,
                      rt: RuntimeDep) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 CATEGORIES = (
-    "general", "cosmetics", "food", "health_food", "infant_formula", "appliance", "apparel",
-    "medical_device",
+    "general", "apparel", "cosmetics", "food", "health_food", "infant_formula", "appliance",
+    "digital", "jewelry", "home", "medical_device",
 )
 MAX_PRICE = 100_000_000_00  # ¥100 million in fen: anything above is a typo, not a price
 MAX_STOCK = 10_000_000

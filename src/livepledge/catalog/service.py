@@ -12,9 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from livepledge.accounts.service import Principal, access_shop
 from livepledge.catalog import rules
 from livepledge.catalog.models import price_history, products, skus
+from livepledge.compliance.service import check_text
 from livepledge.infra.db import Database, UnitOfWork, row_dict
 from livepledge.infra.events import record_event
 from livepledge.infra.problems import Problem
+
+
+def listing_text(title: str, description: str) -> str:
+    return f"{title}\n{description}" if description.strip() else title
+
+
+def check_listing(title: str, description: str, category: str) -> dict[str, Any]:
+    """The compliance check of a listing; spans point into `listing_text(title, description)`."""
+    result = check_text(listing_text(title, description), category=category, context="listing")
+    return {"text": listing_text(title, description), **result.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -50,10 +61,13 @@ async def create_product(
         raise Problem("validation_failed", "商品须有 1–50 个 SKU / a product needs 1-50 SKUs")
     for sku in new_skus:
         check_sku(sku)
+    # A listing with a violation is kept as a draft: it cannot be sold until it is fixed.
+    status = "draft" if check_listing(title.strip(), description, category)["violation"] \
+        else "active"
     async with db.write() as uow:
         product_id = int((await uow.conn.execute(insert(products).values(
             shop_id=shop_id, title=title.strip(), description=description, category=category,
-            status="active", created_at=now, updated_at=now).returning(products.c.id)
+            status=status, created_at=now, updated_at=now).returning(products.c.id)
         )).scalar_one())
         for sku in new_skus:
             await do_add_sku(uow, shop_id, product_id, sku, principal.user_id, now)
@@ -86,6 +100,7 @@ async def product_view(conn: AsyncConnection, product_id: int) -> dict[str, Any]
                                   .order_by(skus.c.id))
     view = row_dict(row)
     view["skus"] = [row_dict(s) for s in sku_rows]
+    view["compliance"] = check_listing(row.title, row.description, row.category)
     return view
 
 
@@ -96,7 +111,7 @@ async def list_products(
     async with db.read() as conn:
         query = select(products.c.id).where(products.c.shop_id == shop_id).order_by(products.c.id)
         if not include_archived:
-            query = query.where(products.c.status == "active")
+            query = query.where(products.c.status != "archived")
         ids = [r.id for r in await conn.execute(query)]
         return [await product_view(conn, pid) for pid in ids]
 
@@ -113,8 +128,32 @@ async def update_product(
             raise Problem("archived", "已归档的商品不能修改 / archived products cannot be edited")
         if "title" in changes:
             changes["title"] = changes["title"].strip()
+        merged = {"title": row.title, "description": row.description, "category": row.category,
+                  **changes}
+        if check_listing(merged["title"], merged["description"], merged["category"])["violation"]:
+            changes["status"] = "draft"  # unpublished until fixed
         await uow.conn.execute(update(products).where(products.c.id == product_id)
                                .values(**changes, updated_at=now))
+
+
+async def publish_product(
+    db: Database, principal: Principal, product_id: int, *, now: datetime
+) -> None:
+    """Publish a draft listing once it passes the compliance check."""
+    async with db.write() as uow:
+        row = await access_product(uow.conn, product_id)
+        access_shop(principal, row.shop_id)
+        if row.status == "archived":
+            raise Problem("archived", "已归档的商品不能发布 / archived products cannot be published")
+        result = check_listing(row.title, row.description, row.category)
+        if result["violation"]:
+            raise Problem("compliance_blocked",
+                          "商品描述有违规内容，修改后才能发布 / the listing has violations; fix "
+                          "them before publishing", findings=result["findings"])
+        await uow.conn.execute(update(products).where(products.c.id == product_id)
+                               .values(status="active", updated_at=now))
+        await record_event(uow, "ProductPublished", now, shop_id=row.shop_id,
+                           payload={"product_id": product_id})
 
 
 async def archive_product(

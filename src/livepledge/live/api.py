@@ -10,17 +10,20 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from livepledge.deps import OptionalPrincipalDep, PrincipalDep, RuntimeDep, principal_for
 from livepledge.infra.problems import Problem
-from livepledge.live import chat, service
+from livepledge.live import chat, oversight, service
 from livepledge.live.room import CLOSE, Client, Room
 from livepledge.live.schemas import (
     ChatRequest,
+    CorrectionRequest,
     LineupCreate,
     LineupUpdate,
     ModerationRequest,
     MuteRequest,
     PinRequest,
+    ScriptRequest,
     SessionCreate,
     SlowModeRequest,
+    TranscriptRequest,
 )
 
 router = APIRouter(tags=["live"])
@@ -138,6 +141,39 @@ async def slow_mode(session_id: int, body: SlowModeRequest, principal: Principal
 @router.get(API + "/sessions/{session_id}/viewers")
 async def viewers(session_id: int, rt: RuntimeDep, _p: OptionalPrincipalDep) -> dict[str, int]:
     return {"viewers": await rt.presence.count(session_id)}
+
+
+@router.post(API + "/sessions/{session_id}/scripts", status_code=201)
+async def check_script(session_id: int, body: ScriptRequest, principal: PrincipalDep,
+                       rt: RuntimeDep) -> dict[str, Any]:
+    """Pre-live review: check the anchor's script (话术脚本); kept on record. A session whose
+    latest script has violations cannot go live until a fixed script passes."""
+    return await oversight.submit_script(rt.db, principal, session_id, body.text, now=rt.now())
+
+
+@router.post(API + "/sessions/{session_id}/transcript", status_code=201)
+async def push_transcript(session_id: int, body: TranscriptRequest, principal: PrincipalDep,
+                          rt: RuntimeDep) -> dict[str, Any]:
+    """A live transcript segment from any speech-to-text system; findings alert the console."""
+    return await oversight.push_transcript(rt.db, rt.notifier, principal, session_id, body.text,
+                                           spoken_at=body.spoken_at, source=body.source,
+                                           now=rt.now())
+
+
+@router.post(API + "/sessions/{session_id}/corrections", status_code=201)
+async def record_correction(session_id: int, body: CorrectionRequest, principal: PrincipalDep,
+                            rt: RuntimeDep) -> dict[str, Any]:
+    """Record a correction made on air (更正记录)."""
+    return await oversight.record_correction(rt.db, rt.notifier, principal, session_id,
+                                             text=body.text, segment_id=body.segment_id,
+                                             now=rt.now())
+
+
+@router.get(API + "/sessions/{session_id}/oversight")
+async def oversight_log(session_id: int, principal: PrincipalDep,
+                        rt: RuntimeDep) -> dict[str, Any]:
+    """Scripts checked, transcript segments with findings, and corrections, in order."""
+    return await oversight.oversight_log(rt.db, principal, session_id)
 
 
 # --- WebSocket: the live room ---------------------------------------------------------------

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -105,3 +107,47 @@ room_settings = Table(
     Column("note", Text, nullable=True),
 )
 
+
+# Pre-live review and on-air oversight (F16): what the anchor planned to say, what was said,
+# what the checker found, and every correction made on air. Append-only.
+script_checks = Table(
+    "script_checks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("session_id", BigId, ForeignKey("live_sessions.id"), nullable=False),
+    Column("submitted_by", BigId, ForeignKey("users.id"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("violation", Boolean, nullable=False),
+    Column("findings", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_script_checks_session", "session_id", "id"),
+)
+
+transcript_segments = Table(
+    "transcript_segments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("session_id", BigId, ForeignKey("live_sessions.id"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("spoken_at", UTCDateTime, nullable=False),
+    Column("item_id", BigId, nullable=True),  # pinned item while it was said
+    Column("category", String(32), nullable=False),
+    Column("violation", Boolean, nullable=False),
+    Column("findings", JSON, nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_transcript_session", "session_id", "id"),
+)
+
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("session_id", BigId, ForeignKey("live_sessions.id"), nullable=False),
+    Column("segment_id", BigId, ForeignKey("transcript_segments.id"), nullable=True),
+    Column("recorded_by", BigId, ForeignKey("users.id"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("corrected_at", UTCDateTime, nullable=False),
+    Index("ix_corrections_session", "session_id", "id"),
+)

@@ -45,3 +45,18 @@ class MuteRequest(Strict):
 
 class SlowModeRequest(Strict):
     seconds: int
+
+
+class ScriptRequest(Strict):
+    text: str = Field(max_length=100_000)
+
+
+class TranscriptRequest(Strict):
+    text: str = Field(max_length=100_000)
+    spoken_at: AwareDatetime | None = None
+    source: str = Field(default="asr", max_length=64)
+
+
+class CorrectionRequest(Strict):
+    text: str = Field(max_length=10_000)
+    segment_id: int | None = None

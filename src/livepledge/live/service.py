@@ -19,7 +19,7 @@ from livepledge.infra.events import record_event
 from livepledge.infra.notify import Notifier
 from livepledge.infra.problems import Problem
 from livepledge.live import rules
-from livepledge.live.models import lineup_items, live_sessions
+from livepledge.live.models import lineup_items, live_sessions, script_checks
 
 
 async def access_session(conn: AsyncConnection, session_id: int) -> Any:
@@ -81,6 +81,10 @@ async def add_lineup_item(
             products.c.id == sku.product_id))).one()
         if sku.shop_id != session.shop_id:
             raise Problem("forbidden", "SKU 不属于本店 / the SKU belongs to another shop")
+        if product.status == "draft":
+            raise Problem("compliance_blocked",
+                          "商品描述未通过合规检查，尚未发布 / the listing has not passed the "
+                          "compliance check and is not published")
         if product.status != "active":
             raise Problem("archived", "商品已归档 / the product is archived")
         moved = await uow.conn.execute(update(skus).where(
@@ -162,6 +166,10 @@ async def _transition(
             raise Problem("invalid_transition",
                           f"当前状态 {session.status} 不能 {action} / cannot {action} a "
                           f"{session.status} session")
+        if action == "start" and await latest_script_blocks(uow.conn, session_id):
+            raise Problem("compliance_blocked",
+                          "最近提交的话术脚本仍有违规，请修改后重新检查 / the latest script still "
+                          "has violations; fix it and check it again before going live")
         stamp = {"started_at": now} if action == "start" else {"ended_at": now,
                                                                 "pinned_item_id": None}
         result = await uow.conn.execute(update(live_sessions).where(
@@ -175,6 +183,14 @@ async def _transition(
         await record_event(uow, event, now, shop_id=session.shop_id, session_id=session_id,
                            payload={"by": principal.user_id})
         await _announce_lineup(uow, notifier, session_id, now)
+
+
+async def latest_script_blocks(conn: AsyncConnection, session_id: int) -> bool:
+    """True when the latest pre-live script submitted for the session has violations."""
+    row = (await conn.execute(select(script_checks.c.violation).where(
+        script_checks.c.session_id == session_id).order_by(script_checks.c.id.desc()).limit(1)
+    )).first()
+    return bool(row and row.violation)
 
 
 async def _return_unsold_stock(uow: UnitOfWork, session_id: int) -> None:

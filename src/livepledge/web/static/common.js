@@ -46,6 +46,17 @@ const LP = {
     }
     return node;
   },
+  findingsList(findings) {
+    // Each finding: which words, which rule, the law, and a compliant rewording.
+    const list = LP.el("ul", { class: "findings" });
+    for (const f of findings) {
+      list.append(LP.el("li", { class: f.severity },
+        LP.el("b", {}, `${LP.t(f.severity)} ${f.rule_id}`), ` 「${f.text}」 ${f.title}`,
+        LP.el("div", { class: "muted" }, f.legal_basis),
+        LP.el("div", {}, "→ " + f.suggestion)));
+    }
+    return list;
+  },
   statusText(status) { return LP.t("status_" + status); },
   wsUrl(path) { return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path; },
 };

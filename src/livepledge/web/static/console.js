@@ -40,12 +40,23 @@ document.addEventListener("DOMContentLoaded", async () => {
     select.replaceChildren();
     for (const product of products) {
       const skus = product.skus.map((s) => `${s.name} ¥${LP.yuan(s.price)} ×${s.stock}`).join("；");
-      body.append(LP.el("tr", {},
-        LP.el("td", {}, product.title), LP.el("td", {}, product.category), LP.el("td", {}, skus),
-        LP.el("td", {}, LP.el("button", { onclick: () => run(async () => {
-          await LP.api("POST", `/api/v1/products/${product.id}/archive`);
+      const actions = LP.el("td", {}, LP.el("button", { onclick: () => run(async () => {
+        await LP.api("POST", `/api/v1/products/${product.id}/archive`);
+        await loadProducts();
+      }) }, LP.t("archive")));
+      if (product.status === "draft") {
+        actions.append(LP.el("button", { onclick: () => run(async () => {
+          await LP.api("POST", `/api/v1/products/${product.id}/publish`);
           await loadProducts();
-        }) }, LP.t("archive")))));
+        }) }, LP.t("publish")));
+      }
+      const findings = product.compliance.findings.length
+        ? LP.findingsList(product.compliance.findings) : null;
+      body.append(LP.el("tr", { dataset: { productId: product.id } },
+        LP.el("td", {}, product.title, findings),
+        LP.el("td", {}, product.category),
+        LP.el("td", {}, LP.statusText(product.status)),
+        LP.el("td", {}, skus), actions));
       for (const sku of product.skus) {
         select.append(LP.el("option", { value: sku.id }, `${product.title} · ${sku.name} (${sku.stock})`));
       }
@@ -104,7 +115,39 @@ document.addEventListener("DOMContentLoaded", async () => {
     await openSession(session.id);
   }));
 
+  $("script-check").addEventListener("click", () => run(async () => {
+    const result = await LP.api("POST", `/api/v1/sessions/${state.sessionId}/scripts`,
+      { text: $("script-text").value });
+    $("script-result").replaceChildren(result.findings.length
+      ? LP.findingsList(result.findings) : LP.el("p", {}, LP.t("no_findings")));
+  }));
+
+  function addAlert(segment, corrections) {
+    if (!segment.findings.length || document.querySelector(`[data-segment-id="${segment.id}"]`)) return;
+    const done = corrections.filter((c) => c.segment_id === segment.id);
+    const item = LP.el("li", { dataset: { segmentId: segment.id } },
+      LP.el("div", {}, `「${segment.text}」`), LP.findingsList(segment.findings));
+    const status = LP.el("div", { class: "muted" }, ...done.map((c) => `${LP.t("corrected")}：${c.text}`));
+    item.append(status, LP.el("button", { onclick: () => run(async () => {
+      const text = prompt(LP.t("correction_prompt"));
+      if (!text) return;
+      const c = await LP.api("POST", `/api/v1/sessions/${state.sessionId}/corrections`,
+        { text, segment_id: segment.id });
+      status.append(`${LP.t("corrected")}：${c.text}`);
+    }) }, LP.t("record_correction")));
+    $("alerts").prepend(item);
+  }
+
+  async function loadOversight(sessionId) {
+    $("alerts").replaceChildren();
+    try {
+      const log = await LP.api("GET", `/api/v1/sessions/${sessionId}/oversight`);
+      for (const segment of log.segments) addAlert(segment, log.corrections);
+    } catch (error) { /* anchors of other shops: nothing to show */ }
+  }
+
   async function openSession(sessionId) {
+    if (state.sessionId !== sessionId) await loadOversight(sessionId);
     state.sessionId = sessionId;
     const session = await LP.api("GET", `/api/v1/sessions/${sessionId}`);
     $("session-panel").hidden = false;
@@ -199,6 +242,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     socket.addEventListener("message", (event) => run(async () => {
       const message = JSON.parse(event.data);
       if (message.type === "order_placed") upsertOrder(message.order);
+      if (message.type === "compliance_alert" && message.segment.session_id === state.sessionId) {
+        addAlert(message.segment, []);
+      }
       if (message.type === "order_paid") {
         upsertOrder(await LP.api("GET", `/api/v1/orders/${message.order_id}`));
       }
