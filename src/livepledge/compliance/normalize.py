@@ -5,7 +5,8 @@ Two views are built from the original text, both in one `str.translate` call (C 
 * `folded` has exactly the length of the original: full-width folded to half-width, upper case to
   lower case, traditional to simplified characters, tone marks dropped; noise (spaces, symbols,
   emoji, zero-width characters) becomes NOISE, weak clause punctuation (，、；：) becomes WEAK,
-  quotation marks become QUOTE, sentence ends become "。". Context checks read this view, because
+  quotation marks become QUOTE (colons are noise: 微信：abc), sentence ends become "。".
+  Context checks read this view, because
   its offsets are the original offsets.
 * `norm` is `folded` without NOISE, WEAK and QUOTE: the text the matcher scans. Characters padded
   with spaces, symbols or emoji (最 好, 薇❤信, V-X) are joined again. `index[i]` is the original
@@ -18,7 +19,6 @@ as padding.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 
 NOISE = "\x00"
@@ -28,7 +28,7 @@ SENTENCE_END = "。"
 REMOVED = frozenset((NOISE, WEAK, QUOTE))
 
 _STRONG = "。！？!?\n\r｡"
-_WEAK = "，,、；;：:…"
+_WEAK = "，,、；;…"
 _QUOTES = "\"'“”‘’「」『』《》〈〉【】〔〕"
 _KEPT_ASCII = "%+#"
 _CIRCLED_DIGITS = "⓪①②③④⑤⑥⑦⑧⑨"
@@ -38,18 +38,28 @@ _TONE_LETTERS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
 class NormalizedText:
-    original: str
-    folded: str
-    norm: str
-    index: tuple[int, ...] | None  # None: norm == folded, offsets are identical
+    """The original text, its folded view, the matching view, and the index map between them."""
+
+    __slots__ = ("_index", "folded", "norm", "original")
+
+    def __init__(self, original: str, folded: str, norm: str) -> None:
+        self.original, self.folded, self.norm = original, folded, norm
+        self._index: tuple[int, ...] | None = None
+
+    @property
+    def index(self) -> tuple[int, ...] | None:
+        """index[i] is the original offset of norm[i]; None when the two are the same text."""
+        if self._index is None and len(self.norm) != len(self.folded):
+            self._index = tuple(i for i, char in enumerate(self.folded) if char not in REMOVED)
+        return self._index
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map a [start, end) span of `norm` to the original text."""
-        if self.index is None:
+        index = self.index
+        if index is None:
             return start, end
-        return self.index[start], self.index[end - 1] + 1
+        return index[start], index[end - 1] + 1
 
 
 def _t2s_pairs() -> dict[int, str]:
@@ -104,14 +114,18 @@ def translation_table() -> dict[int, str]:
     for char in _PLUS_SIGNS:
         table[ord(char)] = "+"
     _add_symbol_ranges(table)
+    _add_punctuation(table)
+    return table
+
+
+def _add_punctuation(table: dict[int, str]) -> None:
     for char in _STRONG:
         table[ord(char)] = SENTENCE_END
-    for char in _WEAK + "，：；":
+    for char in _WEAK + "，；":
         table[ord(char)] = WEAK
     for char in _QUOTES:
         table[ord(char)] = QUOTE
     table[ord("〇")] = "〇"
-    return table
 
 
 _STRIP = {ord(c): None for c in REMOVED}
@@ -119,11 +133,11 @@ _STRIP = {ord(c): None for c in REMOVED}
 
 def normalize(text: str) -> NormalizedText:
     folded = text.translate(translation_table())
-    norm = folded.translate(_STRIP)
-    if len(norm) == len(folded):
-        return NormalizedText(text, folded, norm, None)
-    index = tuple(i for i, char in enumerate(folded) if char not in REMOVED)
-    return NormalizedText(text, folded, norm, index)
+    norm = folded
+    for char in REMOVED:
+        if char in norm:
+            norm = norm.replace(char, "")
+    return NormalizedText(text, folded, norm)
 
 
 def normalize_pattern(pattern: str) -> str:

@@ -1,0 +1,401 @@
+"""The rule catalogue: TOML data files in `rules/`, loaded, validated and compiled once.
+
+Compilation turns every rule pattern (and its exemption terms) into normalised keys of a single
+Aho-Corasick automaton. Pinyin variants (zui好, 最hao, weixin) and listed homophones are added as
+keys of the same rule, so the matcher never needs to convert the text to pinyin.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import ahocorasick
+
+from livepledge.compliance.normalize import normalize_pattern
+
+CATEGORIES: tuple[str, ...] = (
+    "general", "apparel", "cosmetics", "food", "health_food", "infant_formula", "appliance",
+    "digital", "jewelry", "home", "medical_device",
+)
+CATEGORY_NAMES: dict[str, str] = {
+    "general": "普通商品 / general", "apparel": "服装 / apparel", "cosmetics": "化妆品 / cosmetics",
+    "food": "普通食品 / food", "health_food": "保健食品 / health food",
+    "infant_formula": "婴幼儿配方食品 / infant formula", "appliance": "家电 / appliances",
+    "digital": "数码 / digital", "jewelry": "珠宝饰品 / jewelry", "home": "家居 / home",
+    "medical_device": "医疗器械 / medical devices",
+}
+CONTEXTS: tuple[str, ...] = ("speech", "script", "listing", "chat")
+SEVERITIES: tuple[str, ...] = ("violation", "warning")
+VERIFIERS: frozenset[str] = frozenset({
+    "cosmetic_special_use", "health_function", "sales_claim", "stock_claim", "scarcity_claim",
+    "lowest_price_claim", "reference_price", "price_rise_claim", "countdown_claim", "honour_claim",
+})
+DETECTORS: frozenset[str] = frozenset({"contact_number"})
+
+TRIGGER = 0
+SHIELD = 1
+
+# Lists that add to the family defaults instead of replacing them.
+_MERGED_LISTS = ("exempt_terms", "exempt_suffixes", "exempt_prefixes", "exempt_clause_words")
+_LIST_FIELDS = (
+    "patterns", "prefixes", "stems", "homophones", "negations", "cues_before", "cues_after",
+    "exempt_before", "overrides", "examples", "lawful_examples", *_MERGED_LISTS,
+)
+_KNOWN_FIELDS = frozenset({
+    *_LIST_FIELDS, "id", "title", "description", "law", "article", "severity", "categories",
+    "contexts", "chat_severity", "negatable", "negation_window", "quote_ok", "pinyin",
+    "self_comparison_ok", "sourced_ok", "warning_context", "cue_window", "verify", "detector",
+    "suggestion", "keys", "cue_scope", "handle_after", "clause_end_cue",
+})
+
+
+@lru_cache(maxsize=256)
+def _negation_pattern(negations: tuple[str, ...], window: int) -> re.Pattern[str] | None:
+    """A negation that ends at most `window` characters before the end of the text."""
+    if not negations:
+        return None
+    alternatives = "|".join(re.escape(n) for n in sorted(negations, key=len, reverse=True))
+    return re.compile(f"(?:{alternatives})(?=.{{0,{window}}}$)", re.S)
+
+
+class CatalogueError(ValueError):
+    """A rule file is malformed (reported with the file and rule id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    family: str
+    title: str
+    description: str
+    law: str
+    article: str
+    severity: str
+    categories: frozenset[str]
+    contexts: frozenset[str]
+    suggestion: str
+    chat_severity: str | None = None
+    negatable: bool = False
+    negations: tuple[str, ...] = ()
+    negation_window: int = 4
+    quote_ok: bool = False
+    self_comparison_ok: bool = False
+    sourced_ok: bool = False
+    warning_context: bool = False
+    cues_before: tuple[str, ...] = ()
+    cues_after: tuple[str, ...] = ()
+    cue_window: int = 6
+    cue_scope: str = "clause"  # or "sentence": cues may sit across a comma
+    handle_after: bool = False  # an account handle right after the term counts as a cue
+    clause_end_cue: bool = False  # the term ending its clause counts as a cue (这个最好。)
+    exempt_prefixes: tuple[str, ...] = ()
+    exempt_suffixes: tuple[str, ...] = ()
+    exempt_clause_words: tuple[str, ...] = ()
+    exempt_before: tuple[str, ...] = ()
+    exempt_terms: tuple[str, ...] = ()
+    verify: str | None = None
+    detector: str | None = None
+    overrides: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    examples: tuple[str, ...] = ()
+    lawful_examples: tuple[str, ...] = ()
+    negation_pattern: re.Pattern[str] | None = None
+    cues_before_re: re.Pattern[str] | None = None
+    cues_after_re: re.Pattern[str] | None = None
+    exempt_clause_re: re.Pattern[str] | None = None
+
+    @property
+    def legal_basis(self) -> str:
+        return f"{self.law} {self.article}".strip()
+
+    def applies_to(self, category: str, context: str) -> bool:
+        return category in self.categories and context in self.contexts
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    id: str
+    name: str
+    summary: str
+
+
+def alternation(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regex that finds any of `words` (None for no words)."""
+    if not words:
+        return None
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+
+@dataclass(frozen=True, slots=True)
+class ContextWords:
+    self_scope: tuple[str, ...]
+    market_scope: tuple[str, ...]
+    meta_words: tuple[str, ...]
+    meta_suffixes: tuple[str, ...]
+    source_words: tuple[str, ...]
+    warning_words: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        for name in ("self_scope", "market_scope", "meta_words", "source_words",
+                     "warning_words"):
+            object.__setattr__(self, f"{name}_re", alternation(getattr(self, name)))
+
+    self_scope_re: re.Pattern[str] | None = None
+    market_scope_re: re.Pattern[str] | None = None
+    meta_words_re: re.Pattern[str] | None = None
+    source_words_re: re.Pattern[str] | None = None
+    warning_words_re: re.Pattern[str] | None = None
+
+
+@dataclass(slots=True)
+class Catalogue:
+    rules: tuple[Rule, ...]
+    families: tuple[Family, ...]
+    words: ContextWords
+    automaton: Any
+    lexicon: tuple[str, ...]
+    detectors: tuple[int, ...]
+    _applicable: dict[tuple[str, str], frozenset[int]] = field(default_factory=dict)
+
+    def applicable(self, category: str, context: str) -> frozenset[int]:
+        key = (category, context)
+        found = self._applicable.get(key)
+        if found is None:
+            found = frozenset(
+                i for i, rule in enumerate(self.rules) if rule.applies_to(category, context))
+            self._applicable[key] = found
+        return found
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+
+# --- loading -------------------------------------------------------------------------------
+
+def _as_tuple(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise CatalogueError(f"{where}: expected a list of strings")
+    return tuple(value)
+
+
+def _norm_all(words: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(w for w in (normalize_pattern(x) for x in words) if w))
+
+
+def _scope(value: Any, allowed: tuple[str, ...], where: str) -> frozenset[str]:
+    items = _as_tuple(value, where)
+    if "*" in items:
+        return frozenset(allowed)
+    unknown = set(items) - set(allowed)
+    if unknown:
+        raise CatalogueError(f"{where}: unknown {sorted(unknown)}")
+    return frozenset(items)
+
+
+def _merge(defaults: dict[str, Any], raw: dict[str, Any], where: str) -> dict[str, Any]:
+    unknown = set(raw) - _KNOWN_FIELDS
+    if unknown:
+        raise CatalogueError(f"{where}: unknown fields {sorted(unknown)}")
+    merged = {**defaults, **raw}
+    for name in _MERGED_LISTS:
+        merged[name] = [*defaults.get(name, []), *raw.get(name, [])]
+    for name in ("id", "title", "description", "law", "article", "severity", "suggestion"):
+        if not isinstance(merged.get(name), str) or not merged[name]:
+            raise CatalogueError(f"{where}: missing {name}")
+    if merged["severity"] not in SEVERITIES:
+        raise CatalogueError(f"{where}: bad severity {merged['severity']}")
+    return merged
+
+
+def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
+    if value not in allowed:
+        raise CatalogueError(f"{where}: {value!r} is not one of {allowed}")
+    return str(value)
+
+
+def _build_rule(family: str, merged: dict[str, Any], where: str) -> Rule:
+    lists = {name: _as_tuple(merged.get(name, []), f"{where}.{name}") for name in _LIST_FIELDS}
+    verify = merged.get("verify")
+    if verify is not None and verify not in VERIFIERS:
+        raise CatalogueError(f"{where}: unknown verifier {verify}")
+    detector = merged.get("detector")
+    if detector is not None and detector not in DETECTORS:
+        raise CatalogueError(f"{where}: unknown detector {detector}")
+    keys = tuple(
+        (key, _as_tuple(words, f"{where}.keys.{key}"))
+        for key, words in merged.get("keys", {}).items())
+    patterns = lists["patterns"] + tuple(
+        p + s for p, s in itertools.product(lists["prefixes"], lists["stems"]))
+    if not patterns and not keys and detector is None:
+        raise CatalogueError(f"{where}: a rule needs patterns, keys or a detector")
+    return Rule(
+        id=merged["id"], family=family, title=merged["title"],
+        description=merged["description"], law=merged["law"], article=merged["article"],
+        severity=merged["severity"],
+        categories=_scope(merged.get("categories", ["*"]), CATEGORIES, f"{where}.categories"),
+        contexts=_scope(merged.get("contexts", ["*"]), CONTEXTS, f"{where}.contexts"),
+        suggestion=merged["suggestion"], chat_severity=merged.get("chat_severity"),
+        negatable=bool(merged.get("negatable", False)),
+        negations=_norm_all(lists["negations"]),
+        negation_window=int(merged.get("negation_window", 4)),
+        quote_ok=bool(merged.get("quote_ok", False)),
+        self_comparison_ok=bool(merged.get("self_comparison_ok", False)),
+        sourced_ok=bool(merged.get("sourced_ok", False)),
+        warning_context=bool(merged.get("warning_context", False)),
+        cues_before=_norm_all(lists["cues_before"]), cues_after=_norm_all(lists["cues_after"]),
+        cue_window=int(merged.get("cue_window", 6)),
+        cue_scope=_choice(merged.get("cue_scope", "clause"), ("clause", "sentence"), where),
+        handle_after=bool(merged.get("handle_after", False)),
+        clause_end_cue=bool(merged.get("clause_end_cue", False)),
+        exempt_prefixes=_norm_all(lists["exempt_prefixes"]),
+        exempt_suffixes=_norm_all(lists["exempt_suffixes"]),
+        exempt_clause_words=_norm_all(lists["exempt_clause_words"]),
+        exempt_before=_norm_all(lists["exempt_before"]),
+        exempt_terms=lists["exempt_terms"], verify=verify, detector=detector,
+        overrides=lists["overrides"], patterns=patterns, keys=keys,
+        examples=lists["examples"], lawful_examples=lists["lawful_examples"],
+        negation_pattern=_negation_pattern(_norm_all(lists["negations"]),
+                                           int(merged.get("negation_window", 4))),
+        cues_before_re=alternation(_norm_all(lists["cues_before"])),
+        cues_after_re=alternation(_norm_all(lists["cues_after"])),
+        exempt_clause_re=alternation(_norm_all(lists["exempt_clause_words"])),
+    )
+
+
+def _rule_files() -> list[tuple[str, bytes]]:
+    folder = resources.files("livepledge.compliance") / "rules"
+    files = sorted((entry.name, entry.read_bytes()) for entry in folder.iterdir()
+                   if entry.name.endswith(".toml"))
+    return files
+
+
+def load_rules(files: list[tuple[str, bytes]] | None = None
+               ) -> tuple[tuple[Rule, ...], tuple[Family, ...], ContextWords]:
+    files = _rule_files() if files is None else files
+    rules: list[Rule] = []
+    families: list[Family] = []
+    words: ContextWords | None = None
+    for name, data in files:
+        try:
+            document = tomllib.loads(data.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise CatalogueError(f"{name}: {exc}") from exc
+        if name == "_context.toml":
+            words = ContextWords(**{key: _norm_all(_as_tuple(value, f"{name}.{key}"))
+                                    for key, value in document.items()})
+            continue
+        family = document.get("family")
+        if not isinstance(family, str):
+            raise CatalogueError(f"{name}: missing family")
+        families.append(Family(family, document.get("name", family),
+                               document.get("summary", "").strip()))
+        defaults = document.get("defaults", {})
+        for raw in document.get("rule", []):
+            where = f"{name}:{raw.get('id', '?')}"
+            rules.append(_build_rule(family, _merge(defaults, raw, where), where))
+    if words is None:
+        raise CatalogueError("_context.toml is missing")
+    ids = [rule.id for rule in rules]
+    duplicates = {rule_id for rule_id in ids if ids.count(rule_id) > 1}
+    if duplicates:
+        raise CatalogueError(f"duplicate rule ids {sorted(duplicates)}")
+    return tuple(rules), tuple(families), words
+
+
+# --- compiling -----------------------------------------------------------------------------
+
+def _is_han(char: str) -> bool:
+    return "\u3400" <= char <= "\u9fff"
+
+
+def pinyin_variants(pattern: str) -> set[str]:
+    """zui好, 最hao, zuihao … for a pattern of Chinese characters (a few chars at most)."""
+    from pypinyin import lazy_pinyin  # compile time only
+
+    positions = [i for i, char in enumerate(pattern) if _is_han(char)]
+    if not positions or len(pattern) > 6:
+        return set()
+    syllables = lazy_pinyin(pattern)
+    if len(syllables) != len(pattern):
+        return set()
+    if len(positions) <= 4:
+        subsets = [c for r in range(1, len(positions) + 1)
+                   for c in itertools.combinations(positions, r)]
+    else:
+        subsets = [(i,) for i in positions] + [tuple(positions)]
+    variants = set()
+    for subset in subsets:
+        chars = list(pattern)
+        for i in subset:
+            chars[i] = syllables[i]
+        variants.add("".join(chars))
+    return variants
+
+
+def _trigger_keys(rule: Rule, raw: dict[str, Any]) -> dict[str, str]:
+    """normalised key -> canonical key (the pattern group, used when checking facts)."""
+    keys: dict[str, str] = {}
+    groups = [(p, p) for p in rule.patterns]
+    groups += [(word, key) for key, words in rule.keys for word in words]
+    for word, key in groups:
+        norm = normalize_pattern(word)
+        if norm:
+            keys.setdefault(norm, key)
+            if raw.get("pinyin"):
+                for variant in pinyin_variants(norm):
+                    keys.setdefault(variant, key)
+    for word in raw.get("homophones", []):
+        norm = normalize_pattern(word)
+        if norm:
+            keys.setdefault(norm, norm)
+    return keys
+
+
+def compile_catalogue(files: list[tuple[str, bytes]] | None = None) -> Catalogue:
+    files = _rule_files() if files is None else files
+    rules, families, words = load_rules(files)
+    raw_by_id = _raw_rule_options(files)
+    table: dict[str, list[tuple[int, int, str]]] = {}
+    for index, rule in enumerate(rules):
+        for norm, key in _trigger_keys(rule, raw_by_id[rule.id]).items():
+            table.setdefault(norm, []).append((TRIGGER, index, key))
+        pinyin = raw_by_id[rule.id]["pinyin"]
+        for term in _norm_all(rule.exempt_terms):
+            for form in {term} | (pinyin_variants(term) if pinyin else set()):
+                table.setdefault(form, []).append((SHIELD, index, term))
+    automaton = ahocorasick.Automaton()
+    for norm, entries in table.items():
+        automaton.add_word(norm, (len(norm), tuple(entries)))
+    automaton.make_automaton()
+    detectors = tuple(i for i, rule in enumerate(rules) if rule.detector)
+    return Catalogue(rules=rules, families=families, words=words, automaton=automaton,
+                     lexicon=tuple(table), detectors=detectors)
+
+
+def _raw_rule_options(files: list[tuple[str, bytes]]) -> dict[str, dict[str, Any]]:
+    options: dict[str, dict[str, Any]] = {}
+    for name, data in files:
+        if name == "_context.toml":
+            continue
+        document = tomllib.loads(data.decode("utf-8"))
+        defaults = document.get("defaults", {})
+        for raw in document.get("rule", []):
+            options[raw["id"]] = {"pinyin": raw.get("pinyin", defaults.get("pinyin", False)),
+                                  "homophones": raw.get("homophones", [])}
+    return options
+
+
+@lru_cache(maxsize=1)
+def get_catalogue() -> Catalogue:
+    """The compiled catalogue singleton (compiled on first use, then shared)."""
+    return compile_catalogue()

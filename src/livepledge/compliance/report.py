@@ -1,0 +1,190 @@
+"""Rendering: the terminal report of a check (rich), the quality report, and the Markdown
+catalogue in docs/compliance.md (generated from the rule files)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from livepledge.compliance.catalogue import CATEGORY_NAMES, Catalogue, Rule
+from livepledge.compliance.engine import Finding
+from livepledge.compliance.evaluation import Evaluation
+
+_STYLE = {"violation": "bold white on red", "warning": "black on yellow"}
+
+
+def highlighted(text: str, findings: list[Finding] | tuple[Finding, ...]) -> Text:
+    rich_text = Text(text)
+    for finding in sorted(findings, key=lambda f: f.severity == "violation"):
+        rich_text.stylize(_STYLE[finding.severity], finding.start, finding.end)
+    return rich_text
+
+
+def _line_col(text: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return f"{line}:{column}"
+
+
+def print_check(console: Console, name: str, text: str, findings: tuple[Finding, ...]) -> None:
+    violations = sum(f.severity == "violation" for f in findings)
+    warnings = len(findings) - violations
+    console.print(highlighted(text, findings))
+    console.print()
+    if not findings:
+        console.print(f"[green]✓ {name}：未发现问题 / no findings[/green]")
+        return
+    table = Table(show_lines=True, title=f"{name}：{violations} 处违规 / violations，"
+                                         f"{warnings} 处提醒 / warnings")
+    for column in ("位置 / at", "原文 / text", "级别 / severity", "规则 / rule",
+                   "依据 / legal basis", "建议 / suggestion"):
+        table.add_column(column, overflow="fold")
+    for f in findings:
+        severity = Text(f.severity, style=_STYLE[f.severity])
+        rule = f"{f.rule_id} {f.title}" + (f"\n{f.note}" if f.note else "")
+        table.add_row(_line_col(text, f.start), f.text, severity, rule, f.legal_basis,
+                      f.suggestion)
+    console.print(table)
+
+
+def print_evaluation(console: Console, evaluation: Evaluation, *, show_misses: int) -> None:
+    table = Table(title=f"合规检查质量 / checker quality on {evaluation.lines} lines")
+    for column in ("family", "precision", "recall", "support"):
+        table.add_column(column)
+    for family in evaluation.families:
+        tp, _, fn = evaluation._counts(family)
+        table.add_row(family, f"{evaluation.precision(family):.3f}",
+                      f"{evaluation.recall(family):.3f}", str(tp + fn))
+    table.add_row("[bold]overall[/bold]", f"[bold]{evaluation.precision():.3f}[/bold]",
+                  f"[bold]{evaluation.recall():.3f}[/bold]",
+                  str(sum(evaluation._counts(None)[::2])))
+    console.print(table)
+    data = evaluation.to_dict()
+    console.print(f"难负例误报率 / hard-negative FP rate: {data['hard_negative_fp_rate']:.3f} "
+                  f"({evaluation.hard_negative_flagged}/{evaluation.hard_negatives})")
+    console.print(f"规避样例检出率 / evasion recall: {data['evasion_recall']:.3f} "
+                  f"({evaluation.evasions_caught}/{evaluation.evasions})")
+    console.print(f"需举证提醒 / expected warnings found: {evaluation.warnings_found}/"
+                  f"{evaluation.warnings_expected}")
+    verdict = "[green]达标 / targets met[/green]" if evaluation.meets_targets \
+        else "[red]未达标 / targets not met[/red]"
+    console.print(f"目标 / targets: P ≥ 0.95, R ≥ 0.95 — {verdict}")
+    for miss in evaluation.misses[:show_misses]:
+        console.print(f"  [dim]{miss.id}[/dim] expected={miss.expected} got={miss.predicted} "
+                      f"{miss.text}", markup=False)
+
+
+# --- Markdown catalogue --------------------------------------------------------------------
+
+_INTRO = """# 合规检查规则目录 / Compliance rule catalogue
+
+> 本文件由规则数据文件生成，请勿手工编辑 / Generated from `src/livepledge/compliance/rules/*.toml`
+> by `livepledge compliance catalogue --markdown > docs/compliance.md`; a test fails when it is
+> stale.
+
+The checker (features F15–F17) reviews pre-live scripts (话术脚本), listings, live transcript
+segments and chat. It is a pure function, `check(text, category, context, facts) -> findings`;
+each finding has the span in the original text, the rule id, the family, a severity
+(`violation` blocks, `warning` asks for evidence), the legal basis and a suggested rewording.
+
+## 如何归一化 / How the checker normalises
+
+Before matching, the text is folded character by character with one translation table, keeping an
+index back to the original offsets (spans are code-point offsets in the original text):
+
+- full-width → half-width (ＶＸ → vx), upper → lower case, pinyin tone marks dropped (zuì → zui);
+- traditional → simplified (OpenCC `t2s`, per character, so offsets are kept: 最後一天發貨);
+- spaces, symbols, emoji and zero-width characters inserted between characters are removed
+  (最 好, 薇❤信, V-X, 微.信); weak punctuation (，、：；) is removed for matching but still ends a
+  clause for context checks; sentence ends (。！？ newline) are kept, so no match crosses them;
+- circled digits and ➕/＋ are folded (①→1, ➕→+);
+- the rule patterns are expanded at compile time with pinyin spellings (zui好, 最hao, weixin) and
+  listed homophones (薇信, 威信, 卫星, 扣扣, 绿泡泡), so the text is never converted to pinyin;
+- phone and QQ numbers are found as runs of digits, Chinese numerals (一三八…, 壹贰叁, 幺) or
+  both, spaced or dashed, after the normalisation above.
+
+One Aho-Corasick pass over the normalised text finds both candidate terms and exemption terms;
+the context checks below run only around candidates.
+
+## 如何判断语境 / How context is judged
+
+- **Exemption terms** covering a candidate cancel it: 最近, 最快明天发货, 第一次, 一级能效 are never
+  candidates; 招财猫, 转运珠 are object names; 微信支付, 卫星定位, 企鹅玩偶 are not contact handles.
+- **Word boundaries**: a Latin candidate inside a longer word (vx in `vxyz`, v in `vip`) or a
+  digit candidate inside a longer number is not a match.
+- **Cue words**: ambiguous terms need a cue nearby in the same clause (第一 needs 销量/品质/是…;
+  微信 needs 加/私/号/群…; 母乳 needs 接近/媲美/替代…; a disease needs 治/预防/告别…).
+- **Prefixes, suffixes**: 最好 followed by 冷藏/别/用温水 or preceded by 你/大家 is advice, not a
+  claim; 最好的服务 is a service attitude; 力争做到最好 is a goal.
+- **Negation** within a few characters before the term, in the same clause (我们不说最好, 不能代替
+  药物, 不要加微信私下交易), but not 不错/不仅/不得不说.
+- **Quotation**: a quoted term in a sentence about wording (广告法不让说"最"字) is a mention.
+- **Self-comparison**: 本店/我们家/本系列 right before the superlative, with no market-wide word
+  (全网/行业/同类) in the sentence, compares within the seller's own range.
+- **Anti-fraud warnings**: diversion and brushing terms in a sentence that warns buyers (谨防,
+  诈骗, 平台不会…) are not diversion.
+- **Dated and sourced facts**: a ranking claim with a date and a source becomes a warning asking to
+  keep the evidence (《广告法》第十一条).
+- **Brand and model names**: a term followed by ® or ™, or inside a brand name given in the facts.
+- **Product category**: health-function claims are judged against the category (ordinary food may
+  claim none; health food only its approved functions); special-use claims apply to cosmetics.
+- **Facts** (F17): price history, real stock, real sales, scheduled price rises, registrations.
+  A claim that needs a fact which is not given is reported as a **warning** asking for evidence.
+- **Chat**: viewers are not advertisers, so advertising-claim families in chat are reported as
+  warnings; diversion and fabricated data stay violations.
+
+## 质量报告 / Quality report
+
+```
+livepledge compliance evaluate                 # corpus/compliance/*.jsonl
+livepledge compliance evaluate --json          # machine-readable
+python bench/compliance.py                     # speed, beside a bare Aho-Corasick scan
+```
+
+The labelled corpus in `corpus/compliance/` holds realistic live-selling speech, scripts,
+listings and chat, with hard negatives and evasion attempts. Precision and recall count families
+reported as violations; the targets are P ≥ 0.95 and R ≥ 0.95 (a test asserts them).
+
+## 商品类目 / Categories
+
+"""
+
+
+def _md(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")
+
+
+def _rule_markdown(rule: Rule) -> list[str]:
+    categories = "全部 / all" if len(rule.categories) >= 10 else \
+        "、".join(CATEGORY_NAMES[c].split(" / ")[0] for c in sorted(rule.categories))
+    lines = [f"### {rule.id} {rule.title}", "", rule.description, "",
+             f"- 依据 / legal basis: {rule.legal_basis}",
+             f"- 级别 / severity: `{rule.severity}`"
+             + (f" (chat: `{rule.chat_severity}`)" if rule.chat_severity else ""),
+             f"- 类目 / categories: {categories}"]
+    if rule.verify:
+        lines.append(f"- 用事实核对 / checked against facts: `{rule.verify}`")
+    terms = list(rule.patterns[:24]) + [w for _, words in rule.keys for w in words][:24]
+    if terms:
+        more = " …" if len(rule.patterns) > 24 else ""
+        lines.append(f"- 词条 / terms: {'、'.join(terms)}{more}")
+    if rule.exempt_terms:
+        lines.append(f"- 不算 / exempt: {'、'.join(rule.exempt_terms[:16])}")
+    lines.append(f"- 建议改写 / suggestion: {rule.suggestion}")
+    lines += [f"- 例（违规）/ example: 「{e}」" for e in rule.examples]
+    lines += [f"- 例（合规）/ lawful: 「{e}」" for e in rule.lawful_examples]
+    lines.append("")
+    return lines
+
+
+def catalogue_markdown(catalogue: Catalogue) -> str:
+    lines = [_INTRO.rstrip("\n"), ""]
+    lines += [f"- `{code}`: {name}" for code, name in CATEGORY_NAMES.items()]
+    lines += ["", "## 规则 / Rules", ""]
+    for family in catalogue.families:
+        lines += [f"## {family.name} (`{family.id}`)", "", family.summary, ""]
+        for rule in catalogue.rules:
+            if rule.family == family.id:
+                lines += _rule_markdown(rule)
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,0 +1,83 @@
+"""The real CLI, run as a subprocess: exit codes and the JSON-lines contract."""
+
+import subprocess
+import sys
+
+import orjson
+import pytest
+
+
+def _command():
+    try:
+        import livepledge.cli  # noqa: F401 - the platform CLI mounts `compliance`
+    except ImportError:
+        return [sys.executable, "-m", "livepledge.compliance"]
+    return [sys.executable, "-m", "livepledge", "compliance"]
+
+
+def _run(*args, stdin=b""):
+    return subprocess.run([*_command(), *args], input=stdin, capture_output=True, timeout=60)
+
+
+def test_check_file_with_violation_exits_1_and_names_the_rule(tmp_path):
+    script = tmp_path / "script.txt"
+    script.write_text("家人们，这款面霜是全网最好用的！\n最近天气干燥，最好冷藏。\n",
+                      encoding="utf-8")
+
+    result = _run("check", str(script), "--category", "cosmetics")
+
+    assert result.returncode == 1
+    out = result.stdout.decode()
+    assert "ABS-009" in out
+    assert "全网最好" in out
+    assert "Traceback" not in result.stderr.decode()
+
+
+def test_check_clean_file_exits_0(tmp_path):
+    script = tmp_path / "clean.txt"
+    script.write_text("最近天气干燥，记得补水。第一次用的姐妹先用小样。", encoding="utf-8")
+
+    result = _run("check", str(script), "--context", "speech")
+
+    assert result.returncode == 0
+
+
+def test_jsonl_writes_one_line_per_input_and_reports_bad_lines():
+    lines = b"\n".join([
+        orjson.dumps({"id": "a", "text": "加我薇信", "category": "general", "context": "chat"}),
+        b"not json",
+        orjson.dumps({"id": "c", "text": "", "category": "general", "context": "chat"}),
+        orjson.dumps({"id": "d", "text": "hi", "category": "cars", "context": "chat"}),
+        b"\xff\xfe",
+        orjson.dumps({"id": "f", "text": "x" * 1_000_001, "category": "general",
+                      "context": "chat"}),
+        orjson.dumps({"id": 7, "text": "最近好吗", "category": "general", "context": "radio"}),
+        orjson.dumps({"id": "h", "text": "支持微信支付", "category": "general", "context": "chat"}),
+    ]) + b"\n"
+
+    result = _run("check", "--jsonl", "-", stdin=lines)
+
+    assert result.returncode == 2
+    outputs = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert [o.get("id") for o in outputs] == ["a", None, "c", "d", None, "f", 7, "h"]
+    assert outputs[0]["violation"] is True
+    assert outputs[0]["findings"][0]["rule_id"] == "DIV-001"
+    assert outputs[0]["findings"][0]["span"] == [2, 4]
+    assert [("error" in o) for o in outputs] == [False, True, True, True, True, True, True, False]
+    assert outputs[7] == {"id": "h", "violation": False, "findings": []}
+    stderr = result.stderr.decode()
+    for number in (2, 3, 4, 5, 6, 7):
+        assert f"line {number}:" in stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"\xff\xfe bad"])
+def test_check_bad_file_is_a_clear_error_with_exit_2(tmp_path, content):
+    script = tmp_path / "bad.txt"
+    script.write_bytes(content)
+
+    result = _run("check", str(script))
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr.decode()
+    assert "error" in result.stderr.decode()

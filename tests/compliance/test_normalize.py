@@ -1,0 +1,38 @@
+"""Normalisation keeps an exact map back to the original text."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from livepledge.compliance.engine import check
+from livepledge.compliance.normalize import normalize
+
+_ALPHABET = st.sampled_from(
+    [*"最好用的加微信薇VXvx扣QQ第一次近后 ❤*-_.，。！“”１２3８國宴開光全網低價", "😀"])
+
+
+def test_folding_joins_padded_and_disguised_text():
+    view = normalize("最 好，ＶＸ：薇❤信。國宴")
+
+    assert view.norm == "最好vx薇信。国宴"
+    assert view.original_span(0, 2) == (0, 3)
+    assert view.original_span(2, 4) == (4, 6)
+
+
+def test_traditional_and_full_width_are_folded():
+    assert normalize("全網最低價ＮＯ．１").norm == "全网最低价no1"
+
+
+@given(st.text(_ALPHABET, max_size=40))
+def test_index_maps_every_normalised_character_to_the_same_character_origin(text):
+    view = normalize(text)
+    for i in range(len(view.norm)):
+        start, end = view.original_span(i, i + 1)
+        assert end == start + 1
+        assert view.folded[start] == view.norm[i]
+
+
+@given(st.text(_ALPHABET, max_size=40), st.sampled_from(["speech", "chat", "listing"]))
+def test_finding_spans_always_lie_inside_the_original_text(text, context):
+    for finding in check(text, "general", context):
+        assert 0 <= finding.start < finding.end <= len(text)
+        assert text[finding.start:finding.end] == finding.text
