@@ -88,9 +88,9 @@ async def build_runtime(settings: Settings) -> Runtime:
     redis_client = None
     broker: Broker
     if settings.redis_url:
-        import redis.asyncio as redis
+        from livepledge.infra.broker import redis_client as make_redis_client
 
-        redis_client = redis.from_url(settings.redis_url)
+        redis_client = make_redis_client(settings.redis_url)
         broker = RedisBroker(settings.redis_url)
         gate: StockGate = RedisStockGate(settings.redis_url, gate_loader(db))
         presence: Presence = RedisPresence(redis_client, settings.presence_ttl_seconds)
@@ -207,6 +207,13 @@ def get_runtime(conn: HTTPConnection) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+def _same_origin(conn: HTTPConnection) -> bool:
+    from urllib.parse import urlsplit
+
+    origin = conn.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == conn.headers.get("host")
+
+
 def _bearer(conn: HTTPConnection) -> str | None:
     header = conn.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -226,6 +233,10 @@ async def principal_for(conn: HTTPConnection, *, check_csrf: bool) -> Principal 
     if token is None:
         token = conn.cookies.get(SESSION_COOKIE)
         kind = "web"
+        if token and conn.scope["type"] == "websocket" and not _same_origin(conn):
+            # A page on another site may open a socket to us with our cookie (cross-site
+            # WebSocket hijacking): such a socket is anonymous.
+            return None
         if token and check_csrf and conn.scope.get("method", "GET") not in {"GET", "HEAD",
                                                                            "OPTIONS"}:
             sent = conn.headers.get(CSRF_HEADER, "")

@@ -187,3 +187,30 @@ async def test_room_socket_errors(tmp_path, server_factory) -> None:  # type: ig
     await buyer.close()
     with pytest.raises(websockets.exceptions.InvalidStatus):
         await websockets.connect(server.base_url.replace("http", "ws") + "/ws/sessions/999")
+
+
+async def test_cookie_socket_from_another_site_is_anonymous(tmp_path, server_factory) -> None:  # type: ignore[no-untyped-def]
+    env = lp_env(f"sqlite+aiosqlite:///{tmp_path / 'lp.db'}")
+    demo = seed_demo(env, buyers=1, stock=5)
+    server = server_factory(env)
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        me = (await http.get("/api/v1/me", headers={
+            "Authorization": f"Bearer {demo['buyer_tokens'][0]}"})).json()
+        login = await http.post("/web/login", json={"login": me["login"],
+                                                    "password": "buyer-demo-pass"})
+        cookie = f"lp_session={login.cookies['lp_session']}"
+    url = server.base_url.replace("http", "ws") + f"/ws/sessions/{demo['session_id']}"
+    host = server.base_url.removeprefix("http://")
+    for origin, expected in ((f"http://{host}", None), ("http://evil.example", "unauthenticated")):
+        socket = await websockets.connect(url, additional_headers={"Cookie": cookie,
+                                                                   "Origin": origin})
+        viewer = Viewer(socket)
+        await viewer.until(lambda s: "session" in s)
+        await socket.send(json.dumps({"type": "chat", "text": f"来自 {origin}"}))
+        if expected is None:
+            await viewer.until(lambda s: any(m["type"] == "tick" and m["chat"]
+                                             for m in viewer.messages))
+        else:
+            await viewer.until(lambda s: viewer.messages[-1]["type"] == "error")
+            assert viewer.messages[-1]["problem"]["code"] == expected
+        await socket.close()
