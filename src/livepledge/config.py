@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     )
     timezone: str = Field(default="Asia/Shanghai", description="Default display time zone.")
     log_level: str = Field(default="info", description="Log level (debug, info, warning).")
+    log_format: str = Field(default="text", description="text, or json for one JSON object "
+                            "per line (structured logs).")
 
     @field_validator("stock_gate")
     @classmethod
@@ -118,3 +120,6 @@ def apply(settings: Settings) -> None:
 
     configure_password_hashing(time_cost=settings.password_time_cost,
                                memory_kib=settings.password_memory_kib)
+    from livepledge.infra.logs import configure
+
+    configure(settings.log_level, settings.log_format)

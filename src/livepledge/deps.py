@@ -20,6 +20,7 @@ from livepledge.infra.batching import BatchQueue
 from livepledge.infra.broker import Broker, InProcessBroker, RedisBroker
 from livepledge.infra.clock import utcnow
 from livepledge.infra.db import Database, async_url
+from livepledge.infra.metrics import Metrics
 from livepledge.infra.notify import ITEMS_CHANNEL, Notifier
 from livepledge.infra.problems import Problem
 from livepledge.infra.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
@@ -61,6 +62,7 @@ class Runtime:
     buy: BuyContext
     redis: Any = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)
 
     def now(self) -> datetime:
         return utcnow()
@@ -127,6 +129,8 @@ async def build_runtime(settings: Settings) -> Runtime:
         redis=redis_client,
     )
 
+    _register_metrics(runtime)
+
     async def on_items(_channel: str, data: bytes) -> None:
         facts.invalidate(orjson.loads(data).get("item_ids"))
 
@@ -139,12 +143,26 @@ async def build_runtime(settings: Settings) -> Runtime:
     return runtime
 
 
+def _register_metrics(runtime: Runtime) -> None:
+    m = runtime.metrics
+    m.describe("livepledge_buy_requests_total", "Buy requests by outcome.")
+    m.describe("livepledge_orders_expired_total", "Unpaid orders expired by the sweeper.")
+    m.gauge("livepledge_order_batches", "Order batches committed by this process.",
+            lambda: runtime.writer.batches)
+    m.gauge("livepledge_orders_written", "Orders committed by this process.",
+            lambda: runtime.writer.orders_written)
+    m.gauge("livepledge_rooms_open", "Live rooms with viewers on this process.",
+            lambda: len(runtime.rooms.rooms))
+    m.gauge("livepledge_room_connections", "Viewer WebSockets on this process.",
+            lambda: sum(len(r.clients) for r in runtime.rooms.rooms.values()))
+
+
 async def _sweep_forever(runtime: Runtime) -> None:
     while True:
         try:
-            while await expire_unpaid(runtime.db, runtime.gate, runtime.notifier,
-                                      now=runtime.now()) > 0:
-                pass
+            while (expired := await expire_unpaid(runtime.db, runtime.gate, runtime.notifier,
+                                                  now=runtime.now())) > 0:
+                runtime.metrics.inc("livepledge_orders_expired_total", expired)
             if isinstance(runtime.gate, RedisStockGate):
                 await reconcile_gate(runtime)
         except asyncio.CancelledError:

@@ -24,8 +24,14 @@ async def buy(session_id: int, item_id: int, body: BuyRequest, principal: Princi
               idempotency_key: Annotated[str | None, Header()] = None) -> Response:
     """Buy a lineup item. 201 only once the order is durable; a repeat with the same
     Idempotency-Key returns the same order (with `Idempotent-Replayed: true`)."""
-    order, created = await service.buy(rt.buy, principal, session_id, item_id,
-                                       quantity=body.quantity, key=idempotency_key, now=rt.now())
+    try:
+        order, created = await service.buy(rt.buy, principal, session_id, item_id,
+                                           quantity=body.quantity, key=idempotency_key,
+                                           now=rt.now())
+    except Problem as problem:
+        rt.metrics.inc("livepledge_buy_requests_total", outcome=problem.code)
+        raise
+    rt.metrics.inc("livepledge_buy_requests_total", outcome="created" if created else "replayed")
     return Response(orjson.dumps(order), status_code=201, media_type="application/json",
                     headers={} if created else {"Idempotent-Replayed": "true"})
 
