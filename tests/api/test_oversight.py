@@ -158,3 +158,20 @@ async def test_oversight_is_for_the_shop_only(app_client: httpx.AsyncClient):
     empty = await app_client.post(f"/api/v1/sessions/{world.session_id}/transcript",
                                   headers=auth(world.anchor), json={"text": "  "})
     assert_problem(empty, 422, "validation_failed")
+
+
+async def test_claims_in_chat_are_held_from_staff_but_not_from_viewers(
+        app_client: httpx.AsyncClient):
+    world = await build_world(app_client)
+    url = f"/api/v1/sessions/{world.session_id}/chat"
+
+    viewer = await app_client.post(url, headers=auth(world.buyers[0]),
+                                   json={"text": "这是我喝过最好的茶"})
+    anchor = await app_client.post(url, headers=auth(world.anchor),
+                                   json={"text": "这是全网最好的茶，喝了能降血压"})
+
+    assert viewer.json()["status"] == "shown"
+    assert anchor.json()["status"] == "held"
+    assert {f["family"] for f in anchor.json()["findings"]} == {"absolute", "medical"}
+    shown = (await app_client.get(url)).json()
+    assert [c["text"] for c in shown] == ["这是我喝过最好的茶"]

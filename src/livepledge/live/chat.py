@@ -34,10 +34,11 @@ class ChatVerdict:
     findings: tuple[dict[str, Any], ...] = ()
 
 
-ChatChecker = Callable[[str], ChatVerdict]
+# (text, from_staff) -> verdict. Staff and the anchor advertise when they chat; viewers do not.
+ChatChecker = Callable[[str, bool], ChatVerdict]
 
 
-def _allow_all(_text: str) -> ChatVerdict:
+def _allow_all(_text: str, _from_staff: bool) -> ChatVerdict:
     return ChatVerdict(held=False)
 
 
@@ -89,7 +90,8 @@ async def post_chat(ctx: ChatContext, principal: Principal, session_id: int, tex
                     now: datetime) -> dict[str, Any]:
     text = check_chat_text(text, ctx.max_length)
     async with ctx.db.read() as conn:
-        session = (await conn.execute(select(live_sessions.c.status).where(
+        session = (await conn.execute(select(
+            live_sessions.c.status, live_sessions.c.shop_id, live_sessions.c.anchor_id).where(
             live_sessions.c.id == session_id))).first()
         if session is None:
             raise Problem("not_found", f"直播场次不存在 / no such live session: {session_id}")
@@ -107,7 +109,8 @@ async def post_chat(ctx: ChatContext, principal: Principal, session_id: int, tex
     if wait > 0:
         raise Problem("rate_limited", f"发言太快，请 {wait:.1f} 秒后再试 / too fast; retry in "
                       f"{wait:.1f}s", retry_after=round(wait, 2))
-    verdict = ctx.checker(text)
+    from_staff = principal.can_manage(session.shop_id) or principal.user_id == session.anchor_id
+    verdict = ctx.checker(text, from_staff)
     status = "held" if verdict.held else "shown"
     chat_id = await ctx.queue.submit(NewChat(session_id, principal.user_id, text, status,
                                              verdict.reason or None, now))
