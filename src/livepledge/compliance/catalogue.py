@@ -110,10 +110,15 @@ class Rule:
     cues_before_re: re.Pattern[str] | None = None
     cues_after_re: re.Pattern[str] | None = None
     exempt_clause_re: re.Pattern[str] | None = None
+    basis: str = ""  # the legal basis, law and article (set from them when not given)
+
+    def __post_init__(self) -> None:
+        if not self.basis:
+            object.__setattr__(self, "basis", f"{self.law} {self.article}".strip())
 
     @property
     def legal_basis(self) -> str:
-        return f"{self.law} {self.article}".strip()
+        return self.basis
 
     def applies_to(self, category: str, context: str) -> bool:
         return category in self.categories and context in self.contexts
@@ -167,7 +172,7 @@ class Catalogue:
     def applicable(self, category: str, context: str) -> frozenset[int]:
         key = (category, context)
         found = self._applicable.get(key)
-        if found is None:
+        if found is None:  # computed once per (category, context)
             found = frozenset(
                 i for i, rule in enumerate(self.rules) if rule.applies_to(category, context))
             self._applicable[key] = found

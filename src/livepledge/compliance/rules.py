@@ -37,24 +37,49 @@ _CLAIM_LEAD = re.compile(
     r"^[\s:：是就都才仅只有了已经突破超过超达到近将足足整整约大概共计累计，,]{0,4}")
 
 
+_DECIMAL = re.compile(r"\d+(?:\.\d+)?")
+_FULLWIDTH = re.compile("[\uff10-\uff19\uff0e]")
+
+
+def _half_width(text: str) -> str:
+    """Full-width digits and point to ASCII (translated only when there are any)."""
+    return text.translate(_FULLWIDTH_DIGITS) if _FULLWIDTH.search(text) else text
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     severity: str
     note: str
 
 
-@dataclass(frozen=True, slots=True)
 class Claim:
-    key: str
-    category: str
-    after: str  # original text right after the match (≈ 16 characters)
-    sentence: str  # normalised sentence around the match
+    """What a verifier judges: the matched key, the product category, the original text right
+    after the match (≈ 16 characters) and the normalised sentence around the match. The sentence
+    may be given as a function: it is then computed the first time a verifier reads it."""
+
+    __slots__ = ("_sentence", "after", "category", "key")
+
+    def __init__(self, key: str, category: str, after: str,
+                 sentence: str | Callable[[], str]) -> None:
+        self.key, self.category, self.after = key, category, after
+        self._sentence = sentence
+
+    @property
+    def sentence(self) -> str:
+        sentence = self._sentence
+        if not isinstance(sentence, str):
+            sentence = self._sentence = sentence()
+        return sentence
+
+    def __repr__(self) -> str:
+        return (f"Claim(key={self.key!r}, category={self.category!r}, after={self.after!r}, "
+                f"sentence={self.sentence!r})")
 
 
 def parse_number(token: str) -> float | None:
     """'12.5' -> 12.5, '两百九十九' -> 299, '三' -> 3; None when unreadable."""
-    token = token.translate(_FULLWIDTH_DIGITS)
-    if re.fullmatch(r"\d+(?:\.\d+)?", token):
+    token = _half_width(token)
+    if _DECIMAL.fullmatch(token):
         return float(token)
     if not token or any(c not in _CN_DIGITS and c not in _CN_UNITS for c in token):
         return None
@@ -71,7 +96,7 @@ def parse_number(token: str) -> float | None:
 
 
 def _leading(pattern: re.Pattern[str], after: str) -> re.Match[str] | None:
-    text = after.translate(_FULLWIDTH_DIGITS)
+    text = _half_width(after)
     lead = _CLAIM_LEAD.match(text)
     return pattern.match(text, lead.end() if lead else 0)
 
@@ -220,6 +245,14 @@ def honour_claim(claim: Claim, facts: Facts | None) -> Verdict | None:
         return None
     return Verdict("violation", "宣称的荣誉不在已核实列表中 / honour not verified")
 
+
+# Verifiers whose verdict without facts (facts is None) depends on nothing but the claim's key and
+# the category: the checker may reuse that verdict for every claim with the same key and category.
+# A verifier that reads claim.after or claim.sentence before looking at the facts must not be here.
+FACTLESS_BY_KEY: frozenset[str] = frozenset({
+    "cosmetic_special_use", "health_function", "scarcity_claim", "lowest_price_claim",
+    "price_rise_claim", "honour_claim",
+})
 
 VERIFIERS: dict[str, Callable[[Claim, Facts | None], Verdict | None]] = {
     "cosmetic_special_use": cosmetic_special_use,
