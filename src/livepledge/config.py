@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         description="batched (the design) or naive (SELECT ... FOR UPDATE per request; "
         "only for the benchmark baseline).",
     )
+    gate_lease_seconds: float = Field(
+        default=60.0, gt=0, description="Scale-out: a Redis stock reservation older than this "
+        "whose order is not in the database is given back (its worker is taken to be dead).")
     chat_max_length: int = Field(default=200, ge=1, description="Longest chat message (chars).")
     chat_min_interval_seconds: float = Field(
         default=1.0, ge=0, description="Per-user chat rate limit: one message per interval."

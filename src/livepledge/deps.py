@@ -70,11 +70,17 @@ class Runtime:
 
 def chat_checker() -> ChatChecker:
     """Chat that diverts buyers off the platform (WeChat, QQ, phone numbers, QR codes and their
-    disguises) is held back from the room and its sender told why."""
+    disguises) is held back from the room and its sender told why. Chat from the shop's staff or
+    the anchor is advertising: it is checked as speech and held back on any violation."""
     from livepledge.compliance.service import check_text
 
-    def verdict(text: str) -> ChatVerdict:
-        result = check_text(text, category="general", context="chat")
+    def verdict(text: str, from_staff: bool) -> ChatVerdict:
+        result = check_text(text, category="general", context="speech" if from_staff else "chat")
+        if from_staff and result.violation:
+            findings = tuple(f.to_dict() for f in result.findings if f.severity == "violation")
+            return ChatVerdict(held=True, findings=findings,
+                               reason="商家发言含违规宣传用语，请按建议修改 / the shop's message "
+                                      "makes an unlawful claim; reword it as suggested")
         if not result.diverts_buyers:
             return ChatVerdict(held=False)
         findings = tuple(f.to_dict() for f in result.findings if f.family == "diversion")
@@ -172,18 +178,6 @@ async def _sweep_forever(runtime: Runtime) -> None:
         await asyncio.sleep(runtime.settings.expiry_sweep_interval_seconds)
 
 
-GATE_LEASE_SECONDS = 60.0
-
-
-def gate_lease_seconds() -> float:
-    """How old a Redis reservation must be before a sweeper may settle it (its worker is taken
-    to be dead). Only liveness depends on it: the database refuses oversell either way. The race
-    tests shorten it with LIVEPLEDGE_GATE_LEASE_SECONDS; TODO: move into Settings + docs."""
-    import os
-
-    return float(os.environ.get("LIVEPLEDGE_GATE_LEASE_SECONDS", GATE_LEASE_SECONDS))
-
-
 async def reconcile_gate(runtime: Runtime) -> None:
     """Settle Redis reservations left pending by a worker that died mid-batch: committed ones
     are confirmed, the rest released (see docs/architecture.md, "After a crash")."""
@@ -194,7 +188,8 @@ async def reconcile_gate(runtime: Runtime) -> None:
     gate = runtime.gate
     assert isinstance(gate, RedisStockGate)
     for item_id in await gate.gated_items():
-        for record in await gate.stale_pending(item_id, older_than=gate_lease_seconds()):
+        lease = runtime.settings.gate_lease_seconds
+        for record in await gate.stale_pending(item_id, older_than=lease):
             buyer, _, key = str(record["ref"]).partition(":")
             async with runtime.db.read() as conn:
                 found = (await conn.execute(select(orders.c.id).where(
@@ -222,7 +217,13 @@ def get_runtime(conn: HTTPConnection) -> Runtime:
     return conn.app.state.runtime  # type: ignore[no-any-return]
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+async def runtime_dependency(conn: HTTPConnection) -> Runtime:
+    # async on purpose: FastAPI runs a sync dependency in a worker thread, a thread hop on
+    # every request (the flash-sale profile showed it; see bench/flash_sale.py)
+    return conn.app.state.runtime  # type: ignore[no-any-return]
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime_dependency)]
 
 
 def _same_origin(conn: HTTPConnection) -> bool:

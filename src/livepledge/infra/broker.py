@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+log = logging.getLogger("livepledge.broker")
 Handler = Callable[[str, bytes], Awaitable[None] | None]
 
 
@@ -21,6 +23,17 @@ class Broker(Protocol):
     async def publish(self, channel: str, message: bytes) -> None: ...
     async def subscribe(self, channel: str, handler: Handler) -> None: ...
     async def unsubscribe(self, channel: str, handler: Handler) -> None: ...
+
+
+def redis_client(url: str, *, max_connections: int = 64):  # type: ignore[no-untyped-def]
+    """An asyncio Redis client whose pool makes callers wait for a free connection. redis-py's
+    default pool raises MaxConnectionsError at 100 concurrent commands, which a flash-sale burst
+    reaches in one worker (tests/contract/test_stock_gate_contract.py found it)."""
+    import redis.asyncio as redis
+
+    pool = redis.BlockingConnectionPool.from_url(url, max_connections=max_connections,
+                                                 timeout=30)
+    return redis.Redis.from_pool(pool)
 
 
 async def _dispatch(handler: Handler, channel: str, message: bytes) -> None:
@@ -41,7 +54,10 @@ class InProcessBroker:
 
     async def publish(self, channel: str, message: bytes) -> None:
         for handler in list(self._handlers.get(channel, ())):
-            await _dispatch(handler, channel, message)
+            try:
+                await _dispatch(handler, channel, message)
+            except Exception:  # like Redis: a faulty subscriber never fails the publisher
+                log.exception("handler of %s failed", channel)
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
         self._handlers.setdefault(channel, []).append(handler)
@@ -58,9 +74,7 @@ class RedisBroker:
     """One Redis pub/sub connection per process, fanned out locally to handlers."""
 
     def __init__(self, url: str) -> None:
-        import redis.asyncio as redis
-
-        self._redis = redis.from_url(url)
+        self._redis = redis_client(url)
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._handlers: dict[str, list[Handler]] = {}
         self._reader: asyncio.Task[None] | None = None
@@ -87,7 +101,7 @@ class RedisBroker:
                 try:
                     await _dispatch(handler, channel, message["data"])
                 except Exception:  # one faulty handler must not stop the room
-                    continue
+                    log.exception("handler of %s failed", channel)
 
     async def close(self) -> None:
         if self._reader:

@@ -188,9 +188,13 @@ class RoomHub:
                 await room.open()
                 self.rooms[session_id] = room
         client = Client(viewer_key, user_id, self.queue_size)
+        is_new_here = not any(c.viewer_key == viewer_key for c in room.clients)
         room.clients.add(client)
         room.joins.append((viewer_key, utcnow()))
-        await self.presence.beat(session_id, viewer_key)
+        if is_new_here:  # presence counts the workers serving a viewer; leave() mirrors this
+            await self.presence.join(session_id, viewer_key)
+        else:
+            await self.presence.beat(session_id, viewer_key)
         return room, client
 
     async def leave(self, room: Room, client: Client) -> None:

@@ -55,6 +55,7 @@ class StockGate(Protocol):
 class _LocalItem:
     remaining: int
     bought: dict[int, int] = field(default_factory=dict)
+    pending: set[str] = field(default_factory=set)  # reservations not yet confirmed/released
 
 
 class LocalStockGate:
@@ -96,16 +97,27 @@ class LocalStockGate:
             return Reservation("sold_out", bought)
         item.remaining -= quantity
         item.bought[buyer_id] = bought + quantity
+        if reference:
+            item.pending.add(reference)
         return Reservation("reserved", bought, reference)
 
     async def confirm(self, item_id: int, reservations: list[Reservation]) -> None:
-        return None
+        item = self._items.get(item_id)
+        if item is not None:
+            item.pending.difference_update(r.token for r in reservations)
 
     async def release(self, item_id: int, buyer_id: int, quantity: int,
                       reservation: Reservation | None = None) -> None:
         item = self._items.get(item_id)
         if item is None:
             return  # not gated in this process: the database already holds the truth
+        token = reservation.token if reservation else ""
+        if token:
+            # A reservation gives its units back once, and only while still pending (like the
+            # Redis gate): a second release of it, or a release after confirm, is a no-op.
+            if token not in item.pending:
+                return
+            item.pending.discard(token)
         item.remaining += quantity
         left = item.bought.get(buyer_id, 0) - quantity
         if left > 0:
@@ -166,9 +178,9 @@ class RedisStockGate:
     (`release`). `reconcile` settles pendings older than a lease after a worker died mid-batch."""
 
     def __init__(self, url: str, loader: Loader, *, prefix: str = "lp:gate") -> None:
-        import redis.asyncio as redis
+        from livepledge.infra.broker import redis_client
 
-        self._redis = redis.from_url(url)
+        self._redis = redis_client(url)
         self._loader = loader
         self._prefix = prefix
         self._reserve = self._redis.register_script(_RESERVE)

@@ -171,11 +171,10 @@ class OrderWriter:
             now = max(p.created_at for p in batch)
             remaining_after: dict[int, int] = {}
             for item_id, group in by_item.items():
-                accepted = []
+                accepted = await self._add_to_buyer_counts(conn, group)
+                passed = {id(p) for p in accepted}
                 for pending in group:
-                    if await self._add_to_buyer_count(conn, pending):
-                        accepted.append(pending)
-                    else:
+                    if id(pending) not in passed:
                         outcomes[id(pending)] = Outcome("rejected", code="over_limit")
                 total = sum(p.quantity for p in accepted)
                 if total:
@@ -207,24 +206,41 @@ class OrderWriter:
                           "shop_id": by_item[i][0].facts.shop_id, "stock_remaining": r}
                          for i, r in remaining_after.items()]
             created_orders = [outcomes[id(p)].order for p in created]
-            await self.announce(uow_items, created_orders)
+            # Committed: a failed announcement must not turn durable orders into errors.
+            await _quietly(self.announce(uow_items, created_orders))
         return outcomes
 
-    async def _add_to_buyer_count(self, conn: AsyncConnection, pending: PendingOrder) -> bool:
+    async def _add_to_buyer_counts(self, conn: AsyncConnection,
+                                   group: list[PendingOrder]) -> list[PendingOrder]:
+        """Count each pending order of one item against its buyer's limit, in the database:
+        one conditional upsert per round (a buyer appears at most once per round, as one
+        statement may not touch a row twice). RETURNING names the rows that passed."""
+        limit = group[0].facts.per_buyer_limit
+        rounds: list[list[PendingOrder]] = []
+        seen: dict[int, int] = defaultdict(int)
+        for pending in group:
+            if pending.quantity > limit:
+                continue
+            index = seen[pending.buyer_id]
+            seen[pending.buyer_id] += 1
+            if index == len(rounds):
+                rounds.append([])
+            rounds[index].append(pending)
         dialect_insert = sqlite.insert if self.db.is_sqlite else postgresql.insert
-        stmt = dialect_insert(buyer_item_counts).values(
-            lineup_item_id=pending.facts.item_id, buyer_id=pending.buyer_id,
-            quantity=pending.quantity)
-        if pending.quantity > pending.facts.per_buyer_limit:
-            return False
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[buyer_item_counts.c.lineup_item_id, buyer_item_counts.c.buyer_id],
-            set_={"quantity": buyer_item_counts.c.quantity + stmt.excluded.quantity},
-            where=buyer_item_counts.c.quantity + stmt.excluded.quantity
-            <= pending.facts.per_buyer_limit,
-        )
-        result = await conn.execute(stmt)
-        return result.rowcount == 1
+        accepted: list[PendingOrder] = []
+        for members in rounds:
+            stmt = dialect_insert(buyer_item_counts).values([
+                {"lineup_item_id": p.facts.item_id, "buyer_id": p.buyer_id,
+                 "quantity": p.quantity} for p in members])
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[buyer_item_counts.c.lineup_item_id,
+                                buyer_item_counts.c.buyer_id],
+                set_={"quantity": buyer_item_counts.c.quantity + stmt.excluded.quantity},
+                where=buyer_item_counts.c.quantity + stmt.excluded.quantity <= limit,
+            ).returning(buyer_item_counts.c.buyer_id)
+            passed = {row.buyer_id for row in await conn.execute(stmt)}
+            accepted.extend(p for p in members if p.buyer_id in passed)
+        return accepted
 
     async def _diagnose(self, pending: PendingOrder) -> str:
         async with self.db.read() as conn:
@@ -261,7 +277,7 @@ async def _quietly(awaitable: Any) -> None:
     try:
         await awaitable
     except Exception:  # the gate is an accelerator; the database already decided
-        log.exception("stock gate update failed")
+        log.exception("best-effort step after the database decided failed")
 
 
 async def _existing_orders(
