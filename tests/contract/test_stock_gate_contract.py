@@ -262,3 +262,54 @@ async def _reserve_and_compare(gate, item: int, held: list[Held], *, buyer: int,
     else:
         assert result == Reservation("reserved", bought, f"{buyer}:{step}")
         held.append(Held(buyer, quantity, result))
+
+
+async def test_a_known_reference_is_recognised_not_reserved_again(gate, database):
+    item = database.add(remaining=5)
+    first = await gate.reserve(item, 7, 1, 3, reference="7:a")
+    await gate.confirm(item, [first])
+
+    repeat = await gate.reserve(item, 7, 1, 3, reference="7:a")
+    in_flight = await gate.reserve(item, 8, 1, 3, reference="8:b")
+    repeat_in_flight = await gate.reserve(item, 8, 1, 3, reference="8:b")
+
+    assert (repeat.outcome, repeat.bought_before, repeat.token) == ("known", 1, "")
+    assert in_flight.is_reserved
+    assert repeat_in_flight.outcome == "known"
+    assert await gate.remaining(item) == 3
+
+
+async def test_references_of_orders_in_the_database_are_known(gate, database):
+    item_id = next(_item_ids)
+    database.items[item_id] = ItemStock(4, {7: 1}, {"7:old"})
+
+    repeat = await gate.reserve(item_id, 7, 1, 3, reference="7:old")
+    fresh = await gate.reserve(item_id, 7, 1, 3, reference="7:new")
+
+    assert repeat.outcome == "known"
+    assert (fresh.outcome, fresh.bought_before) == ("reserved", 1)
+    assert await gate.remaining(item_id) == 3
+
+
+async def test_a_released_reservation_forgets_its_reference(gate, database):
+    item = database.add(remaining=1)
+    failed = await gate.reserve(item, 7, 1, 1, reference="7:a")
+    await gate.release(item, 7, 1, failed)  # the write failed: no order under this key
+
+    retry = await gate.reserve(item, 7, 1, 1, reference="7:a")
+
+    assert retry.is_reserved
+    assert await gate.remaining(item) == 0
+
+
+async def test_units_returned_by_expiry_keep_the_reference(gate, database):
+    item = database.add(remaining=1)
+    sold = await gate.reserve(item, 7, 1, 1, reference="7:a")
+    await gate.confirm(item, [sold])
+    await gate.release(item, 7, 1)  # the order expired: its key still names that order
+
+    repeat = await gate.reserve(item, 7, 1, 1, reference="7:a")
+    other = await gate.reserve(item, 9, 1, 1, reference="9:z")
+
+    assert repeat.outcome == "known"
+    assert other.is_reserved

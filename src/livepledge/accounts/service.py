@@ -150,15 +150,23 @@ async def authenticate(
     if cached is not None:
         return cached
     async with db.read() as conn:
-        query = select(api_tokens.c.user_id, api_tokens.c.expires_at, api_tokens.c.kind).where(
-            api_tokens.c.digest == digest, api_tokens.c.revoked_at.is_(None)
-        )
+        query = (select(api_tokens.c.expires_at, api_tokens.c.kind, users.c.id, users.c.login,
+                        users.c.display_name, users.c.role)
+                 .join(users, users.c.id == api_tokens.c.user_id)
+                 .where(api_tokens.c.digest == digest, api_tokens.c.revoked_at.is_(None)))
         row = (await conn.execute(query)).first()
         if row is None or (kind and row.kind != kind):
             return None
         if row.expires_at is not None and row.expires_at <= now:
             return None
-        principal = await load_principal(conn, int(row.user_id))
+        shop_roles: dict[int, str] = {}
+        if row.role != "buyer":  # buyers belong to no shop: one query is enough
+            memberships = await conn.execute(
+                select(shop_members.c.shop_id, shop_members.c.role)
+                .where(shop_members.c.user_id == row.id))
+            shop_roles = {int(m.shop_id): m.role for m in memberships}
+        principal = Principal(user_id=row.id, login=row.login, display_name=row.display_name,
+                              role=row.role, shop_roles=shop_roles)
     if principal is not None:
         cache.put(digest, principal)
     return principal

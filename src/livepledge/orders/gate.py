@@ -3,6 +3,10 @@ of the database, so most requests of a burst (sold out, over the limit) are answ
 write. The database stays the system of record and re-checks both conditions in the batched commit
 (`orders/writer.py`), so a gate that drifts can under-sell for a moment but never over-sell.
 
+The gate also remembers the reference (`buyer:idempotency key`) of every order of the item, so
+a rejection never needs a database read to rule out a repeated request, and a repeat whose first
+request is still being written is recognised (`known`) and can wait for that order.
+
 Embedded: `LocalStockGate` (one process; reservations are plain dict updates between awaits).
 Scale-out: `RedisStockGate` (one Lua script per reservation). Both pass tests/contract/.
 """
@@ -24,6 +28,7 @@ class ItemStock:
 
     remaining: int
     bought: dict[int, int]
+    references: set[str] = field(default_factory=set)  # buyer:key of every order of the item
 
 
 Loader = Callable[[int], Awaitable[ItemStock]]
@@ -31,7 +36,7 @@ Loader = Callable[[int], Awaitable[ItemStock]]
 
 @dataclass(frozen=True)
 class Reservation:
-    outcome: str  # reserved | sold_out | over_limit
+    outcome: str  # reserved | sold_out | over_limit | known (a repeat of an earlier request)
     bought_before: int  # units this buyer held before this request
     token: str = ""
 
@@ -56,6 +61,7 @@ class _LocalItem:
     remaining: int
     bought: dict[int, int] = field(default_factory=dict)
     pending: set[str] = field(default_factory=set)  # reservations not yet confirmed/released
+    known: set[str] = field(default_factory=set)  # references of orders, written or in flight
 
 
 class LocalStockGate:
@@ -76,7 +82,8 @@ class LocalStockGate:
         self._loading[item_id] = future
         try:
             stock = await self._loader(item_id)
-            self._items[item_id] = _LocalItem(stock.remaining, dict(stock.bought))
+            self._items[item_id] = _LocalItem(stock.remaining, dict(stock.bought),
+                                              known=set(stock.references))
             future.set_result(None)
         except BaseException as exc:
             future.set_exception(exc)
@@ -91,6 +98,8 @@ class LocalStockGate:
         item = await self._item(item_id)
         # No await between the checks and the update: atomic within the event loop.
         bought = item.bought.get(buyer_id, 0)
+        if reference in item.known:
+            return Reservation("known", bought)
         if bought + quantity > limit:
             return Reservation("over_limit", bought)
         if item.remaining < quantity:
@@ -99,6 +108,7 @@ class LocalStockGate:
         item.bought[buyer_id] = bought + quantity
         if reference:
             item.pending.add(reference)
+            item.known.add(reference)
         return Reservation("reserved", bought, reference)
 
     async def confirm(self, item_id: int, reservations: list[Reservation]) -> None:
@@ -118,6 +128,7 @@ class LocalStockGate:
             if token not in item.pending:
                 return
             item.pending.discard(token)
+            item.known.discard(token)  # no order was written under this reference
         item.remaining += quantity
         left = item.bought.get(buyer_id, 0) - quantity
         if left > 0:
@@ -142,26 +153,31 @@ if not remaining then return {-1, 0} end
 remaining = tonumber(remaining)
 local qty = tonumber(ARGV[2])
 local bought = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if redis.call('SISMEMBER', KEYS[4], ARGV[4]) == 1 then return {3, bought} end
 if bought + qty > tonumber(ARGV[3]) then return {2, bought} end
 if remaining < qty then return {1, bought} end
 redis.call('DECRBY', KEYS[1], qty)
 redis.call('HINCRBY', KEYS[2], ARGV[1], qty)
 redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
+redis.call('SADD', KEYS[4], ARGV[4])
 return {0, bought}
 """
 
 _LOAD = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
-redis.call('DEL', KEYS[2])
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('DEL', KEYS[2], KEYS[4])
+local pairs_end = 2 + 2 * tonumber(ARGV[2])
+for i = 3, pairs_end, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+for i = pairs_end + 1, #ARGV do redis.call('SADD', KEYS[4], ARGV[i]) end
 return 1
 """
 
 _RELEASE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if ARGV[3] ~= '' and redis.call('HDEL', KEYS[3], ARGV[3]) == 0 and ARGV[4] == 'pending' then
-  return 0
+if ARGV[3] ~= '' then
+  if redis.call('HDEL', KEYS[3], ARGV[3]) == 0 and ARGV[4] == 'pending' then return 0 end
+  redis.call('SREM', KEYS[4], ARGV[3])
 end
 redis.call('INCRBY', KEYS[1], ARGV[2])
 local left = redis.call('HINCRBY', KEYS[2], ARGV[1], -tonumber(ARGV[2]))
@@ -169,7 +185,7 @@ if left <= 0 then redis.call('HDEL', KEYS[2], ARGV[1]) end
 return 1
 """
 
-_OUTCOMES = {0: "reserved", 1: "sold_out", 2: "over_limit"}
+_OUTCOMES = {0: "reserved", 1: "sold_out", 2: "over_limit", 3: "known"}
 
 
 class RedisStockGate:
@@ -189,13 +205,14 @@ class RedisStockGate:
 
     def _keys(self, item_id: int) -> list[str]:
         base = f"{self._prefix}:{{{item_id}}}"  # hash tag: one Redis Cluster slot per item
-        return [f"{base}:remaining", f"{base}:bought", f"{base}:pending"]
+        return [f"{base}:remaining", f"{base}:bought", f"{base}:pending", f"{base}:refs"]
 
     async def _ensure_loaded(self, item_id: int) -> None:
         stock = await self._loader(item_id)
-        args: list[int] = [stock.remaining]
+        args: list[int | str] = [stock.remaining, len(stock.bought)]
         for buyer, qty in stock.bought.items():
             args.extend((buyer, qty))
+        args.extend(sorted(stock.references))
         await self._load(keys=self._keys(item_id), args=args)
 
     async def reserve(self, item_id: int, buyer_id: int, quantity: int, limit: int,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -93,7 +94,11 @@ def gate_loader(db: Database):  # type: ignore[no-untyped-def]
                 lineup_items.c.id == item_id))).scalar_one()
             rows = await conn.execute(select(buyer_item_counts).where(
                 buyer_item_counts.c.lineup_item_id == item_id, buyer_item_counts.c.quantity > 0))
-            return ItemStock(int(remaining), {r.buyer_id: r.quantity for r in rows})
+            bought = {r.buyer_id: r.quantity for r in rows}
+            refs = await conn.execute(select(orders.c.buyer_id, orders.c.idempotency_key).where(
+                orders.c.lineup_item_id == item_id))
+            return ItemStock(int(remaining), bought,
+                             {f"{r.buyer_id}:{r.idempotency_key}" for r in refs})
     return load
 
 
@@ -145,17 +150,39 @@ async def buy(
     reservation = await ctx.gate.reserve(item_id, principal.user_id, quantity,
                                          facts.per_buyer_limit,
                                          reference=f"{principal.user_id}:{key}")
+    if reservation.outcome == "known":
+        return await _repeat(ctx, principal.user_id, key, item_id, quantity, facts)
     if not reservation.is_reserved:
-        # Only a buyer who already holds units of this item can be repeating a request.
-        if reservation.bought_before > 0:
-            existing = await _existing(ctx.db, principal.user_id, key)
-            if existing:
-                return _replay(existing, item_id, quantity), False
+        # The gate knows every order's key: this is not a repeat, no database read needed.
         if reservation.outcome == "over_limit":
             raise _limit_problem(facts.per_buyer_limit, reservation.bought_before)
         raise Problem("sold_out", "已售罄 / sold out", item_id=item_id)
     pending.reservation = reservation
     return _answer(await ctx.writer.submit(pending), item_id, quantity, facts)
+
+
+REPEAT_WAIT_SECONDS = 10.0
+
+
+async def _repeat(ctx: BuyContext, buyer_id: int, key: str, item_id: int, quantity: int,
+                  facts: ItemFacts) -> tuple[dict[str, Any], bool]:
+    """A repeat of an earlier request: answer with its order, waiting if it is still being
+    written (in this process, on its future; in another worker, until it is committed)."""
+    first = ctx.writer.inflight.get((buyer_id, key))
+    if first is not None:
+        outcome = await asyncio.shield(first)
+        if outcome.kind == "rejected":
+            return _answer(outcome, item_id, quantity, facts)
+        assert outcome.order is not None
+        return _replay(outcome.order, item_id, quantity), False
+    deadline = time.monotonic() + REPEAT_WAIT_SECONDS
+    while (existing := await _existing(ctx.db, buyer_id, key)) is None:
+        if time.monotonic() > deadline:
+            raise Problem("service_unavailable",
+                          "同一请求仍在处理中，请稍后用同一 Idempotency-Key 重试 / the first request "
+                          "with this key is still being processed; retry with the same key")
+        await asyncio.sleep(0.02)
+    return _replay(existing, item_id, quantity), False
 
 
 def _answer(outcome: Outcome, item_id: int, quantity: int,

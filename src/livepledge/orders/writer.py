@@ -88,6 +88,8 @@ class OrderWriter:
         self.announce = announce  # async callable(list[dict]) -> None, after commit
         self._queue: asyncio.Queue[PendingOrder] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        # (buyer, key) -> the answer-to-be of a request being written: a repeat waits on it.
+        self.inflight: dict[tuple[int, str], asyncio.Future[Outcome]] = {}
         self.batches = 0
         self.orders_written = 0
 
@@ -108,8 +110,13 @@ class OrderWriter:
 
     async def submit(self, pending: PendingOrder) -> Outcome:
         pending.future = asyncio.get_running_loop().create_future()
+        self.inflight[pending.pair] = pending.future
         self._queue.put_nowait(pending)
-        return await pending.future
+        try:
+            return await asyncio.shield(pending.future)
+        finally:
+            if self.inflight.get(pending.pair) is pending.future:
+                del self.inflight[pending.pair]
 
     async def _run(self) -> None:
         while True:
