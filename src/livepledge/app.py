@@ -22,6 +22,7 @@ from livepledge.config import apply as apply_settings
 from livepledge.deps import build_runtime, close_runtime
 from livepledge.infra import problems
 from livepledge.live.api import router as live_router
+from livepledge.orders.api import buy_route
 from livepledge.orders.api import router as orders_router
 from livepledge.web.pages import router as pages_router
 
@@ -79,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (accounts_router, catalog_router, live_router, orders_router,
                    compliance_router, pages_router):
         app.include_router(router)
+    # The flash-sale buy endpoint, ahead of its documented FastAPI twin (see orders/api.py).
+    app.router.routes.insert(0, buy_route)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"),
               name="static")
 

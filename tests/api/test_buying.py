@@ -212,3 +212,26 @@ async def test_list_price_change_keeps_existing_orders(app_client: httpx.AsyncCl
     kept = await app_client.get(f"/api/v1/orders/{order['id']}", headers=auth(world.buyers[0]))
     assert kept.json()["amount"] == 9900
     assert kept.json()["snapshot"]["list_price"] == 12900
+
+
+async def test_body_shape_is_validated(app_client: httpx.AsyncClient):
+    world = await build_world(app_client)
+    url = f"/api/v1/sessions/{world.session_id}/lineup/{world.item_id}/orders"
+    headers = {**auth(world.buyers[0]), "Idempotency-Key": "shape"}
+    for body in ({"quantity": "1"}, {"quantity": True}, {"quantity": 1.5}, {},
+                 {"quantity": 1, "price": 1}, [1], "1"):
+        assert_problem(await app_client.post(url, json=body, headers=headers), 422,
+                       "validation_failed")
+    not_a_number = await app_client.post(
+        f"/api/v1/sessions/{world.session_id}/lineup/abc/orders", json={"quantity": 1},
+        headers=headers)
+    assert_problem(not_a_number, 422, "validation_failed")
+    assert await world.orders() == []
+    assert (await world.item())["stock_remaining"] == 5
+
+
+async def test_the_buy_endpoint_is_documented(app_client: httpx.AsyncClient):
+    spec = (await app_client.get("/openapi.json")).json()
+    operation = spec["paths"]["/api/v1/sessions/{session_id}/lineup/{item_id}/orders"]["post"]
+    assert "201" in operation["responses"]
+    assert any(p["name"] == "idempotency-key" for p in operation["parameters"])

@@ -3,10 +3,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Header
+from fastapi import APIRouter, Body, Header, Request
 from fastapi.responses import Response
+from starlette.routing import Route
 
-from livepledge.deps import PrincipalDep, RuntimeDep
+from livepledge.deps import PrincipalDep, RuntimeDep, get_runtime, require_principal
 from livepledge.infra.problems import Problem
 from livepledge.orders import service
 from livepledge.orders.schemas import BuyRequest, CancelRequest, PayRequest, ShipRequest
@@ -23,17 +24,56 @@ async def buy(session_id: int, item_id: int, body: BuyRequest, principal: Princi
               rt: RuntimeDep,
               idempotency_key: Annotated[str | None, Header()] = None) -> Response:
     """Buy a lineup item. 201 only once the order is durable; a repeat with the same
-    Idempotency-Key returns the same order (with `Idempotent-Replayed: true`)."""
+    Idempotency-Key returns the same order (with `Idempotent-Replayed: true`).
+
+    Served by `buy_route` (below), which keeps this contract without FastAPI's per-request
+    machinery; this declaration documents it in the OpenAPI and answers ids that are not
+    integers."""
+    return await _buy(rt, principal, session_id, item_id, body.quantity, idempotency_key)
+
+
+async def _buy(rt: Any, principal: Any, session_id: int, item_id: int, quantity: int,
+               key: str | None) -> Response:
     try:
         order, created = await service.buy(rt.buy, principal, session_id, item_id,
-                                           quantity=body.quantity, key=idempotency_key,
-                                           now=rt.now())
+                                           quantity=quantity, key=key, now=rt.now())
     except Problem as problem:
         rt.metrics.inc("livepledge_buy_requests_total", outcome=problem.code)
         raise
     rt.metrics.inc("livepledge_buy_requests_total", outcome="created" if created else "replayed")
     return Response(orjson.dumps(order), status_code=201, media_type="application/json",
                     headers={} if created else {"Idempotent-Replayed": "true"})
+
+
+async def buy_endpoint(request: Request) -> Response:
+    """The hottest endpoint (thousands of presses a second in a flash sale) as a plain
+    Starlette endpoint: the same authentication, validation and answers as `buy`."""
+    principal = await require_principal(request)
+    quantity = _quantity(await request.body())
+    params = request.path_params
+    return await _buy(get_runtime(request), principal, params["session_id"], params["item_id"],
+                      quantity, request.headers.get("idempotency-key"))
+
+
+def _quantity(raw: bytes) -> int:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise Problem("malformed_json",
+                      "请求体不是合法的 JSON / The request body is not valid JSON") from exc
+    if not isinstance(body, dict) or set(body) != {"quantity"}:
+        raise Problem("validation_failed", "请求体须为 {\"quantity\": 整数} / the body must be "
+                      "{\"quantity\": integer}",
+                      errors=[{"field": "quantity", "message": "required; no other fields"}])
+    quantity = body["quantity"]
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise Problem("validation_failed", "quantity 须为整数 / quantity must be an integer",
+                      errors=[{"field": "quantity", "message": "must be an integer"}])
+    return quantity
+
+
+buy_route = Route("/api/v1/sessions/{session_id:int}/lineup/{item_id:int}/orders",
+                  buy_endpoint, methods=["POST"])
 
 
 @router.get("/orders/{order_id}")
