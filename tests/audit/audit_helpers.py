@@ -18,6 +18,7 @@ def connection() -> duckdb.DuckDBPyConnection:
     if _con is None:
         _con = duckdb.connect()
         _con.execute("SET TimeZone = 'UTC'")
+        _con.execute("SET threads = 1")
     return _con
 
 

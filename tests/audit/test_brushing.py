@@ -115,3 +115,39 @@ def test_fast_detector_equals_brute_force(rows, window, threshold, rule):
     expected = brute_force([(s, b, Fraction(t)) for s, b, t in rows], Fraction(window),
                            threshold, rule)
     assert detect(rows, window, threshold, rule) == expected
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(st.tuples(st.just("1"), st.sampled_from(["a", "b", "c"]),
+                               st.integers(min_value=0, max_value=200)),
+                     min_size=1, max_size=12),
+       window_tenths=st.integers(min_value=0, max_value=60),
+       threshold=st.sampled_from([Fraction(3, 2), Fraction(2), Fraction(7, 3)]))
+def test_fast_detector_equals_brute_force_on_sub_second_times(rows, window_tenths, threshold):
+    tenths = [(s, b, Fraction(t, 10)) for s, b, t in rows]
+    expected = brute_force(tenths, Fraction(window_tenths, 10), threshold)
+    assert detect(tenths, Fraction(window_tenths, 10), threshold) == expected
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(st.tuples(st.just("1"), st.integers(min_value=1, max_value=25).map(str),
+                               st.integers(min_value=0, max_value=60)),
+                     min_size=1, max_size=30),
+       window=st.integers(min_value=0, max_value=20),
+       threshold=st.sampled_from([Fraction(6, 5), Fraction(3, 2), Fraction(2), Fraction(3)]))
+def test_fast_detector_equals_brute_force_with_many_single_buyers(rows, window, threshold):
+    # Many buyers order once: exercises the hot-order and single-buyer filters.
+    expected = brute_force([(s, b, Fraction(t)) for s, b, t in rows], Fraction(window),
+                           threshold)
+    assert detect(rows, window, threshold) == expected
+
+
+def test_burst_inside_a_busy_shop_of_single_buyers():
+    # 60 one-time buyers, one a minute; then buyer 999 orders 4 times in 30 s among them.
+    rows = [("s", str(1000 + i), 60 * i) for i in range(60)]
+    rows += [("s", "999", 1800 + 10 * i) for i in range(4)]
+    # [1800, 1830] holds 999 ×4 and buyer 1030 (at 1800): 5 / 2; (1800, 1830] holds only
+    # 999 ×3: 3 / 1 — the highest ratio any 30 s window reaches.
+    assert detect(rows, 30, Fraction(5, 2)) == {"s": "999"}
+    assert detect(rows, 30, 3) == {"s": "999"}
+    assert detect(rows, 30, Fraction(31, 10)) == {"s": "0"}

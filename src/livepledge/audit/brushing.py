@@ -20,7 +20,8 @@ Before the windows, an exact filter keeps only the orders that can matter: a bru
 a buyer with ≥ ⌈T⌉ of its orders (the mean per buyer is ≥ T), those orders span ≤ W, so every
 order of a brushing window lies within W of a "hot" order — one belonging to a run of ⌈T⌉
 orders of one buyer in one shop spanning ≤ W.  Windows around no hot order are never brushing,
-and windows around a hot order lose no order to the filter.
+and windows around a hot order lose no order to the filter.  A second filter (`_candidates`)
+keeps only anchors whose window can reach T given a DISTINCT-free lower bound on its buyers.
 """
 
 from __future__ import annotations
@@ -68,11 +69,12 @@ def detect_brushing(con: duckdb.DuckDBPyConnection, orders: str,
     k = max(1, math.ceil(params.threshold))
     num, den = params.threshold.numerator, params.threshold.denominator
     _relevant_orders(con, orders, w, k)
+    _candidates(con, w, num, den, k)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _b_win AS
         SELECT shop_id, buyer_id, order_id, t,
-               a_cnt * {den} >= {num} * a_dst AS a_brush,
-               b_cnt > 0 AND b_cnt * {den} >= {num} * b_dst AS b_brush,
+               cand_a AND a_cnt * {den} >= {num} * a_dst AS a_brush,
+               cand_b AND b_cnt > 0 AND b_cnt * {den} >= {num} * b_dst AS b_brush,
                a_lo, b_lo, b_hi, a_cnt, a_dst, b_cnt, b_dst
         FROM (
             SELECT *,
@@ -82,7 +84,7 @@ def detect_brushing(con: duckdb.DuckDBPyConnection, orders: str,
                    CAST(count(*) OVER wb AS HUGEINT) AS b_cnt,
                    CAST(count(DISTINCT buyer_id) OVER wb AS HUGEINT) AS b_dst,
                    min(t) OVER wb AS b_lo, max(t) OVER wb AS b_hi
-            FROM _b_rel
+            FROM _b_cand_rel
             WINDOW wa AS (PARTITION BY shop_id ORDER BY t
                           RANGE BETWEEN {w} PRECEDING AND CURRENT ROW),
                    wb AS (PARTITION BY shop_id ORDER BY t
@@ -113,38 +115,96 @@ def _relevant_orders(con: duckdb.DuckDBPyConnection, orders: str, w: int, k: int
             SELECT shop_id, buyer_id, order_id, epoch_us(created_at) AS t FROM {orders}""")
         return
     con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _b_pairs AS
+        SELECT hash(shop_id, buyer_id) AS pair, count(*) AS n FROM {orders}
+        GROUP BY pair HAVING count(*) >= 2
+    """)
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _b_hot AS
-        WITH pairs AS (
-            SELECT shop_id, buyer_id FROM {orders} GROUP BY ALL HAVING count(*) >= {k}
+        WITH keyed AS (
+            -- One 64-bit key per (shop, buyer): cheaper to group and sort than two strings.
+            -- A hash collision only merges two buyers' orders, which can add hot orders but
+            -- never remove one (k orders spanning ≤ W stay so with others interleaved).
+            SELECT shop_id, hash(shop_id, buyer_id) AS pair, created_at FROM {orders}
+        ), pairs AS (
+            SELECT pair FROM _b_pairs WHERE n >= {k}
         ), runs AS (
-            SELECT shop_id, buyer_id, t,
-                   lead(t, {k - 1}) OVER (PARTITION BY shop_id, buyer_id ORDER BY t)
-                       - t <= {w} AS starts_run
-            FROM (SELECT o.shop_id, o.buyer_id, epoch_us(o.created_at) AS t
-                  FROM {orders} o SEMI JOIN pairs p
-                  ON o.shop_id = p.shop_id AND o.buyer_id = p.buyer_id)
+            SELECT shop_id, pair, t,
+                   lead(t, {k - 1}) OVER (PARTITION BY pair ORDER BY t) - t <= {w}
+                       AS starts_run
+            FROM (SELECT shop_id, pair, epoch_us(created_at) AS t
+                  FROM keyed SEMI JOIN pairs USING (pair))
         )
         SELECT DISTINCT shop_id, t FROM (
-            SELECT shop_id, t, bool_or(starts_run) OVER (PARTITION BY shop_id, buyer_id
+            SELECT shop_id, t, bool_or(starts_run) OVER (PARTITION BY pair
                    ORDER BY t ROWS BETWEEN {k - 1} PRECEDING AND CURRENT ROW) AS hot
             FROM runs
         ) WHERE hot
     """)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _b_zone AS
-        SELECT shop_id, min(t) - {w} AS lo, max(t) + {w} AS hi FROM (
-            SELECT shop_id, t, sum(CASE WHEN t - prev_t <= {2 * w} THEN 0 ELSE 1 END)
-                   OVER (PARTITION BY shop_id ORDER BY t ROWS UNBOUNDED PRECEDING) AS zone
-            FROM (SELECT shop_id, t, lag(t) OVER (PARTITION BY shop_id ORDER BY t) AS prev_t
-                  FROM _b_hot)
-        ) GROUP BY shop_id, zone
-    """)
+    _zones(con, "_b_zone", "_b_hot", w)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _b_rel AS
         SELECT o.shop_id, o.buyer_id, o.order_id, o.t
         FROM (SELECT shop_id, buyer_id, order_id, epoch_us(created_at) AS t FROM {orders}
               WHERE shop_id IN (SELECT shop_id FROM _b_zone)) o
         ASOF JOIN _b_zone z ON o.shop_id = z.shop_id AND o.t >= z.lo
+        WHERE o.t <= z.hi
+    """)
+
+
+def _zones(con: duckdb.DuckDBPyConnection, zones: str, anchors: str, w: int) -> None:
+    """Merge [t − W, t + W] around each (shop_id, t) of `anchors` into disjoint zones."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {zones} AS
+        SELECT shop_id, min(t) - {w} AS lo, max(t) + {w} AS hi FROM (
+            SELECT shop_id, t, sum(CASE WHEN t - prev_t <= {2 * w} THEN 0 ELSE 1 END)
+                   OVER (PARTITION BY shop_id ORDER BY t ROWS UNBOUNDED PRECEDING) AS zone
+            FROM (SELECT shop_id, t, lag(t) OVER (PARTITION BY shop_id ORDER BY t) AS prev_t
+                  FROM (SELECT DISTINCT shop_id, t FROM {anchors}))
+        ) GROUP BY shop_id, zone
+    """)
+
+
+def _candidates(con: duckdb.DuckDBPyConnection, w: int, num: int, den: int, k: int) -> None:
+    """_b_cand_rel: the orders within W of a candidate anchor, with the anchor flags.
+
+    A window with n orders of which s are "single" (their buyer ordered once in the shop, so
+    each is a distinct buyer) has at least s + [n > s] buyers; it can only reach the ratio T
+    when n ≥ T · (s + [n > s]).  Anchors passing this bound are candidates; a brushing window
+    is always a candidate's frame, which lies within W of it, so the exact windows are computed
+    on the orders near candidates only, and only candidate anchors may brush.
+    """
+    if k == 1:
+        con.execute("""CREATE OR REPLACE TEMP TABLE _b_cand_rel AS
+                       SELECT *, TRUE AS cand_a, TRUE AS cand_b FROM _b_rel""")
+        return
+    bound = "{n} * {den} >= {num} * ({s} + CASE WHEN {n} > {s} THEN 1 ELSE 0 END)"
+    cand_a = bound.format(n="na", s="sa", num=num, den=den)
+    cand_b = "nb > 0 AND " + bound.format(n="nb", s="sb", num=num, den=den)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _b_flags AS
+        SELECT DISTINCT shop_id, t, {cand_a} AS cand_a, {cand_b} AS cand_b FROM (
+            SELECT shop_id, t,
+                   CAST(count(*) OVER wa AS HUGEINT) AS na,
+                   CAST(count(*) FILTER (WHERE single) OVER wa AS HUGEINT) AS sa,
+                   CAST(count(*) OVER wb AS HUGEINT) AS nb,
+                   CAST(count(*) FILTER (WHERE single) OVER wb AS HUGEINT) AS sb
+            FROM (SELECT r.shop_id, r.t, p.pair IS NULL AS single FROM _b_rel r
+                  LEFT JOIN _b_pairs p ON p.pair = hash(r.shop_id, r.buyer_id))
+            WINDOW wa AS (PARTITION BY shop_id ORDER BY t
+                          RANGE BETWEEN {w} PRECEDING AND CURRENT ROW),
+                   wb AS (PARTITION BY shop_id ORDER BY t
+                          RANGE BETWEEN 1 FOLLOWING AND {w} FOLLOWING)
+        ) WHERE {cand_a} OR {cand_b}
+    """)
+    _zones(con, "_b_cand_zone", "_b_flags", w)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _b_cand_rel AS
+        SELECT o.shop_id, o.buyer_id, o.order_id, o.t,
+               coalesce(f.cand_a, false) AS cand_a, coalesce(f.cand_b, false) AS cand_b
+        FROM (SELECT * FROM _b_rel WHERE shop_id IN (SELECT shop_id FROM _b_cand_zone)) o
+        ASOF JOIN _b_cand_zone z ON o.shop_id = z.shop_id AND o.t >= z.lo
+        LEFT JOIN _b_flags f ON f.shop_id = o.shop_id AND f.t = o.t
         WHERE o.t <= z.hi
     """)
 
@@ -219,7 +279,7 @@ def _suspects(con: duckdb.DuckDBPyConnection, orders: str, rule: str) -> None:
 def _summary(con: duckdb.DuckDBPyConnection, orders: str) -> BrushingSummary:
     shops = con.execute(f"SELECT count(DISTINCT shop_id) FROM {orders}").fetchone()[0]
     brushing = con.execute("SELECT count(*) FROM brush_shops").fetchone()[0]
-    considered = con.execute("SELECT count(*) FROM _b_rel").fetchone()[0]
+    considered = con.execute("SELECT count(*) FROM _b_cand_rel").fetchone()[0]
     in_periods = con.execute("SELECT count(*) FROM brush_orders").fetchone()[0]
     periods = con.execute("SELECT count(*) FROM brush_periods").fetchone()[0]
     return BrushingSummary(int(shops), int(brushing), int(considered), int(in_periods),
@@ -247,9 +307,10 @@ def write_csv(con: duckdb.DuckDBPyConnection, orders: str, out: str, *,
               all_shops: bool) -> int:
     """Write the contract CSV (header `shop_id,buyer_ids`); returns the number of rows."""
     sql = output_relation(con, orders, all_shops=all_shops)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE brush_output AS {sql}")
     target = out.replace("'", "''")
-    con.execute(f"COPY ({sql}) TO '{target}' (FORMAT csv, HEADER true)")
-    return int(con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0])
+    con.execute(f"COPY (FROM brush_output ORDER BY rowid) TO '{target}' (FORMAT csv, HEADER true)")
+    return int(con.execute("SELECT count(*) FROM brush_output").fetchone()[0])
 
 
 def result_dict(con: duckdb.DuckDBPyConnection, orders: str, *,

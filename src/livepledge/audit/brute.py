@@ -9,15 +9,16 @@ content.  Times and W are exact Fractions, so "inside" is exact.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from fractions import Fraction
 
 
 def sample_starts(times: list[Fraction], window: Fraction) -> list[Fraction]:
-    points = sorted({t for t in times} | {t - window for t in times})
+    points = sorted(set(times) | {t - window for t in times})
     starts = [points[0] - 1, points[-1] + 1]
-    for left, right in zip(points, points[1:], strict=False):
+    for left, right in itertools.pairwise(points):
         starts.append((left + right) / 2)
     starts.extend(points)
     return starts

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -17,7 +18,18 @@ from typing import Annotated, Any, TypeVar
 import duckdb
 import typer
 
-from livepledge.audit import columns, loader, service
+from livepledge.audit import (
+    columns,
+    database,
+    evaluate,
+    laundering,
+    loader,
+    report,
+    roi,
+    service,
+    synth,
+    viewers,
+)
 from livepledge.audit.brushing import SUSPECT_RULES, BrushingParams
 from livepledge.audit.errors import AuditInputError
 
@@ -83,8 +95,8 @@ def _window(text: str) -> Fraction:
         value = Fraction(text)
     except (ValueError, ZeroDivisionError) as exc:
         raise AuditInputError(f"--window 需要秒数 / --window needs seconds, got {text!r}") from exc
-    if value < 0:
-        raise AuditInputError("--window 不能为负 / --window must not be negative")
+    if value < 0 or value > 10**11:
+        raise AuditInputError("--window 需在 0 到 1e11 秒之间 / --window must be 0 … 1e11 seconds")
     return value
 
 
@@ -107,7 +119,7 @@ def brushing_command(
         "--suspect-rule", help="period-share（默认）| buyer-share")] = "period-share",
     timezone: TimezoneOption = "Asia/Shanghai",
     on_error: OnErrorOption = "stop",
-    memory_limit: MemoryOption = "3GB",
+    memory_limit: MemoryOption = "2GB",
 ) -> None:
     """刷单检测 / Order brushing: shops whose orders ÷ buyers ≥ T in some W-second window."""
     if suspect_rule not in SUSPECT_RULES:
@@ -125,6 +137,189 @@ def brushing_command(
         f"brushing periods → {out}",
         err=True,
     )
+
+
+def _fraction(text: str, option: str) -> Fraction:
+    try:
+        return Fraction(text.strip())
+    except (ValueError, ZeroDivisionError) as exc:
+        raise AuditInputError(f"{option} 需要数字 / {option} needs a number, got {text!r}") from exc
+
+
+def _fen(text: str, option: str) -> int:
+    value = _fraction(text, option) * 100
+    if value.denominator != 1:
+        raise AuditInputError(f"{option} 最多两位小数（元）/ at most 2 decimals (yuan)")
+    return int(value)
+
+
+@app.command("report")
+@guarded
+def report_command(
+    files: Annotated[list[Path], typer.Argument(help="订单导出 / order exports")],
+    out: Annotated[Path, typer.Option("--out", help="HTML 报告 / HTML report")],
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="另写 OUT.json / also write the data as OUT.json")] = False,
+    viewer_files: Annotated[list[Path] | None, typer.Option(
+        "--viewers", help="观众导出，可重复 / viewer export, repeatable")] = None,
+    mapping: MapOption = None,
+    viewer_mapping: Annotated[list[str] | None, typer.Option(
+        "--viewer-map", help="观众列映射 / viewer column mapping")] = None,
+    window: Annotated[str, typer.Option("--window")] = "3600",
+    threshold: Annotated[str, typer.Option("--threshold")] = "3",
+    settlement_days: Annotated[int, typer.Option(
+        "--settlement-days", help="结算截止天数 / settlement cut-off in days")] = 7,
+    commission_rate: Annotated[str, typer.Option("--commission-rate")] = "0.2",
+    slot_fee: Annotated[str | None, typer.Option(
+        "--slot-fee", help="坑位费（元）/ slot fee in yuan; enables the ROI section")] = None,
+    promised_roi: Annotated[str, typer.Option("--promised-roi")] = "3",
+    anchor: Annotated[str | None, typer.Option("--anchor", help="ROI 的主播 / deal anchor")] = None,
+    amount_unit: AmountUnitOption = "fen",
+    timezone: TimezoneOption = "Asia/Shanghai",
+    on_error: OnErrorOption = "stop",
+    memory_limit: MemoryOption = "2GB",
+) -> None:
+    """审计报告 / One self-contained HTML report (charts + findings), optionally JSON."""
+    options = _run_options(mapping, columns.ORDER_COLUMNS, timezone, on_error, amount_unit,
+                           memory_limit)
+    if viewer_mapping:
+        options.load.mapping.update(columns.parse_mapping(viewer_mapping, columns.VIEWER_COLUMNS))
+    rate = _fraction(commission_rate, "--commission-rate")
+    deal = None
+    if slot_fee is not None:
+        deal = roi.Deal(_fen(slot_fee, "--slot-fee"), rate,
+                        _fraction(promised_roi, "--promised-roi"), anchor)
+    params = service.ReportParams(
+        brushing=BrushingParams(_window(window), columns.parse_threshold(threshold)),
+        laundering=laundering.LaunderingParams(settlement_days=settlement_days,
+                                               commission_rate=rate),
+        deal=deal)
+    data = service.build_report([str(f) for f in files], [str(f) for f in viewer_files or []],
+                                params, options)
+    out.write_text(report.render_html(data), encoding="utf-8")
+    if json_output:
+        out.with_suffix(".json").write_bytes(report.to_json(data))
+    _warn(data["orders"]["warnings"])
+    typer.echo(f"报告已写入 / report written: {out}"
+               + (f" (+ {out.with_suffix('.json')})" if json_output else ""), err=True)
+
+
+@app.command("laundering")
+@guarded
+def laundering_command(
+    file: Annotated[Path, typer.Argument(help="订单导出 / order export")],
+    out: Annotated[Path, typer.Option("--out", help="可疑买家组 CSV / flagged groups CSV")],
+    mapping: MapOption = None,
+    settlement_days: Annotated[int, typer.Option("--settlement-days")] = 7,
+    commission_rate: Annotated[str, typer.Option("--commission-rate")] = "0.2",
+    amount_unit: AmountUnitOption = "fen",
+    timezone: TimezoneOption = "Asia/Shanghai",
+    on_error: OnErrorOption = "stop",
+    memory_limit: MemoryOption = "2GB",
+) -> None:
+    """退款洗单 / Gross vs net GMV, late refunds, buyer groups that buy then refund."""
+    options = _run_options(mapping, columns.ORDER_COLUMNS, timezone, on_error, amount_unit,
+                           memory_limit)
+    params = laundering.LaunderingParams(settlement_days=settlement_days,
+                                         commission_rate=_fraction(commission_rate,
+                                                                   "--commission-rate"))
+    summary = service.run_laundering([str(file)], params, out, options=options)
+    typer.echo(report.to_json(asdict(summary)).decode())
+
+
+@app.command("viewers")
+@guarded
+def viewers_command(
+    file: Annotated[Path, typer.Argument(help="观众导出 / viewer export")],
+    out: Annotated[Path, typer.Option("--out", help="可疑观众 CSV / suspect viewers CSV")],
+    mapping: MapOption = None,
+    burst_size: Annotated[int, typer.Option("--burst-size")] = 20,
+    burst_seconds: Annotated[int, typer.Option("--burst-seconds")] = 5,
+    timezone: TimezoneOption = "Asia/Shanghai",
+    on_error: OnErrorOption = "stop",
+    memory_limit: MemoryOption = "2GB",
+) -> None:
+    """买量观众 / Silent viewers joining in synchronized bursts; engaged vs raw viewers."""
+    options = _run_options(mapping, columns.VIEWER_COLUMNS, timezone, on_error, "fen",
+                           memory_limit)
+    params = viewers.ViewerParams(burst_size=burst_size, burst_seconds=burst_seconds)
+    summary = service.run_viewers([str(file)], params, out, options=options)
+    typer.echo(report.to_json(asdict(summary)).decode())
+
+
+@app.command("roi")
+@guarded
+def roi_command(
+    file: Annotated[Path, typer.Argument(help="订单导出 / order export")],
+    slot_fee: Annotated[str, typer.Option("--slot-fee", help="坑位费（元）/ slot fee, yuan")],
+    commission_rate: Annotated[str, typer.Option("--commission-rate")],
+    promised_roi: Annotated[str, typer.Option("--promised-roi")],
+    anchor: Annotated[str | None, typer.Option("--anchor")] = None,
+    session: Annotated[list[str] | None, typer.Option("--session")] = None,
+    mapping: MapOption = None,
+    settlement_days: Annotated[int, typer.Option("--settlement-days")] = 7,
+    amount_unit: AmountUnitOption = "fen",
+    timezone: TimezoneOption = "Asia/Shanghai",
+    on_error: OnErrorOption = "stop",
+) -> None:
+    """真实 ROI / ROI of a slot-fee + commission deal on gross and on net sales (JSON)."""
+    options = _run_options(mapping, columns.ORDER_COLUMNS, timezone, on_error, amount_unit,
+                           "2GB")
+    deal = roi.Deal(_fen(slot_fee, "--slot-fee"), _fraction(commission_rate, "--commission-rate"),
+                    _fraction(promised_roi, "--promised-roi"), anchor, tuple(session or ()))
+    result = service.run_roi([str(file)], deal, settlement_days, options=options)
+    typer.echo(report.to_json(result.as_dict()).decode())
+    if not result.promise_met:
+        raise typer.Exit(3)
+
+
+@app.command("synth")
+@guarded
+def synth_command(
+    directory: Annotated[Path, typer.Argument(help="输出目录 / output directory")],
+    orders: Annotated[int, typer.Option("--orders")] = 100_000,
+    shops: Annotated[int, typer.Option("--shops")] = 500,
+    days: Annotated[int, typer.Option("--days")] = 30,
+    viewer_sessions: Annotated[int, typer.Option("--viewer-sessions")] = 200,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    fmt: Annotated[str, typer.Option("--format", help="csv | parquet")] = "csv",
+) -> None:
+    """合成数据 / Synthetic exports with planted brushing, laundering and bots (+ truth)."""
+    if fmt not in ("csv", "parquet"):
+        raise AuditInputError("--format 只能是 csv 或 parquet / must be csv or parquet")
+    spec = synth.SynthSpec(orders=orders, shops=shops, days=days, seed=seed)
+    con = loader.connect()
+    path = synth.write_orders(con, spec, directory, fmt=fmt)
+    synth.write_viewers(con, spec, directory, sessions=viewer_sessions)
+    typer.echo(f"已生成 / written: {path}, {directory / 'viewers.csv'}, truth_*.csv", err=True)
+
+
+@app.command("evaluate")
+@guarded
+def evaluate_command(
+    directory: Annotated[Path, typer.Option("--dir", help="数据目录 / data directory")] = Path(
+        "/tmp/livepledge-audit-eval"),
+    orders: Annotated[int, typer.Option("--orders")] = 200_000,
+    shops: Annotated[int, typer.Option("--shops")] = 1000,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+) -> None:
+    """检测率 / Precision and recall of every detector on planted synthetic fraud (JSON)."""
+    result = evaluate.run_evaluation(directory, synth.SynthSpec(orders=orders, shops=shops,
+                                                                seed=seed))
+    typer.echo(report.to_json(result).decode())
+
+
+@app.command("export-db")
+@guarded
+def export_db_command(
+    directory: Annotated[Path, typer.Argument(help="输出目录 / output directory")],
+    database_url: Annotated[str, typer.Option(
+        "--database-url", help="Livepledge 数据库 / our database (sqlite:///… or postgresql://…)")],
+) -> None:
+    """导出本平台数据 / Export our orders and viewers as canonical Parquet for the audits."""
+    counts = database.export_database(database_url, directory)
+    typer.echo(f"已导出 / exported: {counts['orders']} orders → {directory / 'orders.parquet'}, "
+               f"{counts['viewers']} viewers → {directory / 'viewers.parquet'}", err=True)
 
 
 def main() -> None:  # pragma: no cover - `python -m livepledge.audit`

@@ -6,14 +6,17 @@ tables of canonical columns and know nothing about files.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from livepledge.audit import brushing, columns, loader
+from livepledge.audit import brushing, columns, laundering, loader, roi, viewers
 from livepledge.audit.brushing import BrushingParams, BrushingSummary
 from livepledge.audit.errors import AuditInputError
 from livepledge.audit.progress import Steps
@@ -24,7 +27,7 @@ LARGE_INPUT_BYTES = 2 * 1024**3
 @dataclass
 class RunOptions:
     load: loader.LoadOptions = field(default_factory=loader.LoadOptions)
-    memory_limit: str = "3GB"
+    memory_limit: str = "2GB"
     threads: int | None = None
     show_progress: bool | None = None
 
@@ -38,18 +41,28 @@ def open_connection(paths: list[str], options: RunOptions) -> duckdb.DuckDBPyCon
         os.close(fd)
         os.unlink(database)
     try:
-        return loader.connect(memory_limit=options.memory_limit, threads=options.threads,
-                              database=database)
+        con = loader.connect(memory_limit=options.memory_limit, threads=options.threads,
+                             database=database)
     except duckdb.Error as exc:
         raise AuditInputError(f"无法启动 DuckDB / cannot start DuckDB: {exc}") from exc
+    if database != ":memory:":
+        atexit.register(_remove_database, con, database)
+    return con
+
+
+def _remove_database(con: duckdb.DuckDBPyConnection, database: str) -> None:
+    with contextlib.suppress(duckdb.Error):
+        con.close()
+    for suffix in ("", ".wal"):
+        with contextlib.suppress(OSError):
+            os.unlink(database + suffix)
 
 
 def load_orders(con: duckdb.DuckDBPyConnection, paths: list[str], options: RunOptions,
-                steps: Steps, required: tuple[str, ...] = columns.ORDER_REQUIRED
-                ) -> loader.LoadReport:
+                steps: Steps, *, only: tuple[str, ...] | None = None) -> loader.LoadReport:
     return steps.run("读取订单 / loading orders", lambda: loader.load_table(
-        con, paths, table="orders", canonical=columns.ORDER_COLUMNS, required=required,
-        options=options.load, unique="order_id"))
+        con, paths, table="orders", canonical=columns.ORDER_COLUMNS,
+        required=columns.ORDER_REQUIRED, options=options.load, unique="order_id", only=only))
 
 
 def load_viewers(con: duckdb.DuckDBPyConnection, paths: list[str], options: RunOptions,
@@ -71,7 +84,7 @@ def run_brushing(paths: list[str], params: BrushingParams, out: Path, *, all_sho
     con = open_connection(paths, options)
     steps = Steps(con, enabled=options.show_progress)
     with steps.session():
-        report = load_orders(con, paths, options, steps)
+        report = load_orders(con, paths, options, steps, only=columns.ORDER_REQUIRED)
         summary = steps.run("检测刷单 / detecting brushing",
                             lambda: brushing.detect_brushing(con, "orders", params))
         try:
@@ -79,3 +92,164 @@ def run_brushing(paths: list[str], params: BrushingParams, out: Path, *, all_sho
         except duckdb.Error as exc:
             raise AuditInputError(f"无法写入 / cannot write {out}: {exc}") from exc
     return BrushingRun(report, summary, written)
+
+
+@dataclass
+class ReportParams:
+    brushing: BrushingParams
+    laundering: laundering.LaunderingParams = field(default_factory=laundering.LaunderingParams)
+    viewers: viewers.ViewerParams = field(default_factory=viewers.ViewerParams)
+    deal: roi.Deal | None = None
+    max_shops: int = 5000
+
+
+def build_report(order_paths: list[str], viewer_paths: list[str], params: ReportParams,
+                 options: RunOptions) -> dict[str, Any]:
+    """Run every analysis that the inputs allow and return the report data (JSON-ready)."""
+    con = open_connection(order_paths + viewer_paths, options)
+    steps = Steps(con, enabled=options.show_progress)
+    with steps.session():
+        load = load_orders(con, order_paths, options, steps)
+        data: dict[str, Any] = {
+            "generated_for": ", ".join(order_paths + viewer_paths),
+            "timezone": options.load.timezone,
+            "orders": {"rows": load.rows_kept, "rows_read": load.rows_read,
+                       "bad_rows_skipped": load.bad_rows, "duplicates_skipped":
+                       load.duplicate_rows, "columns": load.columns, "warnings": load.warnings},
+        }
+        summary = steps.run("检测刷单 / detecting brushing",
+                            lambda: brushing.detect_brushing(con, "orders", params.brushing))
+        data["brushing"] = brushing_findings(con, params.brushing, summary, params.max_shops)
+        if "amount" in load.columns:
+            data["sales"] = steps.run("退款分析 / refunds",
+                                      lambda: sales_findings(con, params.laundering))
+            if params.deal is not None:
+                data["roi"] = roi.deal_roi(con, params.deal).as_dict()
+        if viewer_paths:
+            vload = load_viewers(con, viewer_paths, options, steps)
+            data["viewers"] = steps.run("观众分析 / viewers",
+                                        lambda: viewer_findings(con, params.viewers))
+            data["viewers"]["load"] = {"rows": vload.rows_kept, "warnings": vload.warnings}
+    return data
+
+
+def brushing_findings(con: duckdb.DuckDBPyConnection, params: BrushingParams,
+                      summary: BrushingSummary, max_shops: int) -> dict[str, Any]:
+    fmt = "'%Y-%m-%d %H:%M:%S'"
+    shops = con.execute(f"""
+        SELECT shop_id, buyer_ids, suspects, suspect_orders, orders_in_periods, max_ratio
+        FROM brush_shops ORDER BY orders_in_periods DESC, shop_id LIMIT {int(max_shops)}
+    """).fetchall()
+    periods = con.execute(f"""
+        SELECT shop_id, start_us, end_us, strftime(make_timestamptz(start_us), {fmt}),
+               strftime(make_timestamptz(end_us), {fmt}), orders, buyers, max_ratio
+        FROM brush_periods ORDER BY shop_id, start_us
+    """).fetchall()
+    order_ids = dict(con.execute("""
+        SELECT shop_id, list(order_id ORDER BY t, order_id)[1:100] FROM brush_orders
+        GROUP BY shop_id
+    """).fetchall())
+    by_shop: dict[str, list[dict[str, Any]]] = {}
+    for shop, lo, hi, start, end, orders, buyers, ratio in periods:
+        by_shop.setdefault(shop, []).append({
+            "start_us": lo, "end_us": hi, "start": start, "end": end, "orders": orders,
+            "buyers": buyers, "max_ratio": ratio})
+    span = con.execute(f"""
+        SELECT epoch_us(min(created_at)), epoch_us(max(created_at)),
+               strftime(min(created_at), {fmt}), strftime(max(created_at), {fmt}) FROM orders
+    """).fetchone()
+    return {
+        "params": {"window_seconds": str(params.window_seconds),
+                   "threshold": str(params.threshold), "suspect_rule": params.suspect_rule},
+        "summary": asdict(summary),
+        "span": dict(zip(("start_us", "end_us", "start", "end"), span, strict=True)),
+        "shops": [{"shop_id": shop, "buyer_ids": ids, "suspects": suspects,
+                   "suspect_orders": n, "orders_in_periods": total, "max_ratio": ratio,
+                   "periods": by_shop.get(shop, []), "order_ids": order_ids.get(shop, [])}
+                  for shop, ids, suspects, n, total, ratio in shops],
+        "truncated": summary.brushing_shops > max_shops,
+    }
+
+
+def sales_findings(con: duckdb.DuckDBPyConnection,
+                   params: laundering.LaunderingParams) -> dict[str, Any]:
+    summary = laundering.detect_laundering(con, "orders", params)
+    return {
+        "params": {"settlement_days": params.settlement_days,
+                   "commission_rate": str(params.commission_rate),
+                   "min_orders": params.min_orders,
+                   "min_refund_rate": str(params.min_refund_rate),
+                   "min_late": params.min_late},
+        "summary": asdict(summary),
+        "by_day": laundering.gmv_by(con, "day"),
+        "by_session": laundering.gmv_by(con, "session_id", limit=500),
+        "by_anchor": laundering.gmv_by(con, "anchor_id", limit=500),
+        "by_shop": laundering.gmv_by(con, "shop_id", limit=500),
+        "groups": laundering.flagged_groups(con, limit=1000),
+        "late_by_anchor": laundering.late_refunds_by_anchor(con, params),
+    }
+
+
+def viewer_findings(con: duckdb.DuckDBPyConnection,
+                    params: viewers.ViewerParams) -> dict[str, Any]:
+    summary = viewers.detect_bots(con, "viewers", params)
+    sessions = viewers.session_rows(con, limit=1000)
+    top = sessions[0]["session_id"] if sessions else None
+    return {
+        "params": asdict(params),
+        "summary": asdict(summary),
+        "sessions": sessions,
+        "series_session": top,
+        "series": viewers.concurrency_series(con, top) if top is not None else [],
+    }
+
+
+def run_laundering(paths: list[str], params: laundering.LaunderingParams, out: Path, *,
+                   options: RunOptions) -> laundering.LaunderingSummary:
+    con = open_connection(paths, options)
+    steps = Steps(con, enabled=options.show_progress)
+    with steps.session():
+        load_orders(con, paths, options, steps)
+        summary = steps.run("退款分析 / refunds",
+                            lambda: laundering.detect_laundering(con, "orders", params))
+    _copy(con, """SELECT group_id, array_to_string(buyers, '&') AS buyer_ids, orders,
+                  gross AS gross_fen, refunded AS refunded_fen, refund_rate, late_refunds,
+                  array_to_string(shared, ' ') AS shared, array_to_string(order_ids, ' ')
+                  AS order_ids FROM laundering_groups ORDER BY refunded DESC, group_id""", out)
+    return summary
+
+
+def run_viewers(paths: list[str], params: viewers.ViewerParams, out: Path, *,
+                options: RunOptions) -> viewers.ViewerSummary:
+    con = open_connection(paths, options)
+    steps = Steps(con, enabled=options.show_progress)
+    with steps.session():
+        load_viewers(con, paths, options, steps)
+        summary = steps.run("观众分析 / viewers",
+                            lambda: viewers.detect_bots(con, "viewers", params))
+    _copy(con, """SELECT session_id, viewer_id, strftime(joined_at, '%Y-%m-%d %H:%M:%S')
+                  AS joined_at, synchronized_leave FROM viewer_flags WHERE is_suspect
+                  ORDER BY session_id, joined_at, viewer_id""", out)
+    return summary
+
+
+def run_roi(paths: list[str], deal: roi.Deal, settlement_days: int, *,
+            options: RunOptions) -> roi.RoiResult:
+    con = open_connection(paths, options)
+    steps = Steps(con, enabled=options.show_progress)
+    with steps.session():
+        load = load_orders(con, paths, options, steps)
+        if "amount" not in load.columns:
+            raise AuditInputError("ROI 需要 amount 列 / ROI needs an amount column (--map "
+                                  "amount=…)")
+        laundering.prepare_sales(con, "orders", laundering.LaunderingParams(
+            settlement_days=settlement_days, commission_rate=deal.commission_rate))
+    return roi.deal_roi(con, deal)
+
+
+def _copy(con: duckdb.DuckDBPyConnection, sql: str, out: Path) -> None:
+    target = str(out).replace("'", "''")
+    try:
+        con.execute(f"COPY ({sql}) TO '{target}' (FORMAT csv, HEADER true)")
+    except duckdb.Error as exc:
+        raise AuditInputError(f"无法写入 / cannot write {out}: {exc}") from exc

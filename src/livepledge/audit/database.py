@@ -1,0 +1,112 @@
+"""Export Livepledge's own tables to canonical Parquet files, so every audit runs on them.
+
+DuckDB's sqlite/postgres scanners need extensions that are not available offline, so rows are
+streamed through SQLAlchemy in batches into Arrow and written with pyarrow's ParquetWriter —
+never the whole table in Python memory. Times in our database are UTC (SQLite stores them as
+naive UTC text); they are written as timestamp[us, UTC], which the loader reads as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from livepledge.audit.errors import AuditInputError
+
+ORDERS_SQL = """
+SELECT o.id AS order_id, o.shop_id, o.buyer_id, o.session_id, s.anchor_id, o.sku_id,
+       o.quantity, o.amount, o.status, o.created_at, o.paid_at
+FROM orders o LEFT JOIN live_sessions s ON s.id = o.session_id
+ORDER BY o.id
+"""
+
+# One row per (session, viewer): first join, last leave, and the viewer's chat and like counts
+# (viewer_key is u:<user id> for signed-in viewers; anonymous viewers cannot chat or like).
+VIEWERS_SQL = """
+SELECT v.session_id, v.viewer_key AS viewer_id, min(v.joined_at) AS joined_at,
+       max(v.left_at) AS left_at,
+       coalesce(max(c.n), 0) AS chat_count, coalesce(max(k.n), 0) AS like_count
+FROM viewer_visits v
+LEFT JOIN (SELECT session_id, 'u:' || user_id AS viewer_key, count(*) AS n
+           FROM chat_messages GROUP BY session_id, user_id) c
+       ON c.session_id = v.session_id AND c.viewer_key = v.viewer_key
+LEFT JOIN (SELECT session_id, 'u:' || user_id AS viewer_key, sum(count) AS n
+           FROM likes GROUP BY session_id, user_id) k
+       ON k.session_id = v.session_id AND k.viewer_key = v.viewer_key
+GROUP BY v.session_id, v.viewer_key
+ORDER BY v.session_id, v.viewer_key
+"""
+
+TIME = pa.timestamp("us", tz="UTC")
+ORDER_SCHEMA = pa.schema([
+    ("order_id", pa.string()), ("shop_id", pa.string()), ("buyer_id", pa.string()),
+    ("session_id", pa.string()), ("anchor_id", pa.string()), ("sku_id", pa.string()),
+    ("quantity", pa.int64()), ("amount", pa.int64()), ("status", pa.string()),
+    ("created_at", TIME), ("paid_at", TIME),
+])
+VIEWER_SCHEMA = pa.schema([
+    ("session_id", pa.string()), ("viewer_id", pa.string()), ("joined_at", TIME),
+    ("left_at", TIME), ("chat_count", pa.int64()), ("like_count", pa.int64()),
+])
+
+
+def sync_url(url: str) -> str:
+    """Our settings use async drivers; the export reads with the matching sync driver."""
+    return url.replace("sqlite+aiosqlite", "sqlite").replace("postgresql+asyncpg", "postgresql")
+
+
+def _value(value: Any, kind: pa.DataType) -> Any:
+    if value is None:
+        return None
+    if kind == TIME:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if pa.types.is_string(kind):
+        return str(value)
+    return int(value)
+
+
+def _batches(rows: Iterator[Any], schema: pa.Schema, size: int) -> Iterator[pa.RecordBatch]:
+    chunk: list[Any] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield _batch(chunk, schema)
+            chunk = []
+    if chunk:
+        yield _batch(chunk, schema)
+
+
+def _batch(rows: list[Any], schema: pa.Schema) -> pa.RecordBatch:
+    columns = [pa.array([_value(row[i], field.type) for row in rows], type=field.type)
+               for i, field in enumerate(schema)]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def export_database(url: str, directory: Path, *, batch_rows: int = 100_000) -> dict[str, int]:
+    """Write orders.parquet and viewers.parquet (canonical columns); returns row counts."""
+    directory.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    try:
+        engine = create_engine(sync_url(url))
+        with engine.connect() as connection:
+            for name, sql, schema in (("orders", ORDERS_SQL, ORDER_SCHEMA),
+                                      ("viewers", VIEWERS_SQL, VIEWER_SCHEMA)):
+                result = connection.execution_options(stream_results=True).execute(text(sql))
+                counts[name] = 0
+                with pq.ParquetWriter(directory / f"{name}.parquet", schema) as writer:
+                    for batch in _batches(iter(result), schema, batch_rows):
+                        writer.write_batch(batch)
+                        counts[name] += batch.num_rows
+        engine.dispose()
+    except (SQLAlchemyError, ModuleNotFoundError) as exc:
+        first = str(exc).splitlines()[0]
+        raise AuditInputError(f"无法读取数据库 / cannot read the database: {first}") from exc
+    return counts
