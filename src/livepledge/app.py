@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from livepledge import __version__
 from livepledge.accounts.api import router as accounts_router
+from livepledge.audit.api import router as audit_router
 from livepledge.catalog.api import router as catalog_router
 from livepledge.compliance.api import router as compliance_router
 from livepledge.config import Settings, get_settings
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         media_type=problems.PROBLEM_MEDIA_TYPE)
 
     for router in (accounts_router, catalog_router, live_router, orders_router,
-                   compliance_router, pages_router):
+                   compliance_router, audit_router, pages_router):
         app.include_router(router)
     # The flash-sale buy endpoint, ahead of its documented FastAPI twin (see orders/api.py).
     app.router.routes.insert(0, buy_route)

@@ -90,6 +90,34 @@ def _batch(rows: list[Any], schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
+def _shop_scoped(sql: str, alias: str) -> str:
+    """The same query restricted to one shop's rows (`:shop_id`)."""
+    head, _, order = sql.rpartition("ORDER BY")
+    if alias == "o":
+        return f"{head}WHERE o.shop_id = :shop_id\nORDER BY{order}"
+    return head.replace(
+        "GROUP BY v.session_id, v.viewer_key",
+        "WHERE v.session_id IN (SELECT id FROM live_sessions WHERE shop_id = :shop_id)\n"
+        "GROUP BY v.session_id, v.viewer_key") + f"ORDER BY{order}"
+
+
+async def export_shop(conn: Any, shop_id: int, directory: Path, *,
+                      batch_rows: int = 50_000) -> dict[str, int]:
+    """Write one shop's orders.parquet and viewers.parquet through the application's own async
+    connection (SQLite or PostgreSQL), streaming in batches; returns row counts."""
+    directory.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    for name, sql, schema, alias in (("orders", ORDERS_SQL, ORDER_SCHEMA, "o"),
+                                     ("viewers", VIEWERS_SQL, VIEWER_SCHEMA, "v")):
+        result = await conn.stream(text(_shop_scoped(sql, alias)), {"shop_id": shop_id})
+        counts[name] = 0
+        with pq.ParquetWriter(directory / f"{name}.parquet", schema) as writer:
+            async for rows in result.partitions(batch_rows):
+                writer.write_batch(_batch(list(rows), schema))
+                counts[name] += len(rows)
+    return counts
+
+
 def export_database(url: str, directory: Path, *, batch_rows: int = 100_000) -> dict[str, int]:
     """Write orders.parquet and viewers.parquet (canonical columns); returns row counts."""
     directory.mkdir(parents=True, exist_ok=True)

@@ -253,3 +253,27 @@ def _copy(con: duckdb.DuckDBPyConnection, sql: str, out: Path) -> None:
         con.execute(f"COPY ({sql}) TO '{target}' (FORMAT csv, HEADER true)")
     except duckdb.Error as exc:
         raise AuditInputError(f"无法写入 / cannot write {out}: {exc}") from exc
+
+
+async def shop_report(db: Any, shop_id: int, *, window_seconds: int = 3600,
+                      threshold: int = 3) -> dict[str, Any]:
+    """The audit report on one shop's own sessions (merchant console): the same analyses as on
+    an export file, fed from our database."""
+    import asyncio
+    from fractions import Fraction
+
+    from livepledge.audit.database import export_shop
+
+    with tempfile.TemporaryDirectory(prefix="lp-audit-") as tmp:
+        directory = Path(tmp)
+        async with db.read() as conn:
+            counts = await export_shop(conn, shop_id, directory)
+        params = ReportParams(BrushingParams(Fraction(window_seconds), Fraction(threshold)))
+        options = RunOptions(show_progress=False)
+        orders = [str(directory / "orders.parquet")]
+        if counts["orders"] == 0:
+            return {"generated_for": f"shop {shop_id}", "orders": {"rows": 0}, "empty": True}
+        viewers_paths = [str(directory / "viewers.parquet")] if counts["viewers"] else []
+        data = await asyncio.to_thread(build_report, orders, viewers_paths, params, options)
+    data["generated_for"] = f"店铺 / shop {shop_id} · Livepledge"
+    return data

@@ -104,6 +104,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "status_archived": ("已归档", "Archived"),
     "violation": ("违规", "Violation"),
     "warning": ("需核实", "Needs evidence"),
+    "audit_report": ("数据审计报告（刷单 / 退款 / 观众）", "Integrity audit report"),
     "held": ("消息未发出：", "Message held: "),
     "safety": ("平台提醒：请勿添加私人联系方式或站外交易，谨防诈骗。",
                "Platform notice: never pay or trade off-platform."),

@@ -27,6 +27,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     state.shopId = shopId;
     const shop = await LP.api("GET", `/api/v1/shops/${shopId}`);
     $("shop-title").textContent = shop.name;
+    $("audit-link").href = `/api/v1/shops/${shopId}/audit/report.html`;
     $("shop-ui").hidden = false;
     await Promise.all([loadProducts(), loadSessions(), loadAnchors(), loadOrders()]);
     listen();

@@ -1,0 +1,58 @@
+"""The integrity audit on a shop's own data, from the merchant console."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.api.world import assert_problem, auth, build_world
+
+
+async def test_own_data_brushing_is_found_with_its_buyer(app_client: httpx.AsyncClient):
+    world = await build_world(app_client, allocated=10, limit=3, buyers=2)
+    me = (await app_client.get("/api/v1/me", headers=auth(world.buyers[0]))).json()
+    for _ in range(3):  # one buyer, three orders within the hour: orders / buyers = 3
+        order = (await world.buy(world.buyers[0])).json()
+        paid = await app_client.post(f"/api/v1/orders/{order['id']}/pay",
+                                     headers=auth(world.buyers[0]))
+        assert paid.status_code == 200
+    await world.buy(world.buyers[1])  # unpaid: not part of gross GMV
+
+    report = await app_client.get(f"/api/v1/shops/{world.shop_id}/audit",
+                                  headers=auth(world.merchant))
+
+    assert report.status_code == 200
+    data = report.json()
+    assert data["orders"]["rows"] == 4
+    shops = data["brushing"]["shops"]
+    assert [(s["shop_id"], s["buyer_ids"]) for s in shops] == [
+        (str(world.shop_id), str(me["id"]))]
+    assert data["sales"]["summary"]["gross_fen"] == 3 * 9900
+
+
+async def test_an_honest_shop_has_no_brushing_and_the_page_is_self_contained(
+        app_client: httpx.AsyncClient):
+    world = await build_world(app_client, allocated=10, limit=1, buyers=3)
+    for buyer in world.buyers:
+        order = (await world.buy(buyer)).json()
+        await app_client.post(f"/api/v1/orders/{order['id']}/pay", headers=auth(buyer))
+
+    data = (await app_client.get(f"/api/v1/shops/{world.shop_id}/audit",
+                                 headers=auth(world.merchant))).json()
+    page = await app_client.get(f"/api/v1/shops/{world.shop_id}/audit/report.html",
+                                headers=auth(world.merchant))
+
+    assert data["brushing"]["shops"] == []
+    assert page.status_code == 200
+    assert "<svg" in page.text
+    assert "src=\"http" not in page.text and "href=\"http" not in page.text
+
+
+async def test_only_the_shop_sees_its_audit(app_client: httpx.AsyncClient):
+    world = await build_world(app_client, buyers=1)
+    assert_problem(await app_client.get(f"/api/v1/shops/{world.shop_id}/audit",
+                                        headers=auth(world.buyers[0])), 403, "forbidden")
+    assert_problem(await app_client.get(f"/api/v1/shops/{world.shop_id}/audit?threshold=1",
+                                        headers=auth(world.merchant)), 422, "validation_failed")
+    empty = await app_client.get(f"/api/v1/shops/{world.shop_id}/audit",
+                                 headers=auth(world.merchant))
+    assert empty.json()["orders"]["rows"] == 0
