@@ -2,7 +2,7 @@
 
 Every setting has a default that runs embedded (SQLite, one process).
 
-Every field is documented in docs/settings.md; tests/unit/test_settings_documented.py fails otherwise.
+Every field is documented in docs/settings.md (tests/unit/test_settings_documented.py checks).
 """
 
 from __future__ import annotations

@@ -260,7 +260,8 @@ async def principal_for(conn: HTTPConnection, *, check_csrf: bool) -> Principal 
                                                                            "OPTIONS"}:
             sent = conn.headers.get(CSRF_HEADER, "")
             if not tokens_equal(sent, csrf_token_for(token, runtime.settings.secret_key)):
-                raise Problem("csrf_failed", "CSRF 校验失败，请刷新页面 / CSRF check failed; reload")
+                raise Problem("csrf_failed",
+                              "CSRF 校验失败，请刷新页面 / CSRF check failed; reload")
     if not token:
         return None
     principal = await authenticate(runtime.db, runtime.tokens, token, kind=kind,

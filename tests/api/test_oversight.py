@@ -141,7 +141,8 @@ async def test_transcript_findings_alert_the_console_and_corrections_are_logged(
     assert_problem(wrong_segment, 404, "not_found")
     log = (await app_client.get(f"/api/v1/sessions/{world.session_id}/oversight",
                                 headers=auth(world.merchant))).json()
-    assert [s["text"] for s in log["segments"]] == ["这款红茶是云南临沧的春茶", "最后十件了，下播就涨价"]
+    assert [s["text"] for s in log["segments"]] == [
+        "这款红茶是云南临沧的春茶", "最后十件了，下播就涨价"]
     assert [(c["segment_id"], c["text"]) for c in log["corrections"]] == [
         (segment["id"], "更正：库存还有 50 件，下播后价格不变")]
 

@@ -205,12 +205,13 @@ async def test_cookie_socket_from_another_site_is_anonymous(tmp_path, server_fac
         socket = await websockets.connect(url, additional_headers={"Cookie": cookie,
                                                                    "Origin": origin})
         viewer = Viewer(socket)
+        seen = viewer.messages
         await viewer.until(lambda s: "session" in s)
         await socket.send(json.dumps({"type": "chat", "text": f"来自 {origin}"}))
         if expected is None:
-            await viewer.until(lambda s: any(m["type"] == "tick" and m["chat"]
-                                             for m in viewer.messages))
+            await viewer.until(lambda s, seen=seen: any(m["type"] == "tick" and m["chat"]
+                                                        for m in seen))
         else:
-            await viewer.until(lambda s: viewer.messages[-1]["type"] == "error")
-            assert viewer.messages[-1]["problem"]["code"] == expected
+            await viewer.until(lambda s, seen=seen: seen[-1]["type"] == "error")
+            assert seen[-1]["problem"]["code"] == expected
         await socket.close()

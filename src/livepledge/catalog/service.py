@@ -144,7 +144,8 @@ async def publish_product(
         row = await access_product(uow.conn, product_id)
         access_shop(principal, row.shop_id)
         if row.status == "archived":
-            raise Problem("archived", "已归档的商品不能发布 / archived products cannot be published")
+            raise Problem("archived",
+                          "已归档的商品不能发布 / archived products cannot be published")
         result = check_listing(row.title, row.description, row.category)
         if result["violation"]:
             raise Problem("compliance_blocked",

@@ -194,8 +194,8 @@ async def _repeat(ctx: BuyContext, buyer_id: int, key: str, item_id: int, quanti
     while (existing := await _existing(ctx.db, buyer_id, key)) is None:
         if time.monotonic() > deadline:
             raise Problem("service_unavailable",
-                          "同一请求仍在处理中，请稍后用同一 Idempotency-Key 重试 / the first request "
-                          "with this key is still being processed; retry with the same key")
+                          "同一请求仍在处理中，请稍后用同一 Idempotency-Key 重试 / the first "
+                          "request with this key is still being processed; retry with the key")
         await asyncio.sleep(0.02)
     return _replay(existing, item_id, quantity), False
 

@@ -11,6 +11,7 @@ over-limit even if the gate is wrong.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -99,10 +100,8 @@ class OrderWriter:
     async def close(self) -> None:
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         while not self._queue.empty():
             pending = self._queue.get_nowait()
             if not pending.future.done():
@@ -162,16 +161,8 @@ class OrderWriter:
         async with self.db.write() as uow:
             conn = uow.conn
             existing = await _existing_orders(conn, [p.pair for p in batch])
-            primary: dict[tuple[int, str], PendingOrder] = {}
-            fresh: list[PendingOrder] = []
-            for pending in batch:
-                if pending.pair in existing:
-                    outcomes[id(pending)] = Outcome("existing", existing[pending.pair])
-                elif pending.pair in primary:
-                    continue  # same key twice in one batch: answered with the first's order
-                else:
-                    primary[pending.pair] = pending
-                    fresh.append(pending)
+            primary = _first_of_each_key(batch, existing, outcomes)
+            fresh = list(primary.values())
             by_item: dict[int, list[PendingOrder]] = defaultdict(list)
             for pending in fresh:
                 by_item[pending.facts.item_id].append(pending)
@@ -188,20 +179,7 @@ class OrderWriter:
                     remaining_after[item_id] = await _take_stock(conn, item_id, total, now)
                     created.extend(accepted)
             if created:
-                rows = [_order_values(p) for p in created]
-                result = await conn.execute(
-                    insert(orders).returning(orders.c.id, sort_by_parameter_order=True), rows)
-                ids = [r.id for r in result]
-                await conn.execute(insert(events), [
-                    {"type": "OrderPlaced", "shop_id": p.facts.shop_id,
-                     "session_id": p.facts.session_id, "order_id": order_id,
-                     "occurred_at": p.created_at,
-                     "payload": {"item_id": p.facts.item_id, "buyer_id": p.buyer_id,
-                                 "quantity": p.quantity, "amount": p.quantity * p.facts.live_price}}
-                    for p, order_id in zip(created, ids, strict=True)])
-                for pending, order_id, values in zip(created, ids, rows, strict=True):
-                    outcomes[id(pending)] = Outcome("created", order_row_view(
-                        {"id": order_id, **values}))
+                await _insert_orders(conn, created, outcomes)
         for pending in batch:  # in-batch duplicates get their primary's answer
             if id(pending) not in outcomes:
                 first = outcomes[id(primary[pending.pair])]
@@ -278,6 +256,36 @@ class OrderWriter:
                 pending.future.set_result(outcome)
         for item_id, reservations in confirmed.items():
             await _quietly(self.gate.confirm(item_id, reservations))
+
+
+def _first_of_each_key(batch: list[PendingOrder], existing: dict[tuple[int, str], Any],
+                       outcomes: dict[int, Outcome]) -> dict[tuple[int, str], PendingOrder]:
+    """The first request of each (buyer, key) not already in the database. Repeats of a key
+    already stored are answered with its order now; repeats within the batch later."""
+    primary: dict[tuple[int, str], PendingOrder] = {}
+    for pending in batch:
+        if pending.pair in existing:
+            outcomes[id(pending)] = Outcome("existing", existing[pending.pair])
+        elif pending.pair not in primary:
+            primary[pending.pair] = pending
+    return primary
+
+
+async def _insert_orders(conn: AsyncConnection, created: list[PendingOrder],
+                         outcomes: dict[int, Outcome]) -> None:
+    """One multi-row INSERT … RETURNING for the orders, one for their OrderPlaced events."""
+    rows = [_order_values(p) for p in created]
+    result = await conn.execute(
+        insert(orders).returning(orders.c.id, sort_by_parameter_order=True), rows)
+    ids = [r.id for r in result]
+    await conn.execute(insert(events), [
+        {"type": "OrderPlaced", "shop_id": p.facts.shop_id, "session_id": p.facts.session_id,
+         "order_id": order_id, "occurred_at": p.created_at,
+         "payload": {"item_id": p.facts.item_id, "buyer_id": p.buyer_id,
+                     "quantity": p.quantity, "amount": p.quantity * p.facts.live_price}}
+        for p, order_id in zip(created, ids, strict=True)])
+    for pending, order_id, values in zip(created, ids, rows, strict=True):
+        outcomes[id(pending)] = Outcome("created", order_row_view({"id": order_id, **values}))
 
 
 async def _quietly(awaitable: Any) -> None:
