@@ -1,13 +1,14 @@
 """Normalisation keeps an exact map back to the original text."""
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from livepledge.compliance.engine import check
-from livepledge.compliance.normalize import normalize
+from livepledge.compliance.normalize import EMOJI_WORDS, expand, normalize
 
 _ALPHABET = st.sampled_from(
-    [*"最好用的加微信薇VXvx扣QQ第一次近后 ❤*-_.，。！“”１２3８國宴開光全網低價", "😀"])
+    [*"最好用的加微信薇VXvx扣QQ第一次近后 ❤*-_.，。！“”１２3８國宴開光全網低價", "😀", "🐧", "🍑",
+     "📞", "✌", "🆅", "☎"])
 
 
 def test_folding_joins_padded_and_disguised_text():
@@ -31,8 +32,26 @@ def test_index_maps_every_normalised_character_to_the_same_character_origin(text
         assert view.folded[start] == view.norm[i]
 
 
+@settings(deadline=None)  # the first example compiles the catalogue
 @given(st.text(_ALPHABET, max_size=40), st.sampled_from(["speech", "chat", "listing"]))
 def test_finding_spans_always_lie_inside_the_original_text(text, context):
     for finding in check(text, "general", context):
         assert 0 <= finding.start < finding.end <= len(text)
         assert text[finding.start:finding.end] == finding.text
+
+
+def test_emoji_standing_for_one_character_are_folded_in_place():
+    view = normalize("加✌去🍑宝🆅🆇")
+
+    assert view.norm == "加v去桃宝vx"
+    assert view.original_span(3, 5) == (3, 5)
+
+
+@given(st.text(_ALPHABET, max_size=40))
+def test_emoji_expansion_maps_every_character_back(text):
+    expansion = expand(text)
+    for i in range(len(expansion.text)):
+        start, end = expansion.original_span(i, i + 1)
+        assert end == start + 1
+        char = text[start]
+        assert char == expansion.text[i] or expansion.text[i] in EMOJI_WORDS.get(char, "")

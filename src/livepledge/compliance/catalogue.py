@@ -35,6 +35,7 @@ SEVERITIES: tuple[str, ...] = ("violation", "warning")
 VERIFIERS: frozenset[str] = frozenset({
     "cosmetic_special_use", "health_function", "sales_claim", "stock_claim", "scarcity_claim",
     "lowest_price_claim", "reference_price", "price_rise_claim", "countdown_claim", "honour_claim",
+    "user_count_claim",
 })
 DETECTORS: frozenset[str] = frozenset({"contact_number"})
 
@@ -44,14 +45,15 @@ SHIELD = 1
 # Lists that add to the family defaults instead of replacing them.
 _MERGED_LISTS = ("exempt_terms", "exempt_suffixes", "exempt_prefixes", "exempt_clause_words")
 _LIST_FIELDS = (
-    "patterns", "prefixes", "stems", "homophones", "negations", "cues_before", "cues_after",
+    "patterns", "prefixes", "stems", "homophones", "negations", "negations_after", "cues_before",
+    "cues_after",
     "exempt_before", "overrides", "examples", "lawful_examples", *_MERGED_LISTS,
 )
 _KNOWN_FIELDS = frozenset({
     *_LIST_FIELDS, "id", "title", "description", "law", "article", "severity", "categories",
     "contexts", "chat_severity", "negatable", "negation_window", "quote_ok", "pinyin",
     "self_comparison_ok", "sourced_ok", "warning_context", "cue_window", "verify", "detector",
-    "suggestion", "keys", "cue_scope", "handle_after", "clause_end_cue",
+    "suggestion", "keys", "cue_scope", "handle_after", "clause_end_cue", "word_cues", "follows",
 })
 
 
@@ -62,6 +64,25 @@ def _negation_pattern(negations: tuple[str, ...], window: int) -> re.Pattern[str
         return None
     alternatives = "|".join(re.escape(n) for n in sorted(negations, key=len, reverse=True))
     return re.compile(f"(?:{alternatives})(?=.{{0,{window}}}$)", re.S)
+
+
+# A negation after the claim word counts when it starts within this many characters of the term.
+NEGATION_AFTER_WINDOW = 4
+
+
+def _covering_chars(words: tuple[str, ...]) -> tuple[str, ...]:
+    """A few characters such that every word holds one of them (greedy): a text holding none of
+    them holds none of the words, which is cheaper to test than the words themselves."""
+    left, chosen = set(words), []
+    while left:
+        counts: dict[str, int] = {}
+        for word in left:
+            for char in set(word):
+                counts[char] = counts.get(char, 0) + 1
+        best = max(counts, key=lambda c: (counts[c], c))
+        chosen.append(best)
+        left = {w for w in left if best not in w}
+    return tuple(chosen)
 
 
 class CatalogueError(ValueError):
@@ -84,6 +105,8 @@ class Rule:
     negatable: bool = False
     negations: tuple[str, ...] = ()
     negation_window: int = 4
+    # Negation or distancing right after the claim word (全网最低不敢说, 最好用谈不上).
+    negations_after: tuple[str, ...] = ()
     quote_ok: bool = False
     self_comparison_ok: bool = False
     sourced_ok: bool = False
@@ -94,6 +117,13 @@ class Rule:
     cue_scope: str = "clause"  # or "sentence": cues may sit across a comma
     handle_after: bool = False  # an account handle right after the term counts as a cue
     clause_end_cue: bool = False  # the term ending its clause counts as a cue (这个最好。)
+    # One-character cues and suffixes count only as words of their own (来 is no cue in 来源, 看
+    # no advice in 最好看的): decided by word segmentation around the candidate.
+    word_cues: bool = False
+    long_suffixes: tuple[str, ...] = ()  # the exempt suffixes of more than one character
+    # What must follow the term (a regex on the clause after it; its first group, if any, widens
+    # the span): 最 + a word of one to three characters + 的/了.
+    follows: str = ""
     exempt_prefixes: tuple[str, ...] = ()
     exempt_suffixes: tuple[str, ...] = ()
     exempt_clause_words: tuple[str, ...] = ()
@@ -110,6 +140,9 @@ class Rule:
     cues_before_re: re.Pattern[str] | None = None
     cues_after_re: re.Pattern[str] | None = None
     exempt_clause_re: re.Pattern[str] | None = None
+    negations_after_re: re.Pattern[str] | None = None
+    negations_after_chars: tuple[str, ...] = ()  # every negation after holds one of these
+    follows_re: re.Pattern[str] | None = None
     basis: str = ""  # the legal basis, law and article (set from them when not given)
 
     def __post_init__(self) -> None:
@@ -138,9 +171,17 @@ def alternation(words: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
 
 
+def overlapping(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A regex whose finditer yields, at every position, the longest of `words` starting there
+    (group 1), so overlapping words are all found (None for no words)."""
+    found = alternation(words)
+    return None if found is None else re.compile(f"(?=({found.pattern}))")
+
+
 @dataclass(frozen=True, slots=True)
 class ContextWords:
     self_scope: tuple[str, ...]
+    shop_scope: tuple[str, ...]
     market_scope: tuple[str, ...]
     meta_words: tuple[str, ...]
     meta_suffixes: tuple[str, ...]
@@ -148,11 +189,16 @@ class ContextWords:
     warning_words: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        for name in ("self_scope", "market_scope", "meta_words", "source_words",
-                     "warning_words"):
+        for name in ("market_scope", "meta_words", "source_words", "warning_words"):
             object.__setattr__(self, f"{name}_re", alternation(getattr(self, name)))
+        for name in ("self_scope", "shop_scope"):  # a plain one to test, one to list them all
+            object.__setattr__(self, f"{name}_any_re", alternation(getattr(self, name)))
+            object.__setattr__(self, f"{name}_re", overlapping(getattr(self, name)))
 
     self_scope_re: re.Pattern[str] | None = None
+    shop_scope_re: re.Pattern[str] | None = None
+    self_scope_any_re: re.Pattern[str] | None = None
+    shop_scope_any_re: re.Pattern[str] | None = None
     market_scope_re: re.Pattern[str] | None = None
     meta_words_re: re.Pattern[str] | None = None
     source_words_re: re.Pattern[str] | None = None
@@ -262,6 +308,13 @@ def _build_rule(family: str, merged: dict[str, Any], where: str) -> Rule:
         cue_scope=_choice(merged.get("cue_scope", "clause"), ("clause", "sentence"), where),
         handle_after=bool(merged.get("handle_after", False)),
         clause_end_cue=bool(merged.get("clause_end_cue", False)),
+        word_cues=bool(merged.get("word_cues", False)),
+        long_suffixes=tuple(s for s in _norm_all(lists["exempt_suffixes"]) if len(s) > 1),
+        follows=str(merged.get("follows", "")),
+        follows_re=re.compile(merged["follows"]) if merged.get("follows") else None,
+        negations_after=_norm_all(lists["negations_after"]),
+        negations_after_re=alternation(_norm_all(lists["negations_after"])),
+        negations_after_chars=_covering_chars(_norm_all(lists["negations_after"])),
         exempt_prefixes=_norm_all(lists["exempt_prefixes"]),
         exempt_suffixes=_norm_all(lists["exempt_suffixes"]),
         exempt_clause_words=_norm_all(lists["exempt_clause_words"]),

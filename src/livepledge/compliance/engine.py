@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
+
+import rjieba
 
 from livepledge.compliance.catalogue import (
     CATEGORIES,
     CONTEXTS,
+    NEGATION_AFTER_WINDOW,
     SHIELD,
     Catalogue,
     ContextWords,
@@ -32,11 +35,13 @@ from livepledge.compliance.catalogue import (
 )
 from livepledge.compliance.facts import Facts
 from livepledge.compliance.normalize import (
+    EXPAND,
     NOISE,
     QUOTE,
     SENTENCE_END,
     WEAK,
     NormalizedText,
+    expand,
     fold,
     normalize_pattern,
     strip,
@@ -63,6 +68,19 @@ _SEVERITY_RANK = {"violation": 0, "warning": 1}
 _NUMBER_VERIFIERS = frozenset({"sales_claim", "stock_claim", "countdown_claim", "reference_price"})
 _NUMBER_AHEAD = re.compile(r".{0,6}?[0-9０-９零〇一二两三四五六七八九十百千壹贰叁肆伍陆柒捌玖]",
                            re.S)
+# A figure shortly before the claim word (两千单都卖出去了): the sales verifier reads it too.
+_NUMBER_BEHIND = re.compile(r"[0-9０-９零〇一二两三四五六七八九十百千万壹贰叁肆伍陆柒捌玖]")
+_BEHIND_VERIFIERS = frozenset({"sales_claim"})
+# Words that look like a negation after a claim but assert it (全网最低不是吹的, 是最好的不是吗).
+_NOT_NEGATING_AFTER = ("不是吹", "不是盖", "不是吗", "不是么", "不是嘛", "不是开玩笑", "不是假",
+                       "不是说说", "不是我吹", "不算夸张", "不算过分", "不算吹", "不夸张", "不算贵",
+                       "不是一般", "不是一点", "不是随便", "不是梦", "不是问题", "不是难事",
+                       "不是事", "不是传说", "不是空话", "不是白叫")
+# A shop word followed by these owns the product instead of scoping the comparison (我们家的面霜).
+_POSSESSIVE = ("的", "这款", "这个", "这件", "这支", "这瓶", "这台")
+# An earlier clause ending in one of these names the range a comparison is made in (…里，).
+_RANGE_ENDS = ("里", "里面", "里头", "中", "当中", "之中")
+_SEGMENT_CHARS = 4  # characters on each side of a candidate that word segmentation looks at
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +181,40 @@ class _Hit:
             segment = segment[:end]
         return strip(segment)
 
+    def word_at(self, offset: int) -> tuple[int, int] | None:
+        """The word (start, end) holding the one character at `offset` of the clause around the
+        match, in offsets from the start of the match (negative before it); None when that
+        character is a word of its own.
+
+        The clause (up to _SEGMENT_CHARS each side) is cut into words with the dictionary only
+        (no HMM guessing of new words), and only when the character forms a dictionary word with
+        a neighbour: otherwise no cut can join it to anything."""
+        before = self.before[-_SEGMENT_CHARS:]
+        text = before + self.view.norm[self.nstart:self.nend] + self.after[:_SEGMENT_CHARS]
+        i = len(before) + offset
+        if not (i > 0 and rjieba.has_word(text[i - 1:i + 1])) \
+                and not rjieba.has_word(text[i:i + 2]):
+            return None
+        start = -len(before)
+        for word in rjieba.cut(text, False):
+            end = start + len(word)
+            if offset < end:
+                return (start, end) if offset >= start and end - start > 1 else None
+            start = end
+        return None
+
+    def is_word(self, offset: int) -> bool:
+        """The one character at `offset` (from the start of the match) is a word of its own, or
+        forms a word only with characters of the match itself (看 in 最好看, 吃 in 最好吃)."""
+        word = self.word_at(offset)
+        if word is None:
+            return True
+        start, end = word
+        length = self.nend - self.nstart
+        left = start == offset or (start >= 0 and offset <= length)
+        right = end == offset + 1 or (offset + 1 >= 0 and end <= length)
+        return left and right
+
     @property
     def sentence(self) -> str:
         """Normalised sentence around the match (up to 。！？ or a line break)."""
@@ -223,9 +275,24 @@ def _cues_missing(hit: _Hit, rule: Rule) -> bool:
         before, after = hit.sentence_before[-window:], hit.sentence_after[:window]
     else:
         before, after = hit.before[-window:], after[:window]
-    if rule.cues_before_re is not None and rule.cues_before_re.search(before):
+    cues = rule.cues_before_re
+    if cues is not None and cues.search(before) \
+            and (not rule.word_cues or _word_cue(hit, cues, before, -len(before))):
         return False
-    return rule.cues_after_re is None or rule.cues_after_re.search(after) is None
+    cues = rule.cues_after_re
+    if cues is None or cues.search(after) is None:
+        return True
+    return rule.word_cues and not _word_cue(hit, cues, after, hit.nend - hit.nstart)
+
+
+def _word_cue(hit: _Hit, cues: re.Pattern[str], window: str, offset: int) -> bool:
+    """Some cue in `window` (which starts `offset` characters from the start of the match) is a
+    word: a one-character cue must not be part of a longer word (来 in 来源, 看 in 看到)."""
+    for match in cues.finditer(window):
+        cue = match.group()
+        if len(cue) > 1 or cue < "\u3400" or hit.is_word(offset + match.start()):
+            return True
+    return False
 
 
 def _negated(hit: _Hit, rule: Rule) -> bool:
@@ -239,6 +306,25 @@ def _negated(hit: _Hit, rule: Rule) -> bool:
         if not tail.startswith(_NON_NEGATING, pos) and not tail[:pos].endswith("不得"):
             return True
         match = pattern.search(tail, pos + 1)
+    return False
+
+
+def _negated_after(hit: _Hit, rule: Rule) -> bool:
+    """A negation or distancing cue just after the claim word: 全网最低不敢说, 最好用谈不上."""
+    pattern = rule.negations_after_re
+    if pattern is None:
+        return False
+    after = hit.after[:NEGATION_AFTER_WINDOW + 6]
+    for char in rule.negations_after_chars:
+        if char in after:
+            break
+    else:
+        return False  # the common case: no character any negation is made of
+    match = pattern.search(after, 0, NEGATION_AFTER_WINDOW + 6)
+    while match is not None and match.start() <= NEGATION_AFTER_WINDOW:
+        if not after.startswith(_NOT_NEGATING_AFTER, match.start()):
+            return True
+        match = pattern.search(after, match.start() + 1, NEGATION_AFTER_WINDOW + 6)
     return False
 
 
@@ -257,14 +343,56 @@ def _quoted(hit: _Hit, words: ContextWords) -> bool:
 
 
 def _self_comparison(hit: _Hit, words: ContextWords) -> bool:
-    scope = words.self_scope_re
+    """The comparison is limited to the seller's own shop, brand, range or session.
+
+    A self-scope word (本店, 今天, 本场 …) right before the term counts when the sentence has no
+    market-scope word; a shop or brand word (我们店里, 自家, 本品牌 …) anywhere earlier in the
+    clause counts too (这是我们店里目前卖得最好的一款) when the sentence has none (全网那么多店里，
+    我们家卖得最好 compares with the market), unless it owns the
+    product instead (我们家的面霜是最好用的); so does an earlier clause of the sentence that names
+    a range in the shop (本店上架的几十款里，这款口碑最好) when the sentence has none. Scope words
+    are found overlapping, longest first.
+    """
+    scope, shop = words.self_scope_re, words.shop_scope_any_re
     if scope is None:
         return False
-    before = hit.before[-12:]
-    if scope.search(before) is None:
-        return False  # the common case: no self-scope word at all
-    near = any(len(before) - m.end() <= 3 for m in scope.finditer(before))
-    return near and not _in_sentence(hit, words.market_scope_re)
+    before = hit.before
+    in_clause = words.self_scope_any_re.search(before) is not None  # type: ignore[union-attr]
+    if in_clause:
+        tail = before[-12:]
+        near = any(len(tail) - m.start() - len(m.group(1)) <= 3 for m in scope.finditer(tail))
+        if near and not _in_sentence(hit, words.market_scope_re):
+            return True
+    if shop is None or not hit.view.anywhere(shop):
+        return False  # the common case: no shop word anywhere
+    return (in_clause and _shop_in_clause(hit, words)) or _shop_range_before(hit, words)
+
+
+def _shop_in_clause(hit: _Hit, words: ContextWords) -> bool:
+    shop = words.shop_scope_re
+    if shop is None:
+        return False
+    before = hit.before
+    for match in shop.finditer(before):
+        between = before[match.start() + len(match.group(1)):]
+        if not between.startswith(_POSSESSIVE) and "是" not in between:
+            return not _in_sentence(hit, words.market_scope_re)
+    return False
+
+
+def _shop_range_before(hit: _Hit, words: ContextWords) -> bool:
+    """An earlier clause of the sentence names a range in the shop: 自家这么多口味里，…"""
+    shop = words.shop_scope_any_re
+    if shop is None:
+        return False
+    ostart = hit.ostart
+    segment = hit.view.folded[ostart - _SENTENCE_CHARS if ostart > _SENTENCE_CHARS else 0:ostart]
+    clauses = segment[segment.rfind(SENTENCE_END) + 1:].split(WEAK)[:-1]
+    for clause in clauses:
+        clause = strip(clause)
+        if clause.endswith(_RANGE_ENDS) and shop.search(clause) is not None:
+            return not _in_sentence(hit, words.market_scope_re)
+    return False
 
 
 def _brand_name(hit: _Hit, facts: Facts) -> bool:
@@ -282,7 +410,13 @@ _pattern = lru_cache(maxsize=1024)(normalize_pattern)
 
 
 def _clause_exempt(hit: _Hit, rule: Rule) -> bool:
-    """Cue words missing, or an exemption prefix, suffix or clause word around the term."""
+    """Cue words missing, or an exemption prefix, suffix or clause word around the term.
+
+    Cues come first (the usual way out), except where they may need word segmentation: then the
+    cheaper exemptions are tried first."""
+    if rule.word_cues:
+        return _word_exempt(hit, rule) or (
+            bool(rule.cues_before or rule.cues_after) and _cues_missing(hit, rule))
     if (rule.cues_before or rule.cues_after) and _cues_missing(hit, rule):
         return True
     before = hit.before
@@ -294,10 +428,32 @@ def _clause_exempt(hit: _Hit, rule: Rule) -> bool:
     return clause is not None and clause.search(before) is not None
 
 
+def _word_exempt(hit: _Hit, rule: Rule) -> bool:
+    """An exemption prefix, suffix (a one-character one only if it is a word) or clause word."""
+    before = hit.before
+    if rule.exempt_prefixes and before.endswith(rule.exempt_prefixes):
+        return True
+    if rule.exempt_suffixes and hit.after.startswith(rule.exempt_suffixes) \
+            and _suffix_is_word(hit, rule):
+        return True
+    clause = rule.exempt_clause_re
+    return clause is not None and clause.search(before) is not None
+
+
+def _suffix_is_word(hit: _Hit, rule: Rule) -> bool:
+    """The exempting suffix is not glued to the term: 看 in 最好看一下 is a verb (advice), in
+    最好看的 it ends the word 好看 (a claim)."""
+    after = hit.after
+    if after[0] < "\u3400" or after.startswith(rule.long_suffixes):
+        return True
+    word = hit.word_at(hit.nend - hit.nstart)
+    return word is None or word[0] >= hit.nend - hit.nstart
+
+
 def _is_exempt(hit: _Hit, rule: Rule, words: ContextWords, facts: Facts | None) -> bool:
     if not rule.detector and _clause_exempt(hit, rule):
         return True
-    if rule.negatable and _negated(hit, rule):
+    if rule.negatable and (_negated(hit, rule) or _negated_after(hit, rule)):
         return True
     if rule.warning_context and _in_sentence(hit, words.warning_words_re):
         return True
@@ -331,8 +487,9 @@ def _severity(hit: _Hit, rule: Rule, words: ContextWords, category: str, context
 def _verify(hit: _Hit, verify: str, category: str, facts: Facts | None) -> Verdict | None:
     if facts is None and verify in FACTLESS_BY_KEY:
         return _factless_verdict(verify, hit.key, category)
-    claim = Claim(hit.key, category, hit.view.original[hit.oend:hit.oend + 16],
-                  lambda: hit.sentence)
+    original, ostart = hit.view.original, hit.ostart
+    claim = Claim(hit.key, category, original[hit.oend:hit.oend + 16], lambda: hit.sentence,
+                  original[ostart - 16 if ostart > 16 else 0:ostart])
     return VERIFIERS[verify](claim, facts)
 
 
@@ -345,8 +502,15 @@ def _factless_verdict(verify: str, key: str, category: str) -> Verdict | None:
 def _judge(hit: _Hit, words: ContextWords, category: str, context: str,
            facts: Facts | None) -> _Found | None:
     rule = hit.rule
-    if rule.verify in _NUMBER_VERIFIERS and not _NUMBER_AHEAD.match(hit.view.original, hit.oend):
+    if rule.verify in _NUMBER_VERIFIERS and not _figure_near(hit, rule.verify):
         return None  # 最后一天发货, 还有吗: no figure, so no claim to check
+    end = hit.oend
+    if rule.follows_re is not None:
+        shape = rule.follows_re.match(hit.after)
+        if shape is None:
+            return None  # 最 not followed by a word and 的/了: not this rule's claim
+        if shape.lastindex:  # widen the span over the word: 最抗冻
+            end = hit.view.original_span(hit.nstart, hit.nend + len(shape.group(1)))[1]
     norm = hit.view.norm
     if (norm[hit.nstart] < "\u3400" or norm[hit.nend - 1] < "\u3400") \
             and not _boundary_ok(hit.view, hit.nstart, hit.nend):
@@ -356,7 +520,16 @@ def _judge(hit: _Hit, words: ContextWords, category: str, context: str,
     verdict = _severity(hit, rule, words, category, context, facts)
     if verdict is None:
         return None
-    return [hit.ostart, hit.oend, rule, verdict[0], verdict[1]]
+    return [hit.ostart, end, rule, verdict[0], verdict[1]]
+
+
+def _figure_near(hit: _Hit, verify: str) -> bool:
+    original = hit.view.original
+    if _NUMBER_AHEAD.match(original, hit.oend):
+        return True
+    ostart = hit.ostart
+    return verify in _BEHIND_VERIFIERS and _NUMBER_BEHIND.search(
+        original, ostart - 8 if ostart > 8 else 0, ostart) is not None
 
 
 # --- scanning ------------------------------------------------------------------------------
@@ -366,8 +539,10 @@ def _longest_first(candidate: tuple[int, int, int, str]) -> int:
 
 
 def _scan(catalogue: Catalogue, norm: str, applicable: frozenset[int]
-          ) -> tuple[list[tuple[int, int, int, str]], list[tuple[int, int, int]]] | None:
-    """Candidates and shields of the applicable rules, longest first; None when there are none."""
+          ) -> list[tuple[int, int, int, str]] | None:
+    """Candidates of the applicable rules not under a shield of their rule (最近 for 最), longest
+    first; None when there are none, so a line whose every candidate is shielded costs no more
+    than a line without any."""
     candidates: list[tuple[int, int, int, str]] = []
     shields: list[tuple[int, int, int]] = []
     for end, (length, entries) in catalogue.automaton.iter(norm):
@@ -377,20 +552,21 @@ def _scan(catalogue: Catalogue, norm: str, applicable: frozenset[int]
                     shields.append((end - length + 1, end + 1, rule_index))
                 else:
                     candidates.append((end - length + 1, end + 1, rule_index, key))
+    if shields and candidates:
+        candidates = [c for c in candidates if not _shielded(shields, c[0], c[1], c[2])]
     if not candidates:
         return None
     if len(candidates) > 1:
         candidates.sort(key=_longest_first)  # stable: longest first, then in scan order
-    return candidates, shields
+    return candidates
 
 
 def _keep(catalogue: Catalogue, view: NormalizedText,
-          candidates: list[tuple[int, int, int, str]],
-          shields: list[tuple[int, int, int]]) -> list[_Hit]:
-    """Drop candidates under a shield of their rule, or inside a longer match of their family."""
+          candidates: list[tuple[int, int, int, str]]) -> list[_Hit]:
+    """Drop candidates inside a longer match of their family."""
     rules = catalogue.rules
     gaps = view.gaps
-    if len(candidates) == 1 and not shields:  # the common case: one candidate, nothing to drop
+    if len(candidates) == 1:  # the common case: one candidate, nothing to drop
         start, end, rule_index, key = candidates[0]
         if gaps:
             return [_Hit(view, start, end, start + bisect_right(gaps, start),
@@ -399,8 +575,6 @@ def _keep(catalogue: Catalogue, view: NormalizedText,
     kept: dict[str, list[tuple[int, int]]] = {}
     hits = []
     for start, end, rule_index, key in candidates:
-        if shields and _shielded(shields, start, end, rule_index):
-            continue
         rule = rules[rule_index]
         spans = kept.get(rule.family)
         if spans is None:
@@ -502,6 +676,8 @@ def check(text: str, category: str, context: str, facts: Facts | None = None, *,
         raise ValueError(f"unknown context {context!r}")
     catalogue = catalogue or get_catalogue()
     folded = fold(text)
+    if EXPAND in folded:  # an emoji standing for a word (🐧 → 企鹅): check the text written out
+        return _check_expanded(text, category, context, facts, catalogue)
     norm = strip(folded)
     applicable = catalogue.applicable(category, context)
     scanned = _scan(catalogue, norm, applicable)
@@ -509,7 +685,7 @@ def check(text: str, category: str, context: str, facts: Facts | None = None, *,
     if scanned is None and not digits:
         return []  # the common case for chat: one pass, no offset map, no context
     view = NormalizedText(text, folded, norm)
-    hits = _keep(catalogue, view, *scanned) if scanned is not None else []
+    hits = _keep(catalogue, view, scanned) if scanned is not None else []
     if digits:
         hits += _number_hits(catalogue, view, applicable)
     if not hits:
@@ -521,6 +697,16 @@ def check(text: str, category: str, context: str, facts: Facts | None = None, *,
         if finding is not None:
             found.append(finding)
     return _resolve(found, text) if found else []
+
+
+def _check_expanded(text: str, category: str, context: str, facts: Facts | None,
+                    catalogue: Catalogue) -> list[Finding]:
+    expansion = expand(text)
+    findings = []
+    for finding in check(expansion.text, category, context, facts, catalogue=catalogue):
+        start, end = expansion.original_span(finding.start, finding.end)
+        findings.append(replace(finding, start=start, end=end, text=text[start:end]))
+    return findings
 
 
 __all__ = ["NOISE", "Finding", "check"]

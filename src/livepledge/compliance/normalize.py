@@ -12,6 +12,12 @@ Two views are built from the original text, both in one `str.translate` call (C 
   with spaces, symbols or emoji (最 好, 薇❤信, V-X) are joined again. `index[i]` is the original
   offset of `norm[i]`.
 
+Emoji that stand for characters are read as those characters instead of being dropped as noise:
+one that stands for one character is folded like any other (🍑 → 桃, ✌ → v, 🆅 → v, 🐂 → 牛);
+emoji used as decoration or padding (🔥, 👍, ❤) stay noise;
+one that stands for a word (🐧 → 企鹅, 📞 → 电话) is folded to EXPAND, and the checker then runs on
+`expand(text)`, the original with those emoji written out, and maps its spans back (`Expansion`).
+
 Matches never cross a sentence end ("。"), but they do cross weak punctuation, which evasions use
 as padding.
 
@@ -34,7 +40,19 @@ NOISE = "\x00"
 WEAK = "\x01"
 QUOTE = "\x02"
 SENTENCE_END = "。"
+EXPAND = "\x03"  # an emoji that stands for a word: see `expand`
 REMOVED = frozenset((NOISE, WEAK, QUOTE))
+
+# Emoji (and enclosed letters) that stand for one character, folded in place.
+# Emoji used as decoration or padding (🔥, 👍, ❌, ❤) stay noise: 全网🔥最低🔥价 is 全网最低价.
+EMOJI_CHARS: dict[str, str] = {
+    "🍑": "桃", "🐂": "牛", "🐮": "牛", "🐟": "鱼", "🐠": "鱼", "🈚": "无", "🈶": "有", "🉑": "可",
+    "✌": "v",
+}
+# Emoji that stand for a word: the checker writes them out before folding.
+EMOJI_WORDS: dict[str, str] = {
+    "🐧": "企鹅", "📞": "电话", "☎": "电话", "📱": "手机", "📲": "手机", "💯": "百分百",
+}
 
 _STRONG = "。！？!?\n\r｡"
 _WEAK = "，,、；;…"
@@ -159,7 +177,22 @@ def translation_table() -> dict[int, str]:
         table[ord(char)] = "+"
     _add_symbol_ranges(table)
     _add_punctuation(table)
+    _add_emoji(table)
     return table
+
+
+def _add_emoji(table: dict[int, str]) -> None:
+    """Emoji and enclosed letters that stand for characters (see EMOJI_CHARS, EMOJI_WORDS)."""
+    letters = [(0x1F130, 26), (0x1F150, 26), (0x1F170, 26), (0x1F1E6, 26),  # 🄰 🅐 🅰 🇦
+               (0x24B6, 26), (0x24D0, 26)]  # Ⓐ ⓐ
+    for first, count in letters:
+        for offset in range(count):
+            table[first + offset] = chr(ord("a") + offset)
+    for emoji, text in EMOJI_CHARS.items():
+        if len(text) == 1:
+            table[ord(emoji)] = text
+    for emoji in EMOJI_WORDS:
+        table[ord(emoji)] = EXPAND
 
 
 def _add_punctuation(table: dict[int, str]) -> None:
@@ -215,10 +248,60 @@ def strip(text: str) -> str:
 
 
 def normalize(text: str) -> NormalizedText:
+    """The views of `text` (an emoji that stands for a word is dropped here: see `expand`)."""
     folded = fold(text)
+    if EXPAND in folded:
+        folded = folded.replace(EXPAND, NOISE)
     return NormalizedText(text, folded, strip(folded))
+
+
+_EMOJI_WORD = re.compile("|".join(re.escape(emoji) for emoji in EMOJI_WORDS))
+
+
+class Expansion:
+    """The original text with each emoji that stands for a word written out (🐧 → 企鹅), and the
+    map from spans of the expanded text back to the original."""
+
+    __slots__ = ("_spans", "text")
+
+    def __init__(self, original: str) -> None:
+        pieces: list[str] = []
+        spans: list[tuple[int, int, int]] = []  # (start, end) in the expanded text, original pos
+        last = 0
+        length = 0
+        for match in _EMOJI_WORD.finditer(original):
+            pieces.append(original[last:match.start()])
+            length += match.start() - last
+            word = EMOJI_WORDS[match.group()]
+            spans.append((length, length + len(word), match.start()))
+            pieces.append(word)
+            length += len(word)
+            last = match.end()
+        pieces.append(original[last:])
+        self.text = "".join(pieces)
+        self._spans = spans
+
+    def _position(self, offset: int) -> int:
+        """The original offset of the expanded text's character at `offset`."""
+        shift = 0
+        for start, end, original in self._spans:
+            if offset < start:
+                break
+            if offset < end:
+                return original
+            shift += end - start - 1
+        return offset - shift
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a non-empty [start, end) span of the expanded text to the original text."""
+        return self._position(start), self._position(end - 1) + 1
+
+
+def expand(text: str) -> Expansion:
+    return Expansion(text)
 
 
 def normalize_pattern(pattern: str) -> str:
     """The form a rule pattern takes in the automaton (same folding as the text)."""
+    pattern = expand(pattern).text
     return pattern.translate(translation_table()).translate(_STRIP).replace(SENTENCE_END, "")

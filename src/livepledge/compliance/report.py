@@ -95,8 +95,13 @@ index back to the original offsets (spans are code-point offsets in the original
 
 - full-width → half-width (ＶＸ → vx), upper → lower case, pinyin tone marks dropped (zuì → zui);
 - traditional → simplified (OpenCC `t2s`, per character, so offsets are kept: 最後一天發貨);
-- spaces, symbols, emoji and zero-width characters inserted between characters are removed
-  (最 好, 薇❤信, V-X, 微.信); weak punctuation (，、：；) is removed for matching but still ends a
+- emoji that stand for characters are read as them: 🍑 → 桃, 🐂 → 牛, ✌ → v, enclosed and
+  regional-indicator letters (🆅🆇, 🇻🇽, Ⓥ) → vx; emoji that stand for a word (🐧 → 企鹅,
+  📞/☎ → 电话, 📱 → 手机, 💯 → 百分百) are written out before folding and the spans mapped back,
+  so 加🐧号 and 去🍑宝 keep their meaning;
+- other spaces, symbols, emoji (❤, 🔥, 👍 used as padding) and zero-width characters
+  inserted between characters are removed (最 好, 薇❤信, V-X, 微.信, 全网🔥最低🔥价);
+  weak punctuation (，、：；) is removed for matching but still ends a
   clause for context checks; sentence ends (。！？ newline) are kept, so no match crosses them;
 - circled digits and ➕/＋ are folded (①→1, ➕→+);
 - the rule patterns are expanded at compile time with pinyin spellings (zui好, 最hao, weixin) and
@@ -114,14 +119,28 @@ the context checks below run only around candidates.
 - **Word boundaries**: a Latin candidate inside a longer word (vx in `vxyz`, v in `vip`) or a
   digit candidate inside a longer number is not a match.
 - **Cue words**: ambiguous terms need a cue nearby in the same clause (第一 needs 销量/品质/是…;
-  微信 needs 加/私/号/群…; 母乳 needs 接近/媲美/替代…; a disease needs 治/预防/告别…).
+  微信 needs 加/私/号/群…; 母乳 needs 接近/媲美/替代…; a disease needs 治/预防/告别…). For rules
+  marked `word_cues` (最好, the diversion rules) a one-character cue or exempting suffix counts
+  only as a word of its own: the clause around the candidate is cut into words (rjieba, dictionary
+  only, and only when such a cue is found), so 来 is no cue in 来源/原来, 发 none in 发货, and 看 is
+  advice in 最好看一下 but part of the claim 好看 in 最好看的.
+- **Open-ended superlatives**: besides the listed stems, 最 + a word of one to three characters +
+  的/了 (最抗冻的, 最跟脚了) is a claim; time, order, logistics and quantity words (最近, 最后,
+  最早, 最新, 最多), preference (我最喜欢的), features and moments (最大的特点是, 最冷的时候) are
+  not.
 - **Prefixes, suffixes**: 最好 followed by 冷藏/别/用温水 or preceded by 你/大家 is advice, not a
   claim; 最好的服务 is a service attitude; 力争做到最好 is a goal.
 - **Negation** within a few characters before the term, in the same clause (我们不说最好, 不能代替
-  药物, 不要加微信私下交易), but not 不错/不仅/不得不说.
+  药物, 不要加微信私下交易), but not 不错/不仅/不得不说; and, for claims, a negation or distancing
+  word starting within four characters after the term, past the claim word (全网最低不敢说,
+  最好用谈不上, 史上最强不算), but not 不是吹的/不是吗/不算夸张, which assert the claim.
 - **Quotation**: a quoted term in a sentence about wording (广告法不让说"最"字) is a mention.
-- **Self-comparison**: 本店/我们家/本系列 right before the superlative, with no market-wide word
-  (全网/行业/同类) in the sentence, compares within the seller's own range.
+- **Self-comparison**: 本店/我们家/本系列/今天 right before the superlative, with no market-wide
+  word (全网/行业/同类) in the sentence, compares within the seller's own range. A shop or brand
+  word (我们店里, 自家, 本品牌 …) may stand anywhere earlier in the clause (这是我们店里目前卖得最好
+  的一款), or in an earlier clause that names a range (本店上新的二十多款里，这款口碑最好), unless
+  it owns the product (我们家的面霜是最好用的) or the sentence has a market-wide word. Scope words
+  are found overlapping, longest first.
 - **Anti-fraud warnings**: diversion and brushing terms in a sentence that warns buyers (谨防,
   诈骗, 平台不会…) are not diversion.
 - **Dated and sourced facts**: a ranking claim with a date and a source becomes a warning asking to
@@ -130,7 +149,10 @@ the context checks below run only around candidates.
 - **Product category**: health-function claims are judged against the category (ordinary food may
   claim none; health food only its approved functions); special-use claims apply to cosmetics.
 - **Facts** (F17): price history, real stock, real sales, scheduled price rises, registrations.
-  A claim that needs a fact which is not given is reported as a **warning** asking for evidence.
+  Figures are read after the claim word (卖了两千单) or before it (两千单都卖出去了,
+  三万多个家庭都在用, 10万宝妈的选择; Arabic or Chinese numerals with 万/千/百, 多, w/k):
+  claimed sales or users above the real sales count are a violation, within it clean. A claim
+  that needs a fact which is not given is reported as a **warning** asking for evidence.
 - **Chat**: viewers are not advertisers, so advertising-claim families in chat are reported as
   warnings; diversion and fabricated data stay violations.
 

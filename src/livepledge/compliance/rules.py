@@ -1,6 +1,7 @@
 """Pure decisions that compare a claim with the facts the platform holds (F17).
 
-Each verifier gets the claim (the matched key and the text right after it) and the facts, and
+Each verifier gets the claim (the matched key and the text right before and after it) and the
+facts, and
 returns a `Verdict`: a severity with a note, or None when the claim is lawful or is not a claim at
 all (e.g. 最后 followed by 一天发货 is no stock claim). No I/O, no clock.
 """
@@ -23,6 +24,9 @@ _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四":
               "七": 7, "八": 8, "九": 9, "壹": 1, "贰": 2, "叁": 3, "肆": 4, "伍": 5, "陆": 6,
               "柒": 7, "捌": 8, "玖": 9, "幺": 1}
 _CN_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+_CN_LARGE = (("亿", 100_000_000), ("万", 10_000))
+_CN_NUMBER = re.compile("[" + "".join(_CN_DIGITS) + "".join(_CN_UNITS) + "万亿]+")
+_CN_DIGIT_RUN = re.compile("[" + "".join(_CN_DIGITS) + "]+")
 _NUMBER = r"(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千壹贰叁肆伍陆柒捌玖拾佰仟]+)"
 _FULLWIDTH_DIGITS = {0xFF10 + i: str(i) for i in range(10)} | {0xFF0E: "."}
 
@@ -33,6 +37,13 @@ _STOCK = re.compile(_NUMBER + r"\s*(件|单|份|个(?!小时|月|星期|工作�
                     r"斤|杯|桶|提|块表|块手表|位|名额)")
 _TIME = re.compile(_NUMBER + r"\s*(个小时|小时|分钟|分|秒钟|秒)")
 _PRICE = re.compile(_NUMBER + r"\s*(元|块|rmb|RMB|¥)?")
+# A figure that ends right before the claim word: 三万多(个家庭), 10万(宝妈), 两千单都(卖出去了).
+_LARGE_UNIT = r"(万|w|W|千|k|K|亿)?"
+_FIGURE_BEFORE = (r"(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟]+)"
+                  r"\s*" + _LARGE_UNIT + r"\s*\+?\s*(多|余|来)?\s*")
+_SALES_BEFORE = re.compile(_FIGURE_BEFORE + r"(件|单|份|瓶|盒|套|台|支|包|箱|罐|袋|组|双|条|笔)\s*"
+                           r"(?:都|已经|都已经|早就|早已|全|全都|全部|已|就|也|又)?\s*$")
+_USERS_BEFORE = re.compile(_FIGURE_BEFORE + r"(个|位|名|户)?\s*$")
 _CLAIM_LEAD = re.compile(
     r"^[\s:：是就都才仅只有了已经突破超过超达到近将足足整整约大概共计累计，,]{0,4}")
 
@@ -54,14 +65,15 @@ class Verdict:
 
 class Claim:
     """What a verifier judges: the matched key, the product category, the original text right
-    after the match (≈ 16 characters) and the normalised sentence around the match. The sentence
-    may be given as a function: it is then computed the first time a verifier reads it."""
+    after the match (≈ 16 characters), the normalised sentence around the match and the original
+    text right before the match (≈ 16 characters). The sentence may be given as a function: it is
+    then computed the first time a verifier reads it."""
 
-    __slots__ = ("_sentence", "after", "category", "key")
+    __slots__ = ("_sentence", "after", "before", "category", "key")
 
     def __init__(self, key: str, category: str, after: str,
-                 sentence: str | Callable[[], str]) -> None:
-        self.key, self.category, self.after = key, category, after
+                 sentence: str | Callable[[], str], before: str = "") -> None:
+        self.key, self.category, self.after, self.before = key, category, after, before
         self._sentence = sentence
 
     @property
@@ -77,14 +89,24 @@ class Claim:
 
 
 def parse_number(token: str) -> float | None:
-    """'12.5' -> 12.5, '两百九十九' -> 299, '三' -> 3; None when unreadable."""
+    """'12.5' -> 12.5, '两百九十九' -> 299, '三万五千' -> 35000, '三' -> 3; None when unreadable."""
     token = _half_width(token)
     if _DECIMAL.fullmatch(token):
         return float(token)
-    if not token or any(c not in _CN_DIGITS and c not in _CN_UNITS for c in token):
+    if _CN_NUMBER.fullmatch(token) is None:
         return None
-    if all(c in _CN_DIGITS for c in token):  # 一三八 read digit by digit
+    if _CN_DIGIT_RUN.fullmatch(token):  # 一三八 read digit by digit
         return float("".join(str(_CN_DIGITS[c]) for c in token))
+    return _parse_chinese(token)
+
+
+def _parse_chinese(token: str) -> float:
+    """'三万五千' -> 35000, '两百九十九' -> 299 (亿 and 万 split the number into sections)."""
+    for char, value in _CN_LARGE:
+        if char in token:
+            head, _, tail = token.partition(char)
+            high = _parse_chinese(head) if head else 1.0
+            return high * value + (_parse_chinese(tail) if tail else 0.0)
     total, current = 0, 0
     for char in token:
         if char in _CN_DIGITS:
@@ -112,6 +134,23 @@ def claimed_sales(after: str) -> int | None:
         return None  # a bare number is not a sales figure (could be a price)
     number = parse_number(match.group(1))
     return None if number is None else int(number * _multiplier(match.group(2)))
+
+
+def _figure(match: re.Match[str]) -> int | None:
+    number = parse_number(match.group(1))
+    return None if number is None else int(number * _multiplier(match.group(2)))
+
+
+def claimed_sales_before(before: str) -> int | None:
+    """The sales figure that ends right before the claim word (两千单都 | 卖出去了)."""
+    match = _SALES_BEFORE.search(_half_width(before))
+    return None if match is None else _figure(match)
+
+
+def claimed_users_before(before: str) -> int | None:
+    """The head count that ends right before the claim word (三万多个 | 家庭都在用)."""
+    match = _USERS_BEFORE.search(_half_width(before))
+    return None if match is None else _figure(match)
 
 
 def claimed_stock(after: str) -> int | None:
@@ -166,13 +205,32 @@ def health_function(claim: Claim, facts: Facts | None) -> Verdict | None:
 def sales_claim(claim: Claim, facts: Facts | None) -> Verdict | None:
     claimed = claimed_sales(claim.after)
     if claimed is None:
+        claimed = claimed_sales_before(claim.before)
+    if claimed is None:
         return None
+    return _against_sales(claimed, "销量", facts)
+
+
+def _against_sales(claimed: int, what: str, facts: Facts | None) -> Verdict | None:
     if facts is None or facts.sales_count is None:
-        return _need(f"平台真实销量（宣称 {claimed}）")
+        return _need(f"平台真实销量（宣称{what} {claimed}）")
     if claimed > facts.sales_count:
-        return Verdict("violation", f"宣称销量 {claimed}，平台真实销量 {facts.sales_count} / "
-                                    "claimed sales exceed real sales")
+        return Verdict("violation", f"宣称{what} {claimed}，平台真实销量 {facts.sales_count} / "
+                                    "the claim exceeds real sales")
     return None
+
+
+_COUNT_UNITS = "万千百个位名户"
+
+
+def user_count_claim(claim: Claim, facts: Facts | None) -> Verdict | None:
+    """三万多个家庭都在用, 10万宝妈的选择: more users than real sales is a false claim."""
+    key = claim.key
+    lead = len(key) - len(key.lstrip(_COUNT_UNITS))  # a key may begin with the unit (万宝妈)
+    claimed = claimed_users_before(claim.before + key[:lead])
+    if claimed is None:
+        return _need("用户数量的来源和统计口径")
+    return _against_sales(claimed, "用户数", facts)
 
 
 def stock_claim(claim: Claim, facts: Facts | None) -> Verdict | None:
@@ -265,4 +323,5 @@ VERIFIERS: dict[str, Callable[[Claim, Facts | None], Verdict | None]] = {
     "price_rise_claim": price_rise_claim,
     "countdown_claim": countdown_claim,
     "honour_claim": honour_claim,
+    "user_count_claim": user_count_claim,
 }
