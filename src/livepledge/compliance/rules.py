@@ -101,19 +101,25 @@ def parse_number(token: str) -> float | None:
 
 
 def _parse_chinese(token: str) -> float:
-    """'三万五千' -> 35000, '两百九十九' -> 299 (亿 and 万 split the number into sections)."""
+    """'三万五千' -> 35000, '两百九十九' -> 299 (亿 and 万 split the number into sections).
+    A lone digit right after a unit is the next lower unit, as people say it: 一万三 -> 13000,
+    三千五 -> 3500, 两百五 -> 250."""
     for char, value in _CN_LARGE:
         if char in token:
             head, _, tail = token.partition(char)
             high = _parse_chinese(head) if head else 1.0
+            if len(tail) == 1 and tail in _CN_DIGITS:
+                return high * value + _CN_DIGITS[tail] * value / 10
             return high * value + (_parse_chinese(tail) if tail else 0.0)
-    total, current = 0, 0
+    total, current, last_unit, after_unit = 0, 0, 0, False
     for char in token:
         if char in _CN_DIGITS:
-            current = _CN_DIGITS[char]
+            current, after_unit = _CN_DIGITS[char], after_unit and current == 0 and char != "零"
         else:
             total += (current or 1) * _CN_UNITS[char]
-            current = 0
+            current, last_unit, after_unit = 0, _CN_UNITS[char], True
+    if after_unit and last_unit >= 100:
+        return float(total + current * last_unit // 10)
     return float(total + current)
 
 
