@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from audit_helpers import detect
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from livepledge.audit.brute import brute_force
+from tests.audit.audit_helpers import detect
 
 HOUR = 3600
 

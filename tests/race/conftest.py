@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from race_support import SHAPES, Shape
+
+from tests.race.race_support import SHAPES, Shape
 
 
 @pytest.fixture(params=SHAPES)

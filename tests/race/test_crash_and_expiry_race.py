@@ -13,7 +13,8 @@ from collections import Counter
 import httpx
 import pytest
 import redis.asyncio as redis
-from race_support import (
+
+from tests.race.race_support import (
     TLS,
     Answer,
     burst,

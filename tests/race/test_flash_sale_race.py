@@ -10,7 +10,8 @@ from collections import Counter
 
 import httpx
 import pytest
-from race_support import (
+
+from tests.race.race_support import (
     Answer,
     Ledger,
     burst,
