@@ -56,3 +56,22 @@ async def test_only_the_shop_sees_its_audit(app_client: httpx.AsyncClient):
     empty = await app_client.get(f"/api/v1/shops/{world.shop_id}/audit",
                                  headers=auth(world.merchant))
     assert empty.json()["orders"]["rows"] == 0
+
+
+async def test_own_refunds_count_against_gross(app_client: httpx.AsyncClient):
+    world = await build_world(app_client, allocated=10, limit=1, buyers=3)
+    orders = []
+    for buyer in world.buyers:
+        order = (await world.buy(buyer)).json()
+        await app_client.post(f"/api/v1/orders/{order['id']}/pay", headers=auth(buyer))
+        orders.append(order)
+    refunded = await app_client.post(f"/api/v1/orders/{orders[0]['id']}/cancel",
+                                     headers=auth(world.merchant),
+                                     json={"reason": "缺货，全额退款"})
+    assert refunded.json()["status"] == "cancelled"
+
+    summary = (await app_client.get(f"/api/v1/shops/{world.shop_id}/audit",
+                                    headers=auth(world.merchant))).json()["sales"]["summary"]
+
+    assert (summary["gross_fen"], summary["refunded_fen"], summary["net_fen"]) == (
+        3 * 9900, 9900, 2 * 9900)

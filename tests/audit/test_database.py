@@ -22,12 +22,18 @@ CREATE TABLE chat_messages (id INTEGER PRIMARY KEY, session_id INTEGER, user_id 
   text TEXT, created_at TEXT);
 CREATE TABLE likes (id INTEGER PRIMARY KEY, session_id INTEGER, user_id INTEGER,
   count INTEGER, created_at TEXT);
+CREATE TABLE payments (id INTEGER PRIMARY KEY, order_id INTEGER, amount INTEGER,
+  created_at TEXT);
 INSERT INTO live_sessions VALUES (1, 5, 77);
 INSERT INTO orders VALUES
   (1, 9, 5, 1, 3, 1, 1000, 'paid', '2026-03-01 02:00:00.000000', NULL),
   (2, 9, 5, 1, 3, 1, 1000, 'paid', '2026-03-01 02:20:00.000000', NULL),
   (3, 9, 5, 1, 3, 1, 1000, 'paid', '2026-03-01 02:40:00.000000', NULL),
-  (4, 8, 6, NULL, 3, 1, 1000, 'paid', '2026-03-01 02:40:00.000000', NULL);
+  (4, 8, 6, NULL, 3, 1, 1000, 'paid', '2026-03-01 02:40:00.000000', NULL),
+  (5, 8, 6, NULL, 3, 1, 1000, 'cancelled', '2026-03-01 02:45:00.000000',
+   '2026-03-01 02:46:00.000000');
+INSERT INTO payments VALUES (1, 5, 1000, '2026-03-01 02:46:00.000000'),
+  (2, 5, -1000, '2026-03-03 09:00:00.000000');
 INSERT INTO viewer_visits VALUES
   (1, 1, 'u:9', '2026-03-01 02:00:00', '2026-03-01 02:10:00'),
   (2, 1, 'u:9', '2026-03-01 02:30:00', '2026-03-01 02:50:00'),
@@ -51,6 +57,9 @@ def test_export_our_database_and_audit_it(tmp_path):
     assert str(viewers[1]["left_at"]) == "2026-03-01 02:50:00+00:00"
     orders = pq.read_table(out_dir / "orders.parquet").to_pylist()
     assert orders[0]["anchor_id"] == "77" and orders[3]["anchor_id"] is None
+    refunded = orders[4]  # paid, then cancelled by the merchant: sold and refunded
+    assert (refunded["status"], refunded["refund_amount"], str(refunded["refunded_at"])) == (
+        "refunded", 1000, "2026-03-03 09:00:00+00:00")
     out = tmp_path / "brushing.csv"
     result = runner.invoke(app, ["brushing", str(out_dir / "orders.parquet"), "--window",
                                  "3600", "--threshold", "3", "--all-shops", "--out", str(out)])

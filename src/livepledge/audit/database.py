@@ -20,10 +20,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from livepledge.audit.errors import AuditInputError
 
+# A paid order cancelled afterwards was sold, then refunded: exported as `refunded`, with the
+# refund's amount and time from its (negative) payment row.
 ORDERS_SQL = """
 SELECT o.id AS order_id, o.shop_id, o.buyer_id, o.session_id, s.anchor_id, o.sku_id,
-       o.quantity, o.amount, o.status, o.created_at, o.paid_at
+       o.quantity, o.amount,
+       CASE WHEN o.status = 'cancelled' AND o.paid_at IS NOT NULL THEN 'refunded'
+            ELSE o.status END AS status,
+       o.created_at, o.paid_at, r.refunded_at, r.refund_amount
 FROM orders o LEFT JOIN live_sessions s ON s.id = o.session_id
+LEFT JOIN (SELECT order_id, max(created_at) AS refunded_at, -sum(amount) AS refund_amount
+           FROM payments WHERE amount < 0 GROUP BY order_id) r ON r.order_id = o.id
 ORDER BY o.id
 """
 
@@ -49,7 +56,8 @@ ORDER_SCHEMA = pa.schema([
     ("order_id", pa.string()), ("shop_id", pa.string()), ("buyer_id", pa.string()),
     ("session_id", pa.string()), ("anchor_id", pa.string()), ("sku_id", pa.string()),
     ("quantity", pa.int64()), ("amount", pa.int64()), ("status", pa.string()),
-    ("created_at", TIME), ("paid_at", TIME),
+    ("created_at", TIME), ("paid_at", TIME), ("refunded_at", TIME),
+    ("refund_amount", pa.int64()),
 ])
 VIEWER_SCHEMA = pa.schema([
     ("session_id", pa.string()), ("viewer_id", pa.string()), ("joined_at", TIME),
