@@ -24,6 +24,7 @@ from livepledge.audit import (
     evaluate,
     laundering,
     loader,
+    minutes,
     report,
     roi,
     service,
@@ -53,6 +54,9 @@ AmountUnitOption = Annotated[str, typer.Option(
     "--amount-unit", help="金额单位 fen|yuan / unit of money columns")]
 MemoryOption = Annotated[str, typer.Option(
     "--memory-limit", help="DuckDB 内存上限 / DuckDB memory limit")]
+ViewerFormatOption = Annotated[str, typer.Option(
+    "--viewer-format", help="观众导出类型 auto|visits|minutes / kind of viewer export "
+    "(auto: from the columns)")]
 
 
 def _fail(message: str, code: int) -> None:
@@ -165,6 +169,7 @@ def report_command(
     mapping: MapOption = None,
     viewer_mapping: Annotated[list[str] | None, typer.Option(
         "--viewer-map", help="观众列映射 / viewer column mapping")] = None,
+    viewer_format: ViewerFormatOption = "auto",
     window: Annotated[str, typer.Option("--window")] = "3600",
     threshold: Annotated[str, typer.Option("--threshold")] = "3",
     settlement_days: Annotated[int, typer.Option(
@@ -182,8 +187,10 @@ def report_command(
     """审计报告 / One self-contained HTML report (charts + findings), optionally JSON."""
     options = _run_options(mapping, columns.ORDER_COLUMNS, timezone, on_error, amount_unit,
                            memory_limit)
+    options.viewer_format = viewer_format
     if viewer_mapping:
-        options.load.mapping.update(columns.parse_mapping(viewer_mapping, columns.VIEWER_COLUMNS))
+        options.load.mapping.update(columns.parse_mapping(viewer_mapping,
+                                                          columns.ANY_VIEWER_COLUMNS))
     rate = _fraction(commission_rate, "--commission-rate")
     deal = None
     if slot_fee is not None:
@@ -231,20 +238,50 @@ def laundering_command(
 @guarded
 def viewers_command(
     file: Annotated[Path, typer.Argument(help="观众导出 / viewer export")],
-    out: Annotated[Path, typer.Option("--out", help="可疑观众 CSV / suspect viewers CSV")],
+    out: Annotated[Path, typer.Option(
+        "--out", help="可疑观众 CSV（按分钟导出：发现及证据）/ suspect viewers CSV (per-minute "
+        "export: findings with evidence)")],
     mapping: MapOption = None,
+    viewer_format: ViewerFormatOption = "auto",
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="另写 OUT.json（全部数据）/ also write all data as OUT.json")] = False,
     burst_size: Annotated[int, typer.Option("--burst-size")] = 20,
     burst_seconds: Annotated[int, typer.Option("--burst-seconds")] = 5,
+    z_threshold: Annotated[float, typer.Option(
+        "--z-threshold", help="按分钟：稳健 z 阈值 / per-minute: robust z threshold")] = 3.0,
+    min_peers: Annotated[int, typer.Option(
+        "--min-peers", help="按分钟：同店可比场次下限 / per-minute: sessions a shop needs to be "
+        "its own peer group")] = 5,
+    min_viewers: Annotated[int, typer.Option("--min-viewers")] = 20,
+    min_run: Annotated[int, typer.Option("--min-run")] = 3,
+    step_minutes: Annotated[int, typer.Option("--step-minutes")] = 5,
+    step_min_viewers: Annotated[int, typer.Option("--step-min-viewers")] = 50,
+    step_max_backed: Annotated[float, typer.Option("--step-max-backed")] = 0.25,
     timezone: TimezoneOption = "Asia/Shanghai",
     on_error: OnErrorOption = "stop",
     memory_limit: MemoryOption = "2GB",
 ) -> None:
-    """买量观众 / Silent viewers joining in synchronized bursts; engaged vs raw viewers."""
-    options = _run_options(mapping, columns.VIEWER_COLUMNS, timezone, on_error, "fen",
+    """买量观众 / Bought viewers: per-visit exports (silent synchronized bursts) or per-minute
+    exports (viewers out of proportion to engagement, unbacked steps); engaged vs raw."""
+    options = _run_options(mapping, columns.ANY_VIEWER_COLUMNS, timezone, on_error, "fen",
                            memory_limit)
+    options.viewer_format = viewer_format
     params = viewers.ViewerParams(burst_size=burst_size, burst_seconds=burst_seconds)
-    summary = service.run_viewers([str(file)], params, out, options=options)
-    typer.echo(report.to_json(asdict(summary)).decode())
+    minute_params = minutes.MinuteParams(
+        z_threshold=z_threshold, min_peers=min_peers, min_viewers=min_viewers, min_run=min_run,
+        step_minutes=step_minutes, step_min_viewers=step_min_viewers,
+        step_max_backed=step_max_backed)
+    result = service.run_viewers([str(file)], params, out, options=options,
+                                 minute_params=minute_params)
+    if isinstance(result, service.MinuteRun):
+        _warn(result.load.warnings)
+        data = result.data
+        typer.echo(report.to_json({"kind": "minutes", **data["summary"]}).decode())
+    else:
+        data = {"kind": "visits", "summary": asdict(result)}
+        typer.echo(report.to_json(asdict(result)).decode())
+    if json_output:
+        out.with_suffix(".json").write_bytes(report.to_json(data))
 
 
 @app.command("roi")
@@ -281,6 +318,9 @@ def synth_command(
     shops: Annotated[int, typer.Option("--shops")] = 500,
     days: Annotated[int, typer.Option("--days")] = 30,
     viewer_sessions: Annotated[int, typer.Option("--viewer-sessions")] = 200,
+    minute_sessions: Annotated[int, typer.Option(
+        "--minute-sessions", help="另生成按分钟观众导出的场次数（含买量）/ also write a per-minute "
+        "viewer export with this many sessions (planted bought viewers)")] = 0,
     seed: Annotated[int, typer.Option("--seed")] = 7,
     fmt: Annotated[str, typer.Option("--format", help="csv | parquet")] = "csv",
 ) -> None:
@@ -291,7 +331,11 @@ def synth_command(
     con = loader.connect()
     path = synth.write_orders(con, spec, directory, fmt=fmt)
     synth.write_viewers(con, spec, directory, sessions=viewer_sessions)
-    typer.echo(f"已生成 / written: {path}, {directory / 'viewers.csv'}, truth_*.csv", err=True)
+    extra = ""
+    if minute_sessions > 0:
+        extra = f", {synth.write_minutes(con, spec, directory, sessions=minute_sessions)}"
+    typer.echo(f"已生成 / written: {path}, {directory / 'viewers.csv'}{extra}, truth_*.csv",
+               err=True)
 
 
 @app.command("evaluate")
@@ -302,10 +346,14 @@ def evaluate_command(
     orders: Annotated[int, typer.Option("--orders")] = 200_000,
     shops: Annotated[int, typer.Option("--shops")] = 1000,
     seed: Annotated[int, typer.Option("--seed")] = 7,
+    minute_sessions: Annotated[int, typer.Option(
+        "--minute-sessions", help="按分钟观众评估的场次数（0 跳过）/ sessions of the per-minute "
+        "viewer evaluation (0 skips it)")] = 300,
 ) -> None:
     """检测率 / Precision and recall of every detector on planted synthetic fraud (JSON)."""
     result = evaluate.run_evaluation(directory, synth.SynthSpec(orders=orders, shops=shops,
-                                                                seed=seed))
+                                                                seed=seed),
+                                     minute_sessions=minute_sessions)
     typer.echo(report.to_json(result).decode())
 
 

@@ -49,6 +49,26 @@ VIEWER_COLUMNS: dict[str, str] = {
 }
 VIEWER_REQUIRED = ("session_id", "viewer_id", "joined_at")
 
+# Per-minute viewer exports (what most dashboards give): one row per session and minute.
+# `count` = non-negative whole number (a negative or fractional count is a bad value).
+MINUTE_COLUMNS: dict[str, str] = {
+    "session_id": "id",
+    "minute": "time",
+    "viewers": "count",
+    "chats": "count",
+    "likes": "count",
+    "orders": "count",
+    "enter": "count",
+    "shop_id": "id",
+    "anchor_id": "id",
+}
+MINUTE_REQUIRED = ("session_id", "minute", "viewers")
+MINUTE_ENGAGEMENT = ("chats", "likes", "orders")
+
+# Every name `--map` accepts for a viewer file (the kind is detected from the columns).
+ANY_VIEWER_COLUMNS: dict[str, str] = {**VIEWER_COLUMNS, **MINUTE_COLUMNS}
+VIEWER_FORMATS = ("auto", "visits", "minutes")
+
 # Well-known source names (lower-cased) for canonical columns; `--map` always wins.
 ALIASES: dict[str, tuple[str, ...]] = {
     "order_id": ("orderid", "order_no", "订单号", "订单编号", "id"),
@@ -65,6 +85,13 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "viewer_id": ("viewer_key", "user_id", "userid", "观众id"),
     "joined_at": ("join_time", "enter_time", "进入时间"),
     "left_at": ("leave_time", "exit_time", "离开时间"),
+    "minute": ("time", "ts", "timestamp", "datetime", "时间", "分钟", "时间点"),
+    "viewers": ("online", "online_count", "online_users", "viewer_count", "concurrent_viewers",
+                "在线人数", "在线观众"),
+    "chats": ("chat_count", "comments", "comment_count", "评论数", "弹幕数"),
+    "likes": ("like_count", "点赞数"),
+    "orders": ("order_count", "成交订单数", "订单数"),
+    "enter": ("enters", "joins", "enter_count", "进入人数", "进场人数"),
 }
 
 
@@ -146,6 +173,41 @@ def _find_by_name(name: str, by_lower: dict[str, str]) -> str | None:
         if alias in by_lower:
             return by_lower[alias]
     return None
+
+
+def detect_viewer_format(available: list[str], mapping: dict[str, str],
+                         requested: str = "auto") -> str:
+    """`visits` (one row per visit) or `minutes` (one row per session and minute).
+
+    `requested` other than `auto` wins. Otherwise a `--map` naming a column of only one kind
+    decides, then which kind's required columns the file has. Raises AuditInputError when
+    neither kind fits, naming what each kind misses and listing the file's columns.
+    """
+    if requested not in VIEWER_FORMATS:
+        raise AuditInputError(
+            f"--viewer-format 只能是 / must be one of {', '.join(VIEWER_FORMATS)}")
+    if requested != "auto":
+        return requested
+    mapped = set(mapping)
+    if mapped & (set(MINUTE_COLUMNS) - set(VIEWER_COLUMNS)):
+        return "minutes"
+    if mapped & (set(VIEWER_COLUMNS) - set(MINUTE_COLUMNS)):
+        return "visits"
+    by_lower = {col.lower(): col for col in available}
+    lacks = {}
+    for kind, required in (("visits", VIEWER_REQUIRED), ("minutes", MINUTE_REQUIRED)):
+        lacks[kind] = [n for n in required if n not in mapping and _find_by_name(n, by_lower)
+                       is None]
+        if not lacks[kind]:
+            return kind
+    raise AuditInputError(
+        "无法识别观众导出的类型 / cannot tell the kind of viewer export:\n"
+        f"按访问（每次进出一行）缺少 / as per-visit rows it misses: {', '.join(lacks['visits'])}"
+        f"\n按分钟（每场每分钟一行）缺少 / as per-minute counts it misses: "
+        f"{', '.join(lacks['minutes'])}\n"
+        "文件中的列 / columns in the file: " + ", ".join(available) + "\n"
+        "用 --map CANONICAL=SOURCE 或 --viewer-format visits|minutes 指定 / map them with "
+        "--map CANONICAL=SOURCE or choose --viewer-format visits|minutes")
 
 
 def parse_threshold(text: str) -> Fraction:

@@ -4,18 +4,24 @@
 the CLI uses and compares their findings with the planted truth:
 - brushing: shops (detected brushing shop vs planted shop) and (shop, buyer) pairs;
 - laundering: buyers in flagged groups vs ring buyers;
-- viewers: suspect (session, viewer) pairs vs planted bots.
+- viewers: suspect (session, viewer) pairs vs planted bots;
+- per-minute viewers: flagged sessions vs sessions with planted bought viewers, and detected
+  step changes vs planted ones (within ±2 minutes).
 """
 
 from __future__ import annotations
 
 import csv
 import time
+from dataclasses import asdict
+from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from livepledge.audit import brushing, columns, laundering, loader, synth, viewers
+import duckdb
+
+from livepledge.audit import brushing, columns, laundering, loader, minutes, synth, viewers
 from livepledge.audit.brushing import BrushingParams
 
 
@@ -34,7 +40,8 @@ def _read(path: Path) -> list[list[str]]:
 
 
 def run_evaluation(directory: Path, spec: synth.SynthSpec, *, viewer_sessions: int = 300,
-                   window: int = 3600, threshold: Fraction = Fraction(3)) -> dict[str, Any]:
+                   window: int = 3600, threshold: Fraction = Fraction(3),
+                   minute_sessions: int = 300) -> dict[str, Any]:
     con = loader.connect()
     started = time.perf_counter()
     orders_path = synth.write_orders(con, spec, directory)
@@ -64,6 +71,8 @@ def run_evaluation(directory: Path, spec: synth.SynthSpec, *, viewer_sessions: i
     found_bots = set(con.execute(
         "SELECT session_id, viewer_id FROM viewer_flags WHERE is_suspect").fetchall())
     truth_bots = {(s, v) for s, v in _read(directory / "truth_viewers.csv")}
+    per_minute = (evaluate_minutes(con, directory, spec, minute_sessions)
+                  if minute_sessions else None)
 
     return {
         "data": {"orders": spec.orders, "shops": spec.shops, "days": spec.days,
@@ -74,5 +83,45 @@ def run_evaluation(directory: Path, spec: synth.SynthSpec, *, viewer_sessions: i
                      "buyers": rates(truth_pairs, found_pairs)},
         "laundering": {"buyers": rates(truth_ring, found_ring)},
         "viewers": {"bots": rates(truth_bots, found_bots)},
+        "viewer_minutes": per_minute,
         "seconds": round(time.perf_counter() - started, 2),
     }
+
+
+def evaluate_minutes(con: duckdb.DuckDBPyConnection, directory: Path, spec: synth.SynthSpec,
+                     sessions: int = 300, params: minutes.MinuteParams | None = None,
+                     ) -> dict[str, Any]:
+    """Per-minute export with planted bought viewers: flagged sessions vs planted sessions
+    (all, and per kind), and detected step minutes vs planted step minutes (±2 minutes)."""
+    path = synth.write_minutes(con, spec, directory, sessions=sessions)
+    loader.load_table(con, [str(path)], table="viewer_minutes",
+                      canonical=columns.MINUTE_COLUMNS, required=columns.MINUTE_REQUIRED,
+                      options=loader.LoadOptions())
+    params = params or minutes.MinuteParams()
+    minutes.detect_minutes(con, "viewer_minutes", params)
+    truth = _read(directory / "truth_minutes.csv")
+    planted = {s for s, _, _ in truth}
+    flagged = {r[0] for r in con.execute(
+        "SELECT session_id FROM minute_sessions WHERE flagged").fetchall()}
+    by_kind = {kind: rates({s for s, k, _ in truth if k == kind}, flagged)["recall"]
+               for kind in ("inflate", "step")}
+    found_steps = con.execute(
+        "SELECT session_id, strftime(minute, '%Y-%m-%d %H:%M') FROM minute_steps").fetchall()
+    truth_steps = {(s, m) for s, k, m in truth if k == "step"}
+    hits = {f for f in found_steps if any(f[0] == s and _minutes_apart(f[1], m) <= 2
+                                          for s, m in truth_steps)}
+    matched = {t for t in truth_steps if any(t[0] == f[0] and _minutes_apart(f[1], t[1]) <= 2
+                                             for f in found_steps)}
+    return {
+        "sessions": sessions, "params": asdict(params),
+        "sessions_flagged": rates(planted, flagged),
+        "recall_by_kind": by_kind,
+        "steps": {"planted": len(truth_steps), "detected": len(found_steps),
+                  "precision": round(len(hits) / len(found_steps), 4) if found_steps else None,
+                  "recall": round(len(matched) / len(truth_steps), 4) if truth_steps else None},
+    }
+
+
+def _minutes_apart(a: str, b: str) -> float:
+    fmt = "%Y-%m-%d %H:%M"
+    return abs((datetime.strptime(a, fmt) - datetime.strptime(b, fmt)).total_seconds()) / 60

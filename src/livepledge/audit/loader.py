@@ -86,12 +86,14 @@ def load_table(
     options: LoadOptions,
     unique: str | None = None,
     only: tuple[str, ...] | None = None,
+    unique_label: str | None = None,
 ) -> LoadReport:
     """Load `paths` into `table` with canonical columns plus `file_no` and `row_no`.
 
     Raises AuditInputError on missing files or columns, empty input, and — unless
     `options.on_error == "skip"` — on bad values, malformed lines and duplicate `unique` keys.
-    `only` restricts the canonical columns loaded (the others are not created).
+    `only` restricts the canonical columns loaded (the others are not created). `unique` may be
+    an SQL expression over the canonical columns; `unique_label` then names it in messages.
     """
     if options.amount_unit not in ("fen", "yuan"):
         raise AuditInputError("--amount-unit 只能是 fen 或 yuan / must be fen or yuan")
@@ -117,7 +119,7 @@ def load_table(
     places = _Places(paths, rejects, bases, kinds)
     _check_rows(con, table, required, canonical, options, report, places)
     if unique:
-        _check_unique(con, table, unique, options, report, places)
+        _check_unique(con, table, unique, options, report, places, unique_label)
     report.rows_kept = _count(con, table)
     if report.rows_kept == 0:
         raise AuditInputError("没有可用的数据行 / no usable data rows after validation")
@@ -139,6 +141,11 @@ def _source_sql(path: str) -> str:
         f"read_csv('{quoted}', all_varchar = true, header = true, store_rejects = true, "
         f"encoding = 'utf-8')"
     )
+
+
+def file_columns(con: duckdb.DuckDBPyConnection, path: str) -> list[str]:
+    """The column names of a CSV or Parquet file (clear errors for missing or empty files)."""
+    return list(_describe(con, _source_sql(path), path))
 
 
 def _describe(con: duckdb.DuckDBPyConnection, source: str, path: str) -> dict[str, str]:
@@ -187,7 +194,8 @@ def _select_sql(resolved: Resolved, described: dict[str, str], canonical: dict[s
             + f" FROM ({middle})")
 
 
-_TYPES = {"id": "VARCHAR", "time": "TIMESTAMPTZ", "money": "BIGINT", "int": "BIGINT"}
+_TYPES = {"id": "VARCHAR", "time": "TIMESTAMPTZ", "money": "BIGINT", "int": "BIGINT",
+          "count": "BIGINT"}
 
 
 def _convert(kind: str, text: str, source_type: str, amount_unit: str) -> tuple[str, str]:
@@ -196,6 +204,12 @@ def _convert(kind: str, text: str, source_type: str, amount_unit: str) -> tuple[
         return text, "NULL"
     if kind == "int":
         return f"TRY_CAST({text} AS BIGINT)", f"TRY_CAST(TRY_CAST({text} AS DOUBLE) AS BIGINT)"
+    if kind == "count":  # a whole number ≥ 0; `1,234` and `12.0` are accepted, `-1`, `2.5` not
+        number = f"TRY_CAST(regexp_replace({text}, '[,\\s]', '', 'g') AS DOUBLE)"
+        return (f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,18}}') "
+                f"THEN CAST({text} AS BIGINT) END",
+                f"CASE WHEN {number} >= 0 AND {number} = floor({number}) AND {number} < 1e18 "
+                f"THEN CAST({number} AS BIGINT) END")
     if kind == "money":
         factor = 100 if amount_unit == "yuan" else 1
         number = f"(TRY_CAST({text} AS DECIMAL(38,4)) * {factor})"
@@ -330,7 +344,8 @@ def _describe_bad_rows(con: duckdb.DuckDBPyConnection, table: str,
 
 
 def _check_unique(con: duckdb.DuckDBPyConnection, table: str, key: str,
-                  options: LoadOptions, report: LoadReport, places: _Places) -> None:
+                  options: LoadOptions, report: LoadReport, places: _Places,
+                  label: str | None = None) -> None:
     # Distinct 64-bit hashes are much cheaper to count than distinct strings; only when they
     # collide or repeat is the exact count needed.
     dup = con.execute(f"SELECT count({key}) - count(DISTINCT hash({key})) FROM {table}"
@@ -350,8 +365,9 @@ def _check_unique(con: duckdb.DuckDBPyConnection, table: str, key: str,
     for value, files, rows, rowids in examples:
         where = ", ".join(places.where(f, r, i)
                           for f, r, i in zip(files, rows, rowids, strict=True))
-        shown.append(f"  {key}={value}: {where}")
-    message = (f"{dup} 行重复的 {key}（保留每个的第一行）/ {dup} rows repeat an earlier {key} "
+        shown.append(f"  {label or key}={value}: {where}")
+    label = label or key
+    message = (f"{dup} 行重复的 {label}（保留每个的第一行）/ {dup} rows repeat an earlier {label} "
                f"(the first row of each is kept):\n" + "\n".join(shown))
     if options.on_error == "stop":
         raise AuditInputError(

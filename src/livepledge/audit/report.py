@@ -253,6 +253,8 @@ def _viewers(data: dict[str, Any]) -> str:
     v = data.get("viewers")
     if not v:
         return ""
+    if v.get("kind") == "minutes":
+        return _minute_viewers(v)
     sessions = v["sessions"][:30]
     chart = bar_chart("观众与互动 / Raw vs engaged vs suspect viewers (top 30 sessions)",
                       [(s["session_id"], [s["raw_viewers"], s["engaged_viewers"],
@@ -275,6 +277,54 @@ def _viewers(data: dict[str, Any]) -> str:
         + chart + chart2
         + table(["场次 session", "原始 raw", "互动 engaged", "可疑 suspect", "同步离开 sync leave",
                  "人均互动 per viewer", "失衡 out of proportion"], rows)
+    )
+
+
+def _minute_viewers(v: dict[str, Any]) -> str:
+    """Per-minute export: raw vs engaged viewers per session, the most affected session's
+    viewers vs engagement per minute, and every finding with its evidence."""
+    sessions = v["sessions"][:30]
+    chart = bar_chart("平均在线与互动支撑的观众 / Avg viewers: raw vs engaged (first 30 sessions, "
+                      "flagged first)",
+                      [(s["session_id"], [s["avg_viewers"], s["engaged_viewers"]])
+                       for s in sessions], ["原始 raw", "互动支撑 engaged"])
+    series = v.get("series") or []
+    chart2 = line_chart(f"场次 {v.get('series_session')}：观众与互动 / viewers vs engagement "
+                        "per minute",
+                        [p["minute"] for p in series],
+                        [("在线 viewers", [p["viewers"] for p in series]),
+                         ("互动支撑 engaged", [p["engaged_viewers"] for p in series]),
+                         ("互动/分 engagement", [p["engagement"] for p in series])])
+    found = [[f["session_id"], f["kind"], f"{f['first_minute']} → {f['last_minute'][-5:]}",
+              f["viewers"], f["engagement"], f["per_viewer"], f["peer_median"],
+              "" if f["robust_z"] is None else f["robust_z"], f["engaged_viewers"], f["detail"]]
+             for f in v["findings"][:200]]
+    rows = [[s["session_id"], s["peer_group"], s["minutes"], s["avg_viewers"],
+             s["peak_viewers"], s["engaged_viewers"], s["engagement_per_viewer"],
+             s["peer_median"], s["robust_z"], s["steps"], "是 yes" if s["flagged"] else ""]
+            for s in v["sessions"][:100]]
+    m, p = v["summary"], v["params"]
+    return (
+        "<h2>买量观众（按分钟）/ Bought viewers (per-minute export)</h2>"
+        f"<p class=note>稳健 z = (ln((互动+1)/(在线+1)) − 可比场次中位数) ÷ max(1.4826·MAD, "
+        f"{p['min_scale']})；z ≤ −{p['z_threshold']} 标记。/ Robust z of log engagement per "
+        f"viewer against comparable sessions (same shop with ≥ {p['min_peers']} sessions, else "
+        f"all); flagged at z ≤ −{p['z_threshold']}. Steps: +{p['step_min_viewers']} viewers "
+        f"within a minute that engagement backs ≤ {p['step_max_backed']:.0%}.</p>"
+        + _kpi("场次 / sessions", f"{m['sessions']:,}")
+        + _kpi("标记场次 / flagged sessions", f"{m['sessions_flagged']:,}")
+        + _kpi("观众·分钟 / viewer-minutes", f"{m['viewer_minutes']:,}")
+        + _kpi("互动支撑 / engaged viewer-minutes", f"{m['engaged_viewer_minutes']:,}")
+        + _kpi("突增 / unbacked steps", f"{m['steps']:,}")
+        + chart + chart2
+        + "<h3>发现 / Findings</h3>"
+        + table(["场次 session", "类型 kind", "分钟 minutes", "在线 viewers",
+                 "互动/分 engagement", "人均 per viewer", "可比中位 peer median", "z",
+                 "互动支撑 engaged", "证据 evidence"], found)
+        + "<h3>场次 / Sessions</h3>"
+        + table(["场次 session", "可比组 peers", "分钟 minutes", "平均在线 avg", "峰值 peak",
+                 "互动支撑 engaged", "人均互动 per viewer", "可比中位 peer median", "z",
+                 "突增 steps", "标记 flagged"], rows)
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from livepledge.audit import brushing, columns, laundering, loader, roi, viewers
+from livepledge.audit import brushing, columns, laundering, loader, minutes, roi, viewers
 from livepledge.audit.brushing import BrushingParams, BrushingSummary
 from livepledge.audit.errors import AuditInputError
 from livepledge.audit.progress import Steps
@@ -30,6 +30,7 @@ class RunOptions:
     memory_limit: str = "2GB"
     threads: int | None = None
     show_progress: bool | None = None
+    viewer_format: str = "auto"  # auto | visits | minutes
 
 
 def open_connection(paths: list[str], options: RunOptions) -> duckdb.DuckDBPyConnection:
@@ -72,6 +73,28 @@ def load_viewers(con: duckdb.DuckDBPyConnection, paths: list[str], options: RunO
         required=columns.VIEWER_REQUIRED, options=options.load))
 
 
+def viewer_format(con: duckdb.DuckDBPyConnection, paths: list[str], options: RunOptions) -> str:
+    """`visits` or `minutes`, from `--viewer-format` or the columns of every file (which must
+    all be of the same kind)."""
+    kinds = {path: columns.detect_viewer_format(loader.file_columns(con, path),
+                                                options.load.mapping, options.viewer_format)
+             for path in paths}
+    if len(set(kinds.values())) > 1:
+        listed = ", ".join(f"{path}: {kind}" for path, kind in kinds.items())
+        raise AuditInputError(f"观众导出类型不一致 / viewer exports mix kinds: {listed}")
+    return next(iter(kinds.values()))
+
+
+def load_viewer_minutes(con: duckdb.DuckDBPyConnection, paths: list[str], options: RunOptions,
+                        steps: Steps) -> loader.LoadReport:
+    """Per-minute export → `viewer_minutes`; a (session, minute) given twice is bad input."""
+    key = "session_id || ' @ ' || strftime(date_trunc('minute', minute), '%Y-%m-%d %H:%M')"
+    return steps.run("读取每分钟观众 / loading per-minute viewers", lambda: loader.load_table(
+        con, paths, table="viewer_minutes", canonical=columns.MINUTE_COLUMNS,
+        required=columns.MINUTE_REQUIRED, options=options.load, unique=key,
+        unique_label="session_id @ minute"))
+
+
 @dataclass
 class BrushingRun:
     load: loader.LoadReport
@@ -99,6 +122,7 @@ class ReportParams:
     brushing: BrushingParams
     laundering: laundering.LaunderingParams = field(default_factory=laundering.LaunderingParams)
     viewers: viewers.ViewerParams = field(default_factory=viewers.ViewerParams)
+    minutes: minutes.MinuteParams = field(default_factory=minutes.MinuteParams)
     deal: roi.Deal | None = None
     max_shops: int = 5000
 
@@ -126,10 +150,7 @@ def build_report(order_paths: list[str], viewer_paths: list[str], params: Report
             if params.deal is not None:
                 data["roi"] = roi.deal_roi(con, params.deal).as_dict()
         if viewer_paths:
-            vload = load_viewers(con, viewer_paths, options, steps)
-            data["viewers"] = steps.run("观众分析 / viewers",
-                                        lambda: viewer_findings(con, params.viewers))
-            data["viewers"]["load"] = {"rows": vload.rows_kept, "warnings": vload.warnings}
+            data["viewers"] = viewer_section(con, viewer_paths, params, options, steps)
     return data
 
 
@@ -190,6 +211,21 @@ def sales_findings(con: duckdb.DuckDBPyConnection,
     }
 
 
+def viewer_section(con: duckdb.DuckDBPyConnection, paths: list[str], params: ReportParams,
+                   options: RunOptions, steps: Steps) -> dict[str, Any]:
+    """The report's viewer data for per-visit or per-minute exports (`kind` says which)."""
+    if viewer_format(con, paths, options) == "minutes":
+        vload = load_viewer_minutes(con, paths, options, steps)
+        section = steps.run("观众分析 / viewers", lambda: minutes.report_data(
+            con, "viewer_minutes", params.minutes))
+    else:
+        vload = load_viewers(con, paths, options, steps)
+        section = steps.run("观众分析 / viewers", lambda: viewer_findings(con, params.viewers))
+        section["kind"] = "visits"
+    section["load"] = {"rows": vload.rows_kept, "warnings": vload.warnings}
+    return section
+
+
 def viewer_findings(con: duckdb.DuckDBPyConnection,
                     params: viewers.ViewerParams) -> dict[str, Any]:
     summary = viewers.detect_bots(con, "viewers", params)
@@ -219,11 +255,24 @@ def run_laundering(paths: list[str], params: laundering.LaunderingParams, out: P
     return summary
 
 
+@dataclass
+class MinuteRun:
+    load: loader.LoadReport
+    data: dict[str, Any]
+
+
 def run_viewers(paths: list[str], params: viewers.ViewerParams, out: Path, *,
-                options: RunOptions) -> viewers.ViewerSummary:
+                options: RunOptions,
+                minute_params: minutes.MinuteParams | None = None,
+                ) -> viewers.ViewerSummary | MinuteRun:
+    """Per-visit export: suspect viewers → `out`, returns the summary. Per-minute export:
+    findings with their evidence → `out`, returns the report data (`MinuteRun`)."""
     con = open_connection(paths, options)
     steps = Steps(con, enabled=options.show_progress)
     with steps.session():
+        if viewer_format(con, paths, options) == "minutes":
+            return _run_minutes(con, paths, minute_params or minutes.MinuteParams(), out,
+                                options, steps)
         load_viewers(con, paths, options, steps)
         summary = steps.run("观众分析 / viewers",
                             lambda: viewers.detect_bots(con, "viewers", params))
@@ -231,6 +280,17 @@ def run_viewers(paths: list[str], params: viewers.ViewerParams, out: Path, *,
                   AS joined_at, synchronized_leave FROM viewer_flags WHERE is_suspect
                   ORDER BY session_id, joined_at, viewer_id""", out)
     return summary
+
+
+def _run_minutes(con: duckdb.DuckDBPyConnection, paths: list[str],
+                 params: minutes.MinuteParams, out: Path, options: RunOptions,
+                 steps: Steps) -> MinuteRun:
+    load = load_viewer_minutes(con, paths, options, steps)
+    data = steps.run("观众分析 / viewers",
+                     lambda: minutes.report_data(con, "viewer_minutes", params))
+    data["load"] = {"rows": load.rows_kept, "warnings": load.warnings}
+    _copy(con, minutes.FINDINGS_SQL, out)
+    return MinuteRun(load, data)
 
 
 def run_roi(paths: list[str], deal: roi.Deal, settlement_days: int, *,

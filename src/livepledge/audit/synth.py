@@ -196,3 +196,80 @@ def write_viewers(con: duckdb.DuckDBPyConnection, spec: SynthSpec, directory: Pa
                     TO '{directory / "truth_viewers.csv"}' (FORMAT csv, HEADER true)""")
     con.execute("DROP TABLE _synth_viewers")
     return out
+
+
+def minutes_sql(spec: SynthSpec, sessions: int) -> str:
+    """SQL producing a per-minute viewer export (one row per session and minute) with planted
+    bought viewers, plus the truth columns `planted` and `bought`.
+
+    Sessions last 60–180 minutes; ten sessions per shop (so shop peers exist); the organic
+    audience ramps up over 10 minutes and down over the last 10, with ±10 % noise; engagement
+    per viewer-minute is a per-shop rate (0.05–0.4) times a per-session factor (×0.78–1.28),
+    with ±40 % noise per minute (70 % likes, 25 % chats, 5 % orders). Planted, 10 % of sessions
+    each: `inflate` — silent bots worth 1.5–4× the organic audience for the whole session;
+    `step` — max(200, 1–3× the audience level) silent bots arrive in one minute (after minute
+    15) and stay 20–60 minutes.
+    """
+    s = spec.seed
+    shops = max(sessions // 10, 1)
+    return f"""
+        WITH sess AS (
+            SELECT v AS session, 1 + v % {shops} AS shop,
+                   60 + CAST(hash(v, {s}, 30) % 121 AS BIGINT) AS dur,
+                   50 * pow(40, {_u('v', s, 31)}) AS level,
+                   0.05 * pow(8, {_u('1 + v % ' + str(shops), s, 32)})
+                       * exp(0.5 * ({_u('v', s, 33)} - 0.5)) AS rate,
+                   CASE hash(v, {s}, 34) % 10 WHEN 0 THEN 'inflate' WHEN 1 THEN 'step'
+                        ELSE NULL END AS planted,
+                   1.5 + 2.5 * {_u('v', s, 36)} AS mult,
+                   15 + CAST(hash(v, {s}, 35) % 30 AS BIGINT) AS t0,
+                   20 + CAST(hash(v, {s}, 37) % 41 AS BIGINT) AS blen
+            FROM range(1, {sessions} + 1) r(v)
+        ), m AS (
+            SELECT sess.*, m,
+                   least(1.0, (m + 1) / 10.0) * least(1.0, (dur - m) / 10.0) AS shape
+            FROM sess, LATERAL (SELECT m FROM range(dur) x(m))
+        ), counts AS (
+            SELECT *, round(level * shape * (0.9 + 0.2 * {_u('session * 1000 + m', s, 38)}))
+                       AS organic,
+                   CASE WHEN planted = 'inflate' THEN round(level * (mult - 1) * shape)
+                        WHEN planted = 'step' AND m >= t0 AND m < t0 + blen
+                        THEN round(greatest(200, level * (1 + 2 * {_u('session', s, 39)})))
+                        ELSE 0 END AS bots
+            FROM m
+        ), eng AS (
+            SELECT *, round(organic * rate * (0.6 + 0.8 * {_u('session * 1000 + m', s, 40)}))
+                       AS e
+            FROM counts
+        )
+        SELECT CAST(session AS VARCHAR) AS session_id, 'S' || CAST(shop AS VARCHAR) AS shop_id,
+               strftime(TIMESTAMP '{START}' + to_days(CAST(session // {shops} AS BIGINT))
+                        + to_minutes(CAST(600 + m AS BIGINT)), '%Y-%m-%d %H:%M') AS minute,
+               CAST(organic + bots AS BIGINT) AS viewers,
+               CAST(round(e * 0.25) AS BIGINT) AS chats,
+               CAST(e - round(e * 0.25) - round(e * 0.05) AS BIGINT) AS likes,
+               CAST(round(e * 0.05) AS BIGINT) AS orders,
+               CAST(round(organic * 0.08) + CASE WHEN planted = 'step' AND m = t0 THEN bots
+                    WHEN planted = 'inflate' AND m < 10 THEN round(bots / 10.0) ELSE 0 END
+                    AS BIGINT) AS enter,
+               planted, CASE WHEN planted = 'step' AND m = t0 THEN TRUE ELSE FALSE END AS step_at
+        FROM eng
+    """
+
+
+def write_minutes(con: duckdb.DuckDBPyConnection, spec: SynthSpec, directory: Path,
+                  sessions: int = 300) -> Path:
+    """Write viewer_minutes.csv and truth_minutes.csv (session_id, kind, step minute)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _synth_minutes AS {minutes_sql(spec, sessions)}")
+    out = directory / "viewer_minutes.csv"
+    con.execute(f"COPY (SELECT * EXCLUDE (planted, step_at) FROM _synth_minutes) TO '{out}' "
+                f"(FORMAT csv, HEADER true)")
+    con.execute(f"""COPY (
+        SELECT session_id, any_value(planted) AS kind,
+               min(minute) FILTER (WHERE step_at) AS step_minute
+        FROM _synth_minutes WHERE planted IS NOT NULL GROUP BY session_id
+        ORDER BY CAST(session_id AS BIGINT)
+    ) TO '{directory / "truth_minutes.csv"}' (FORMAT csv, HEADER true)""")
+    con.execute("DROP TABLE _synth_minutes")
+    return out
