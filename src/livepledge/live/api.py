@@ -213,9 +213,12 @@ async def room_socket(websocket: WebSocket, session_id: int) -> None:
     # Subscribe first, then snapshot: nothing announced in between is lost.
     room, client = await rt.rooms.join(session_id, viewer_key,
                                        principal.user_id if principal else None)
-    sender = asyncio.create_task(_sender(websocket, client))
+    sender: asyncio.Task[None] | None = None
     try:
+        # The snapshot goes first; events that arrive while it is built wait in the client's
+        # bounded queue and are sent after it.
         await websocket.send_text(orjson.dumps(await _snapshot(rt, room)).decode())
+        sender = asyncio.create_task(_sender(websocket, client))
         while True:
             raw = await websocket.receive_text()
             reply = await _handle(rt, room, principal, viewer_key, raw)
@@ -224,9 +227,10 @@ async def room_socket(websocket: WebSocket, session_id: int) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
+        if sender is not None:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sender
         await rt.rooms.leave(room, client)
 
 
