@@ -111,14 +111,9 @@ async def _run_load(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_worker_main() -> None:
-    job = json.loads(Path(sys.argv[sys.argv.index("--load-worker") + 1]).read_text())
-    try:
-        import uvloop
+    from _worker import run_job
 
-        uvloop.install()
-    except ImportError:
-        pass
-    Path(job["output"]).write_text(json.dumps(asyncio.run(_run_load(job))))
+    run_job("--load-worker", _run_load)
 
 
 def run_load(host: str, port: int, requests: list[str], *, connections: int, procs: int,

@@ -126,14 +126,9 @@ async def _viewers(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def viewer_main() -> None:
-    job = json.loads(Path(sys.argv[sys.argv.index("--viewers-worker") + 1]).read_text())
-    try:
-        import uvloop
+    from _worker import run_job
 
-        uvloop.install()
-    except ImportError:
-        pass
-    Path(job["output"]).write_text(json.dumps(asyncio.run(_viewers(job))))
+    run_job("--viewers-worker", _viewers)
 
 
 # --- the driver -------------------------------------------------------------------------------
