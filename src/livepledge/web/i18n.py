@@ -41,6 +41,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "list_price": ("店铺标价", "Shop list price"),
     "live_price": ("直播价", "Live price"),
     "no_video": ("本场未提供视频流", "No video stream for this session"),
+    "video_failed": ("视频暂时无法播放，商品与下单不受影响",
+                     "The video cannot play right now; the product card and buying still work"),
     "no_pinned": ("主播还未上链接", "Nothing pinned yet"),
     "login_to_buy": ("登录后购买", "Log in to buy"),
     "ordered": ("下单成功，请在时限内支付", "Order placed — pay before it expires"),
