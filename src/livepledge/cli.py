@@ -68,9 +68,21 @@ def serve(
 def _run_server(host: str, port: int, workers: int, settings: Settings) -> None:
     import uvicorn
 
+    from livepledge.infra.supervisor import check_port_free, reuse_port_supported, serve_workers
+
+    options = {"log_level": settings.log_level, "access_log": False, "ws_max_size": 65536,
+               "timeout_graceful_shutdown": 5}
+    if workers > 1 and reuse_port_supported():
+        # A listening socket per worker, so a burst of new connections is spread over all of
+        # them (infra/supervisor.py says why uvicorn's own workers are not used).
+        try:
+            check_port_free(host, port)
+        except OSError as exc:
+            _fail(f"无法监听 {host}:{port}（端口已被占用？）/ cannot listen on {host}:{port} "
+                  f"(already in use?): {exc.strerror or exc}", code=1)
+        raise typer.Exit(serve_workers(host, port, workers, options))
     uvicorn.run("livepledge.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level=settings.log_level, access_log=False,
-                ws_max_size=65536, timeout_graceful_shutdown=5)
+                workers=workers, **options)
 
 
 @app.command()

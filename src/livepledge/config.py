@@ -23,6 +23,11 @@ class Settings(BaseSettings):
         default="",
         description="SQLAlchemy URL of the system of record. Empty: a SQLite file in data_dir.",
     )
+    database_pool_size: int = Field(
+        default=20, ge=1, le=500,
+        description="PostgreSQL connections per worker. A burst beyond it waits for a free "
+        "connection instead of opening more.",
+    )
     redis_url: str = Field(
         default="",
         description="Redis URL for the scale-out shape (fan-out, stock gate, presence). "

@@ -14,7 +14,8 @@ import orjson
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from livepledge.accounts.service import Principal, TokenCache, authenticate
+from livepledge.accounts.principal import TokenCache
+from livepledge.accounts.service import Principal, authenticate
 from livepledge.config import Settings
 from livepledge.infra.batching import BatchQueue
 from livepledge.infra.broker import Broker, InProcessBroker, RedisBroker
@@ -24,6 +25,7 @@ from livepledge.infra.metrics import Metrics
 from livepledge.infra.notify import ITEMS_CHANNEL, Notifier
 from livepledge.infra.problems import Problem
 from livepledge.infra.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
+from livepledge.infra.resp import RespClient
 from livepledge.infra.security import csrf_token_for, tokens_equal
 from livepledge.live.chat import (
     ChatChecker,
@@ -92,7 +94,8 @@ def chat_checker() -> ChatChecker:
 
 
 async def build_runtime(settings: Settings) -> Runtime:
-    db = Database(async_url(settings.effective_database_url))
+    db = Database(async_url(settings.effective_database_url),
+                  pool_size=settings.database_pool_size)
     redis_client = None
     broker: Broker
     if settings.redis_url:
@@ -126,7 +129,9 @@ async def build_runtime(settings: Settings) -> Runtime:
     runtime = Runtime(
         settings=settings, db=db, broker=broker, notifier=notifier, gate=gate, writer=writer,
         facts=facts, payments=build_provider("sandbox"),
-        tokens=TokenCache(settings.token_cache_seconds), presence=presence, limiter=limiter,
+        tokens=TokenCache(settings.token_cache_seconds,
+                          RespClient(settings.redis_url) if settings.redis_url else None),
+        presence=presence, limiter=limiter,
         rooms=rooms,
         chat=ChatContext(db, notifier, limiter, chat_queue, settings.chat_max_length,
                          settings.chat_min_interval_seconds, chat_checker()),
@@ -207,6 +212,7 @@ async def close_runtime(runtime: Runtime) -> None:
     await runtime.writer.close()
     await runtime.chat.queue.close()
     await runtime.gate.close()
+    await runtime.tokens.close()
     await runtime.broker.close()
     if runtime.redis is not None:
         await runtime.redis.aclose()

@@ -313,3 +313,14 @@ async def test_units_returned_by_expiry_keep_the_reference(gate, database):
 
     assert repeat.outcome == "known"
     assert other.is_reserved
+
+
+async def test_a_burst_on_an_unloaded_item_reads_the_database_once(gate, database):
+    item = database.add(remaining=10)
+
+    results = await asyncio.gather(*(gate.reserve(item, buyer, 1, 1, reference=f"{buyer}:k")
+                                     for buyer in range(1, 51)))
+
+    assert database.loads == [item]
+    assert sorted(r.outcome for r in results) == ["reserved"] * 10 + ["sold_out"] * 40
+    assert await gate.remaining(item) == 0

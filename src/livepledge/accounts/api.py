@@ -48,7 +48,7 @@ async def create_shop(body: ShopRequest, principal: PrincipalDep,
     shop_id = await service.create_shop(rt.db, principal, name=body.name,
                                         legal_name=body.legal_name, license_no=body.license_no,
                                         now=rt.now())
-    rt.tokens.forget()
+    await rt.tokens.forget()
     async with rt.db.read() as conn:
         return await service.get_shop(conn, shop_id)
 
@@ -64,7 +64,7 @@ async def add_member(shop_id: int, body: MemberRequest, principal: PrincipalDep,
                      rt: RuntimeDep) -> dict[str, Any]:
     user_id = await service.add_member(rt.db, principal, shop_id, login=body.login,
                                        role=body.role, now=rt.now())
-    rt.tokens.forget()
+    await rt.tokens.forget()
     return {"shop_id": shop_id, "user_id": user_id, "role": body.role}
 
 

@@ -1,6 +1,14 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
+
+# Every id and count fits a signed 64-bit integer in SQLite and PostgreSQL; a bigger number is
+# refused as input (422) instead of overflowing in the database.
+MAX_INT = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
+Int64 = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT)]
 
 
 class Strict(BaseModel):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,26 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from livepledge.accounts import rules
 from livepledge.accounts.models import api_tokens, shop_members, shops, users
+from livepledge.accounts.principal import Principal, TokenCache
 from livepledge.infra.db import Database, UnitOfWork, row_dict
 from livepledge.infra.problems import Problem
 from livepledge.infra.security import hash_password, new_token, token_digest, verify_password
 
 WEB_SESSION_DAYS = 14
-
-
-@dataclass(frozen=True)
-class Principal:
-    user_id: int
-    login: str
-    display_name: str
-    role: str
-    shop_roles: dict[int, str] = field(default_factory=dict)
-
-    def can_manage(self, shop_id: int) -> bool:
-        return self.shop_roles.get(shop_id) in rules.MANAGE_ROLES
-
-    def is_member(self, shop_id: int) -> bool:
-        return shop_id in self.shop_roles
 
 
 def access_shop(principal: Principal, shop_id: int) -> None:
@@ -116,32 +100,6 @@ async def load_principal(conn: AsyncConnection, user_id: int) -> Principal | Non
     )
 
 
-class TokenCache:
-    """Validated tokens cached briefly in-process so the buy path needs no token query.
-    Revocation takes effect everywhere within `ttl` seconds (documented in docs/settings.md)."""
-
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._entries: dict[str, tuple[float, Principal]] = {}
-
-    def get(self, digest: str) -> Principal | None:
-        entry = self._entries.get(digest)
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        return entry[1]
-
-    def put(self, digest: str, principal: Principal) -> None:
-        if len(self._entries) > 100_000:
-            self._entries.clear()
-        self._entries[digest] = (time.monotonic() + self.ttl, principal)
-
-    def forget(self, digest: str | None = None) -> None:
-        if digest is None:
-            self._entries.clear()
-        else:
-            self._entries.pop(digest, None)
-
-
 async def authenticate(
     db: Database, cache: TokenCache, token: str, *, kind: str | None, now: datetime
 ) -> Principal | None:
@@ -149,6 +107,9 @@ async def authenticate(
     cached = cache.get(digest)
     if cached is not None:
         return cached
+    shared, stamp = await cache.lookup(digest)
+    if shared is not None:
+        return shared
     async with db.read() as conn:
         query = (select(api_tokens.c.expires_at, api_tokens.c.kind, users.c.id, users.c.login,
                         users.c.display_name, users.c.role)
@@ -168,7 +129,7 @@ async def authenticate(
         principal = Principal(user_id=row.id, login=row.login, display_name=row.display_name,
                               role=row.role, shop_roles=shop_roles)
     if principal is not None:
-        cache.put(digest, principal)
+        await cache.put(digest, principal, stamp)
     return principal
 
 

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from livepledge.accounts.schemas import Strict
+from livepledge.accounts.schemas import Int64, Strict
 
 
 class SkuIn(Strict):
     name: str = Field(max_length=200)
-    price: int = Field(description="price in fen")
-    stock: int
+    price: Int64 = Field(description="price in fen")
+    stock: Int64
 
 
 class ProductCreate(Strict):
@@ -25,5 +25,5 @@ class ProductUpdate(Strict):
 
 
 class SkuUpdate(Strict):
-    price: int | None = None
-    stock_delta: int | None = None
+    price: Int64 | None = None
+    stock_delta: Int64 | None = None

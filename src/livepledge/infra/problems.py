@@ -3,15 +3,27 @@ is decided here, in one place, and every response is `application/problem+json`.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from redis import exceptions as redis_exc
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+MAX_BODY_BYTES = 1_048_576
+# Failures of a backing service, answered 503 + Retry-After instead of 500.
+OUTAGES: tuple[type[Exception], ...] = (
+    ConnectionError, TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceError,
+    sa_exc.TimeoutError, redis_exc.ConnectionError, redis_exc.TimeoutError)
+# The database refused a value (out of range, too long): a last line behind input validation.
+INVALID_VALUES: tuple[type[Exception], ...] = (sa_exc.DataError, OverflowError)
+log = logging.getLogger("livepledge")
 
 # code -> (HTTP status, title). Domains raise codes; only this table knows HTTP.
 STATUS_BY_CODE: dict[str, tuple[int, str]] = {
@@ -86,6 +98,8 @@ def problem_response(problem: Problem, instance: str | None = None) -> Response:
     headers = {}
     if problem.code == "rate_limited" and "retry_after" in problem.extra:
         headers["Retry-After"] = str(max(1, int(problem.extra["retry_after"] + 0.999)))
+    elif problem.code == "service_unavailable":
+        headers["Retry-After"] = "1"
     return Response(
         orjson.dumps(problem.body(instance)),
         status_code=problem.status,
@@ -119,6 +133,125 @@ _HTTP_CODES = {
 }
 
 
+def outage_response(exc: Exception, path: str) -> Response:
+    # The database or Redis is unreachable (or the connection pool stayed exhausted): the
+    # request may be retried as is (a buy with the same Idempotency-Key), so say so.
+    log.warning("backing service unavailable on %s: %r", path, exc)
+    return problem_response(Problem(
+        "service_unavailable", "后端服务暂不可用，请稍后重试 / a backing service (database or "
+        "Redis) is unavailable; retry shortly"), path)
+
+
+def invalid_value_response(exc: Exception, path: str) -> Response:
+    log.warning("value refused by the database on %s: %r", path, exc)
+    return problem_response(Problem("validation_failed",
+                                    "数值超出范围或格式不符 / a value is out of range or invalid"),
+                            path)
+
+
+def internal_response(path: str) -> Response:
+    """A 500 for a bug: logged with its traceback by the caller, nothing of it in the body."""
+    body = {"type": "/problems/internal", "title": "内部错误 / Internal error", "status": 500,
+            "detail": "请稍后重试 / please retry later", "instance": path}
+    return Response(orjson.dumps(body), status_code=500, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def response_for(exc: Exception, path: str) -> Response:
+    """The answer to an exception outside FastAPI's handlers (the buy fast path)."""
+    if isinstance(exc, Problem):
+        return problem_response(exc, path)
+    if isinstance(exc, OUTAGES):
+        return outage_response(exc, path)
+    if isinstance(exc, INVALID_VALUES):
+        return invalid_value_response(exc, path)
+    log.error("unexpected error on %s", path, exc_info=exc)
+    return internal_response(path)
+
+
+def _too_large() -> Problem:
+    return Problem("payload_too_large", "请求体超过 1 MiB / request body over 1 MiB")
+
+
+def declared_too_large(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return value.isdigit() and int(value) > MAX_BODY_BYTES
+    return False
+
+
+_LONGEST_ID = 18  # digits: every id fits a signed 64-bit integer, in SQLite and PostgreSQL
+
+
+def oversized_id(path: str) -> bool:
+    """A path segment of digits too long to be any id (a database would overflow on it)."""
+    return any(len(part) > _LONGEST_ID and part.lstrip("-").isdigit()
+               for part in path.split("/"))
+
+
+class BodyLimit:
+    """Refuse request bodies over 1 MiB (413 problem+json): at once when Content-Length says so,
+    and as soon as a streamed (chunked) body goes past it. Also answers 404 for an id too long
+    to be one, before a database sees it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and oversized_id(scope["path"]):
+            await send({"type": "websocket.close", "code": 1008})  # as for an unknown session
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if oversized_id(scope["path"]):
+            await problem_response(Problem("not_found", "不存在 / no such resource: "
+                                           f"{scope['path']}"), scope["path"])(scope, receive, send)
+            return
+        if declared_too_large(scope):
+            await problem_response(_too_large(), scope.get("path"))(scope, receive, send)
+            return
+        received = 0
+        exceeded = False
+
+        async def limited() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > MAX_BODY_BYTES:
+                exceeded = True
+                raise _too_large()
+            return message
+
+        async def answer(message: Message) -> None:
+            # Whatever the route made of the interrupted body (FastAPI answers 400 to a body it
+            # could not read), the answer is 413.
+            if not exceeded:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await problem_response(_too_large(), scope.get("path"))(scope, receive, send)
+
+        await self.app(scope, limited, answer)
+
+
+async def read_body(scope: Scope, receive: Receive) -> bytes | None:
+    """The request body, at most 1 MiB (else Problem 413); None if the client went away."""
+    if declared_too_large(scope):
+        raise _too_large()
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _too_large()
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> Response:
@@ -127,6 +260,23 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         return problem_response(_validation_problem(exc), request.url.path)
+
+    async def _outage(request: Request, exc: Exception) -> Response:
+        return outage_response(exc, request.url.path)
+
+    for outage in OUTAGES:
+        app.add_exception_handler(outage, _outage)
+
+    async def _invalid(request: Request, exc: Exception) -> Response:
+        return invalid_value_response(exc, request.url.path)
+
+    for invalid in INVALID_VALUES:
+        app.add_exception_handler(invalid, _invalid)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s", request.url.path)
+        return internal_response(request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -2,32 +2,32 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, Field
 
-from livepledge.accounts.schemas import Strict
+from livepledge.accounts.schemas import Id, Int64, Strict
 
 
 class SessionCreate(Strict):
     title: str = Field(max_length=500)
-    anchor_id: int
+    anchor_id: Id
     scheduled_at: AwareDatetime
     playback_url: str | None = Field(default=None, max_length=2000)
 
 
 class LineupCreate(Strict):
-    sku_id: int
-    live_price: int
-    stock_allocated: int
-    per_buyer_limit: int = 1
+    sku_id: Id
+    live_price: Int64
+    stock_allocated: Int64
+    per_buyer_limit: Int64 = 1
     sale_starts_at: AwareDatetime
     sale_ends_at: AwareDatetime
 
 
 class LineupUpdate(Strict):
-    live_price: int | None = None
+    live_price: Int64 | None = None
     sale_ends_at: AwareDatetime | None = None
 
 
 class PinRequest(Strict):
-    item_id: int
+    item_id: Id
 
 
 class ChatRequest(Strict):
@@ -39,12 +39,12 @@ class ModerationRequest(Strict):
 
 
 class MuteRequest(Strict):
-    user_id: int
+    user_id: Id
     muted: bool = True
 
 
 class SlowModeRequest(Strict):
-    seconds: int
+    seconds: Int64
 
 
 class ScriptRequest(Strict):
@@ -59,4 +59,4 @@ class TranscriptRequest(Strict):
 
 class CorrectionRequest(Strict):
     text: str = Field(max_length=10_000)
-    segment_id: int | None = None
+    segment_id: Id | None = None

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Body, Header, Request
 from fastapi.responses import Response
-from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from livepledge.deps import PrincipalDep, RuntimeDep, get_runtime, require_principal
+from livepledge.infra import problems
 from livepledge.infra.problems import Problem
 from livepledge.orders import service
 from livepledge.orders.schemas import BuyRequest, CancelRequest, PayRequest, ShipRequest
@@ -26,9 +28,9 @@ async def buy(session_id: int, item_id: int, body: BuyRequest, principal: Princi
     """Buy a lineup item. 201 only once the order is durable; a repeat with the same
     Idempotency-Key returns the same order (with `Idempotent-Replayed: true`).
 
-    Served by `buy_route` (below), which keeps this contract without FastAPI's per-request
+    Served by `buy_asgi` (below), which keeps this contract without FastAPI's per-request
     machinery; this declaration documents it in the OpenAPI and answers ids that are not
-    integers."""
+    integers (or too long to be one)."""
     return await _buy(rt, principal, session_id, item_id, body.quantity, idempotency_key)
 
 
@@ -45,14 +47,28 @@ async def _buy(rt: Any, principal: Any, session_id: int, item_id: int, quantity:
                     headers={} if created else {"Idempotent-Replayed": "true"})
 
 
-async def buy_endpoint(request: Request) -> Response:
-    """The hottest endpoint (thousands of presses a second in a flash sale) as a plain
-    Starlette endpoint: the same authentication, validation and answers as `buy`."""
-    principal = await require_principal(request)
-    quantity = _quantity(await request.body())
-    params = request.path_params
-    return await _buy(get_runtime(request), principal, params["session_id"], params["item_id"],
-                      quantity, request.headers.get("idempotency-key"))
+BUY_PATH = re.compile(r"/api/v1/sessions/([0-9]{1,18})/lineup/([0-9]{1,18})/orders")
+
+
+async def buy_asgi(scope: Scope, receive: Receive, send: Send, session_id: int,
+                   item_id: int) -> None:
+    """The hottest endpoint (thousands of presses a second in a flash sale) as a bare ASGI
+    handler, dispatched before the middleware stack (`app.LivepledgeAPI`): the same body limit,
+    authentication, validation, answers and error mapping as `buy` above, which documents it.
+    Ids that are not 1–18 digits never get here (the route above answers them)."""
+    path = scope["path"]
+    request = Request(scope, receive)
+    try:
+        raw = await problems.read_body(scope, receive)
+        if raw is None:
+            return  # the client went away
+        principal = await require_principal(request)
+        quantity = _quantity(raw)
+        response = await _buy(get_runtime(request), principal, session_id, item_id, quantity,
+                              request.headers.get("idempotency-key"))
+    except Exception as exc:
+        response = problems.response_for(exc, path)
+    await response(scope, receive, send)
 
 
 def _quantity(raw: bytes) -> int:
@@ -70,10 +86,6 @@ def _quantity(raw: bytes) -> int:
         raise Problem("validation_failed", "quantity 须为整数 / quantity must be an integer",
                       errors=[{"field": "quantity", "message": "must be an integer"}])
     return quantity
-
-
-buy_route = Route("/api/v1/sessions/{session_id:int}/lineup/{item_id:int}/orders",
-                  buy_endpoint, methods=["POST"])
 
 
 @router.get("/orders/{order_id}")

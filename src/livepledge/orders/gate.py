@@ -8,18 +8,21 @@ a rejection never needs a database read to rule out a repeated request, and a re
 request is still being written is recognised (`known`) and can wait for that order.
 
 Embedded: `LocalStockGate` (one process; reservations are plain dict updates between awaits).
-Scale-out: `RedisStockGate` (one Lua script per reservation). Both pass tests/contract/.
+Scale-out: `RedisStockGate` (one Lua script per reservation, over the lean multiplexed client of
+`infra/resp.py`). Both pass tests/contract/.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import orjson
+
+from livepledge.infra.resp import RespClient, RespScript
+from livepledge.infra.singleflight import SingleFlight
 
 
 @dataclass(frozen=True)
@@ -68,30 +71,19 @@ class LocalStockGate:
     def __init__(self, loader: Loader) -> None:
         self._loader = loader
         self._items: dict[int, _LocalItem] = {}
-        self._loading: dict[int, asyncio.Future[None]] = {}
+        self._loading: SingleFlight[int, _LocalItem] = SingleFlight()
 
     async def _item(self, item_id: int) -> _LocalItem:
         item = self._items.get(item_id)
         if item is not None:
             return item
-        pending = self._loading.get(item_id)
-        if pending is not None:
-            await pending
-            return self._items[item_id]
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._loading[item_id] = future
-        try:
-            stock = await self._loader(item_id)
-            self._items[item_id] = _LocalItem(stock.remaining, dict(stock.bought),
-                                              known=set(stock.references))
-            future.set_result(None)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved; waiters re-raise it
-            raise
-        finally:
-            del self._loading[item_id]
-        return self._items[item_id]
+        return await self._loading.run(item_id, lambda: self._load(item_id))
+
+    async def _load(self, item_id: int) -> _LocalItem:
+        stock = await self._loader(item_id)
+        item = _LocalItem(stock.remaining, dict(stock.bought), known=set(stock.references))
+        self._items[item_id] = item
+        return item
 
     async def reserve(self, item_id: int, buyer_id: int, quantity: int, limit: int,
                       *, reference: str) -> Reservation:
@@ -194,26 +186,32 @@ class RedisStockGate:
     (`release`). `reconcile` settles pendings older than a lease after a worker died mid-batch."""
 
     def __init__(self, url: str, loader: Loader, *, prefix: str = "lp:gate") -> None:
-        from livepledge.infra.broker import redis_client
-
-        self._redis = redis_client(url)
+        # The lean multiplexed client (infra/resp.py): the buy path makes one call per press.
+        self._redis = RespClient(url)
         self._loader = loader
         self._prefix = prefix
-        self._reserve = self._redis.register_script(_RESERVE)
-        self._load = self._redis.register_script(_LOAD)
-        self._release = self._redis.register_script(_RELEASE)
+        self._reserve = RespScript(self._redis, _RESERVE)
+        self._load = RespScript(self._redis, _LOAD)
+        self._release = RespScript(self._redis, _RELEASE)
+        self._loading: SingleFlight[int, None] = SingleFlight()
 
     def _keys(self, item_id: int) -> list[str]:
         base = f"{self._prefix}:{{{item_id}}}"  # hash tag: one Redis Cluster slot per item
         return [f"{base}:remaining", f"{base}:bought", f"{base}:pending", f"{base}:refs"]
 
     async def _ensure_loaded(self, item_id: int) -> None:
+        """Load the item into Redis from the database. Single flight per process: the first
+        burst finds the item unloaded on every one of its concurrent requests, and one database
+        read serves them all (the Lua load is a no-op if another worker loaded it first)."""
+        await self._loading.run(item_id, lambda: self._load_item(item_id))
+
+    async def _load_item(self, item_id: int) -> None:
         stock = await self._loader(item_id)
         args: list[int | str] = [stock.remaining, len(stock.bought)]
         for buyer, qty in stock.bought.items():
             args.extend((buyer, qty))
         args.extend(sorted(stock.references))
-        await self._load(keys=self._keys(item_id), args=args)
+        await self._load(self._keys(item_id), args)
 
     async def reserve(self, item_id: int, buyer_id: int, quantity: int, limit: int,
                       *, reference: str) -> Reservation:
@@ -221,36 +219,35 @@ class RedisStockGate:
         record = orjson.dumps({"buyer": buyer_id, "qty": quantity, "ref": reference,
                                "at": time.time()})
         args = [buyer_id, quantity, limit, reference, record]
-        code, bought = await self._reserve(keys=keys, args=args)
+        code, bought = await self._reserve(keys, args)
         if code == -1:
             await self._ensure_loaded(item_id)
-            code, bought = await self._reserve(keys=keys, args=args)
-        return Reservation(_OUTCOMES[int(code)], int(bought),
-                           reference if int(code) == 0 else "")
+            code, bought = await self._reserve(keys, args)
+        return Reservation(_OUTCOMES[code], bought, reference if code == 0 else "")
 
     async def confirm(self, item_id: int, reservations: list[Reservation]) -> None:
         refs = [r.token for r in reservations if r.token]
         if refs:
-            await self._redis.hdel(self._keys(item_id)[2], *refs)
+            await self._redis.call("HDEL", self._keys(item_id)[2], *refs)
 
     async def release(self, item_id: int, buyer_id: int, quantity: int,
                       reservation: Reservation | None = None) -> None:
         token = reservation.token if reservation else ""
         mode = "pending" if token else "settled"
-        await self._release(keys=self._keys(item_id), args=[buyer_id, quantity, token, mode])
+        await self._release(self._keys(item_id), [buyer_id, quantity, token, mode])
 
     async def remaining(self, item_id: int) -> int | None:
-        value = await self._redis.get(self._keys(item_id)[0])
+        value = await self._redis.call("GET", self._keys(item_id)[0])
         return None if value is None else int(value)
 
     async def forget(self, item_id: int) -> None:
-        await self._redis.delete(*self._keys(item_id))
+        await self._redis.call("DEL", *self._keys(item_id))
 
     async def stale_pending(self, item_id: int, *, older_than: float) -> list[dict[str, object]]:
-        entries = await self._redis.hgetall(self._keys(item_id)[2])
+        flat = await self._redis.call("HGETALL", self._keys(item_id)[2])
         cutoff = time.time() - older_than
         stale = []
-        for token, raw in entries.items():
+        for token, raw in zip(flat[::2], flat[1::2], strict=True):
             record = orjson.loads(raw)
             if record["at"] < cutoff:
                 record["token"] = token.decode()
@@ -261,17 +258,21 @@ class RedisStockGate:
                            committed: bool) -> None:
         token = str(record["token"])
         if committed:
-            await self._redis.hdel(self._keys(item_id)[2], token)
+            await self._redis.call("HDEL", self._keys(item_id)[2], token)
         else:
             await self.release(item_id, int(record["buyer"]), int(record["qty"]),  # type: ignore[call-overload]
                                Reservation("reserved", 0, token))
 
     async def gated_items(self) -> list[int]:
-        items = []
-        async for key in self._redis.scan_iter(match=f"{self._prefix}:*:pending"):
-            text = key.decode()
-            items.append(int(text[text.index("{") + 1:text.index("}")]))
-        return items
+        items, cursor = [], b"0"
+        while True:
+            cursor, keys = await self._redis.call("SCAN", cursor, "MATCH",
+                                                  f"{self._prefix}:*:pending", "COUNT", 500)
+            for key in keys:
+                text = key.decode()
+                items.append(int(text[text.index("{") + 1:text.index("}")]))
+            if cursor == b"0":
+                return items
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        await self._redis.close()

@@ -18,6 +18,7 @@ from livepledge.infra.db import Database, UnitOfWork
 from livepledge.infra.events import record_event
 from livepledge.infra.notify import Notifier
 from livepledge.infra.problems import Problem
+from livepledge.infra.singleflight import SingleFlight
 from livepledge.live import rules as live_rules
 from livepledge.live.models import lineup_items, live_sessions
 from livepledge.orders import rules
@@ -43,29 +44,19 @@ class ItemFactsCache:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._entries: dict[int, tuple[float, ItemFacts]] = {}
-        self._loading: dict[int, asyncio.Future[ItemFacts]] = {}
+        self._loading: SingleFlight[int, ItemFacts] = SingleFlight()
 
     async def get(self, item_id: int) -> ItemFacts:
         entry = self._entries.get(item_id)
         if entry and entry[0] > time.monotonic():
             return entry[1]
         # Single flight: in a burst, one request reloads the facts and the others wait for it.
-        loading = self._loading.get(item_id)
-        if loading is not None:
-            return await asyncio.shield(loading)
-        future: asyncio.Future[ItemFacts] = asyncio.get_running_loop().create_future()
-        self._loading[item_id] = future
-        try:
-            async with self.db.read() as conn:
-                facts = await load_item_facts(conn, item_id)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it
-            raise
-        finally:
-            del self._loading[item_id]
+        return await self._loading.run(item_id, lambda: self._load(item_id))
+
+    async def _load(self, item_id: int) -> ItemFacts:
+        async with self.db.read() as conn:
+            facts = await load_item_facts(conn, item_id)
         self._entries[item_id] = (time.monotonic() + FACTS_TTL_SECONDS, facts)
-        future.set_result(facts)
         return facts
 
     def invalidate(self, item_ids: list[int] | None = None) -> None:

@@ -89,6 +89,11 @@ class OrderWriter:
         self.announce = announce  # async callable(list[dict]) -> None, after commit
         self._queue: asyncio.Queue[PendingOrder] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        # Announcements go out from their own task, in commit order, so that the buyers of a
+        # batch are answered without waiting for fan-out (one publish per order with Redis).
+        self._announcements: asyncio.Queue[tuple[list[dict[str, Any]], list[Any]]] = \
+            asyncio.Queue()
+        self._announcer: asyncio.Task[None] | None = None
         # (buyer, key) -> the answer-to-be of a request being written: a repeat waits on it.
         self.inflight: dict[tuple[int, str], asyncio.Future[Outcome]] = {}
         self.batches = 0
@@ -96,12 +101,27 @@ class OrderWriter:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="order-writer")
+        if self.announce:
+            self._announcer = asyncio.create_task(self._announce_loop(), name="order-announcer")
+
+    async def _announce_loop(self) -> None:
+        assert self.announce is not None
+        while True:
+            items, orders = await self._announcements.get()
+            # Committed: a failed announcement must not turn durable orders into errors.
+            await _quietly(self.announce(items, orders))
 
     async def close(self) -> None:
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._announcer:
+            while not self._announcements.empty():  # what was committed is still announced
+                await _quietly(self.announce(*self._announcements.get_nowait()))
+            self._announcer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._announcer
         while not self._queue.empty():
             pending = self._queue.get_nowait()
             if not pending.future.done():
@@ -191,8 +211,7 @@ class OrderWriter:
                           "shop_id": by_item[i][0].facts.shop_id, "stock_remaining": r}
                          for i, r in remaining_after.items()]
             created_orders = [outcomes[id(p)].order for p in created]
-            # Committed: a failed announcement must not turn durable orders into errors.
-            await _quietly(self.announce(uow_items, created_orders))
+            self._announcements.put_nowait((uow_items, created_orders))
         return outcomes
 
     async def _add_to_buyer_counts(self, conn: AsyncConnection,

@@ -115,7 +115,7 @@ async def web_logout(request: Request, rt: RuntimeDep, principal: OptionalPrinci
     if token:
         async with rt.db.write() as uow:
             await accounts.do_revoke_token(uow, token, rt.now())
-        rt.tokens.forget()
+        await rt.tokens.forget()
     response = Response(b"{}", media_type="application/json")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

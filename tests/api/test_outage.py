@@ -1,0 +1,57 @@
+"""A backing service that is down gives 503 problem+json with Retry-After, never a 500, and
+nothing is written."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+
+from livepledge.infra.db import Database
+from livepledge.orders.gate import RedisStockGate
+from livepledge.orders.service import gate_loader
+from tests.api.world import assert_problem, build_world
+
+
+def dead_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # closed on exit: nothing listens there
+
+
+async def test_buy_with_the_stock_gate_unreachable_is_503_and_writes_nothing(
+        app_client: httpx.AsyncClient):
+    world = await build_world(app_client, allocated=5, limit=1)
+    runtime = app_client.app.state.runtime  # type: ignore[attr-defined]
+    dead_gate = RedisStockGate(f"redis://127.0.0.1:{dead_port()}/0", gate_loader(runtime.db))
+    healthy_gate, runtime.buy.gate = runtime.buy.gate, dead_gate
+    try:
+        response = await world.buy(world.buyers[0], key="during-outage")
+    finally:
+        runtime.buy.gate = healthy_gate
+        await dead_gate.close()
+
+    assert_problem(response, 503, "service_unavailable")
+    assert response.headers["Retry-After"] == "1"
+    assert await world.orders() == []
+    assert (await world.item())["stock_remaining"] == 5
+    # The same key works once the gate is back: the outage left no trace.
+    retry = await world.buy(world.buyers[0], key="during-outage")
+    assert retry.status_code == 201
+    assert [o["id"] for o in await world.orders()] == [retry.json()["id"]]
+
+
+async def test_database_unreachable_is_503(app_client: httpx.AsyncClient):
+    world = await build_world(app_client, allocated=5, limit=1)
+    runtime = app_client.app.state.runtime  # type: ignore[attr-defined]
+    dead = Database(f"postgresql+asyncpg://postgres@127.0.0.1:{dead_port()}/none")
+    healthy, runtime.db = runtime.db, dead
+    try:
+        response = await app_client.get(f"/api/v1/sessions/{world.session_id}")
+    finally:
+        runtime.db = healthy
+        await dead.dispose()
+
+    assert_problem(response, 503, "service_unavailable")
+    assert response.headers["Retry-After"] == "1"
+    assert (await app_client.get(f"/api/v1/sessions/{world.session_id}")).status_code == 200
