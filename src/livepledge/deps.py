@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +26,7 @@ from livepledge.infra.problems import Problem
 from livepledge.infra.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
 from livepledge.infra.resp import RespClient
 from livepledge.infra.security import csrf_token_for, tokens_equal
+from livepledge.infra.stopping import Stop, finish
 from livepledge.live.chat import (
     ChatChecker,
     ChatContext,
@@ -64,6 +64,7 @@ class Runtime:
     buy: BuyContext
     redis: Any = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    stop: Stop = field(default_factory=Stop)  # tells the background loops to end (stopping.py)
     metrics: Metrics = field(default_factory=Metrics)
 
     def now(self) -> datetime:
@@ -180,7 +181,8 @@ async def _sweep_forever(runtime: Runtime) -> None:
             raise
         except Exception:
             log.exception("expiry sweep failed")
-        await asyncio.sleep(runtime.settings.expiry_sweep_interval_seconds)
+        if not await runtime.stop.rest(runtime.settings.expiry_sweep_interval_seconds):
+            return
 
 
 async def reconcile_gate(runtime: Runtime) -> None:
@@ -204,10 +206,9 @@ async def reconcile_gate(runtime: Runtime) -> None:
 
 
 async def close_runtime(runtime: Runtime) -> None:
+    runtime.stop.set()
     for task in runtime.tasks:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await finish(task)
     await runtime.rooms.close()
     await runtime.writer.close()
     await runtime.chat.queue.close()

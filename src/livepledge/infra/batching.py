@@ -5,16 +5,17 @@ Callers await their own item's result, which is set only after COMMIT."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from livepledge.infra.db import Database, UnitOfWork
+from livepledge.infra.stopping import finish
 
 T = TypeVar("T")
 log = logging.getLogger("livepledge.batching")
 
+_STOP: Any = object()
 CommitFn = Callable[[UnitOfWork, list[T]], Awaitable[list[Any]]]
 
 
@@ -27,31 +28,38 @@ class BatchQueue(Generic[T]):
         self.name = name
         self._queue: asyncio.Queue[tuple[T, asyncio.Future[Any]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=self.name)
 
     async def close(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Everything submitted before close is committed; the loop then ends (stopping.py)."""
+        self._closed = True
+        self._queue.put_nowait((_STOP, None))
+        await finish(self._task)
 
     async def submit(self, item: T) -> Any:
+        if self._closed:
+            raise RuntimeError(f"{self.name} is closed")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((item, future))
         return await future
 
     async def _run(self) -> None:
-        while True:
+        stopping = False
+        while not stopping:
             batch = [await self._queue.get()]
             while len(batch) < self.batch_max and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            if batch[-1][0] is _STOP:  # nothing is queued after the stop
+                stopping = True
+                batch.pop()
+                if not batch:
+                    break
             try:
                 async with self.db.write() as uow:
                     results = await self._commit(uow, [item for item, _ in batch])
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
                 log.exception("%s batch failed", self.name)
                 for _, future in batch:

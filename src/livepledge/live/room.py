@@ -10,7 +10,6 @@ takes a fresh snapshot). The server never buffers without bound.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from datetime import datetime
@@ -23,6 +22,7 @@ from livepledge.infra.broker import Broker
 from livepledge.infra.clock import utcnow
 from livepledge.infra.db import Database
 from livepledge.infra.notify import Notifier, room_channel
+from livepledge.infra.stopping import Stop, finish
 from livepledge.live.models import likes, lineup_items, viewer_visits
 from livepledge.live.presence import Presence
 
@@ -68,6 +68,7 @@ class Room:
         self.stock: dict[int, int] = {}
         self.ticks = 0
         self._task: asyncio.Task[None] | None = None
+        self._stop = Stop()
         self._last_sent: tuple[int, int] = (-1, -1)
 
     async def open(self) -> None:
@@ -79,12 +80,14 @@ class Room:
         self._task = asyncio.create_task(self._tick_loop(), name=f"room-{self.session_id}")
 
     async def close(self) -> None:
+        """The tick loop ends after its current tick and stores what is left (stopping.py)."""
+        self._stop.set()
         await self.hub.broker.unsubscribe(room_channel(self.session_id), self.on_message)
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self._flush()
+        await finish(self._task)
+
+    @property
+    def closed(self) -> bool:
+        return self._stop.is_set and (self._task is None or self._task.done())
 
     async def on_message(self, _channel: str, data: bytes) -> None:
         message = orjson.loads(data)
@@ -104,14 +107,15 @@ class Room:
 
     async def _tick_loop(self) -> None:
         interval = self.hub.tick_seconds
-        while True:
-            await asyncio.sleep(interval)
+        while await self._stop.rest(interval):
             try:
                 await self.tick()
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 log.exception("room %s tick failed", self.session_id)
+        try:
+            await self._flush()
+        except Exception:
+            log.exception("room %s final flush failed", self.session_id)
 
     async def tick(self) -> None:
         self.ticks += 1
@@ -178,6 +182,8 @@ class RoomHub:
         self.queue_size = queue_size
         self.rooms: dict[int, Room] = {}
         self._lock = asyncio.Lock()
+        # Rooms whose last viewer left: their loop is storing what is left (close() waits).
+        self._retiring: set[Room] = set()
 
     async def join(self, session_id: int, viewer_key: str, user_id: int | None) -> tuple[Room,
                                                                                        Client]:
@@ -205,12 +211,18 @@ class RoomHub:
         async with self._lock:
             if not room.clients and self.rooms.get(room.session_id) is room:
                 del self.rooms[room.session_id]
-                await room.close()
+                self._retiring.add(room)
+                try:
+                    await room.close()
+                finally:
+                    if room.closed:
+                        self._retiring.discard(room)
 
     def like(self, room: Room, user_id: int, count: int) -> None:
         room.local_likes[user_id] += count
 
     async def close(self) -> None:
-        for room in list(self.rooms.values()):
+        for room in [*self.rooms.values(), *self._retiring]:
             await room.close()
         self.rooms.clear()
+        self._retiring.clear()

@@ -11,7 +11,6 @@ over-limit even if the gate is wrong.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -25,11 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from livepledge.infra.db import Database, row_dict
 from livepledge.infra.models import events
+from livepledge.infra.stopping import finish
 from livepledge.live.models import lineup_items, live_sessions
 from livepledge.orders.gate import Reservation, StockGate
 from livepledge.orders.models import buyer_item_counts, orders
 
 log = logging.getLogger("livepledge.orders.writer")
+_STOP: Any = object()
 
 
 @dataclass(frozen=True)
@@ -87,15 +88,15 @@ class OrderWriter:
         self.gate = gate
         self.batch_max = batch_max
         self.announce = announce  # async callable(list[dict]) -> None, after commit
-        self._queue: asyncio.Queue[PendingOrder] = asyncio.Queue()
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()  # PendingOrder, then _STOP
         self._task: asyncio.Task[None] | None = None
         # Announcements go out from their own task, in commit order, so that the buyers of a
         # batch are answered without waiting for fan-out (one publish per order with Redis).
-        self._announcements: asyncio.Queue[tuple[list[dict[str, Any]], list[Any]]] = \
-            asyncio.Queue()
+        self._announcements: asyncio.Queue[Any] = asyncio.Queue()  # (items, orders), then _STOP
         self._announcer: asyncio.Task[None] | None = None
         # (buyer, key) -> the answer-to-be of a request being written: a repeat waits on it.
         self.inflight: dict[tuple[int, str], asyncio.Future[Outcome]] = {}
+        self._closed = False
         self.batches = 0
         self.orders_written = 0
 
@@ -106,28 +107,27 @@ class OrderWriter:
 
     async def _announce_loop(self) -> None:
         assert self.announce is not None
-        while True:
-            items, orders = await self._announcements.get()
+        while (announcement := await self._announcements.get()) is not _STOP:
+            items, orders = announcement
             # Committed: a failed announcement must not turn durable orders into errors.
             await _quietly(self.announce(items, orders))
 
     async def close(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Orders submitted before close are written and answered; the loops then end
+        (infra/stopping.py). A buy arriving after close is refused as an outage."""
+        self._closed = True
+        self._queue.put_nowait(_STOP)
+        await finish(self._task)
         if self._announcer:
-            while not self._announcements.empty():  # what was committed is still announced
-                await _quietly(self.announce(*self._announcements.get_nowait()))
-            self._announcer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._announcer
-        while not self._queue.empty():
-            pending = self._queue.get_nowait()
-            if not pending.future.done():
-                pending.future.set_result(Outcome("rejected", code="service_unavailable"))
+            self._announcements.put_nowait(_STOP)  # after everything committed
+            await finish(self._announcer)
 
     async def submit(self, pending: PendingOrder) -> Outcome:
+        if self._closed:  # shutting down: the buyer retries (on another worker, or after restart)
+            pending.future = asyncio.get_running_loop().create_future()
+            await self._settle([pending], {id(pending): Outcome("rejected",
+                                                                code="service_unavailable")})
+            return pending.future.result()
         pending.future = asyncio.get_running_loop().create_future()
         self.inflight[pending.pair] = pending.future
         self._queue.put_nowait(pending)
@@ -138,17 +138,18 @@ class OrderWriter:
                 del self.inflight[pending.pair]
 
     async def _run(self) -> None:
-        while True:
+        stopping = False
+        while not stopping:
             batch = [await self._queue.get()]
             while len(batch) < self.batch_max and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            if batch[-1] is _STOP:  # the last thing ever queued
+                stopping = True
+                batch.pop()
+                if not batch:
+                    break
             try:
                 await self._process(batch)
-            except asyncio.CancelledError:
-                for pending in batch:
-                    if not pending.future.done():
-                        pending.future.set_result(Outcome("rejected", code="service_unavailable"))
-                raise
             except Exception:
                 log.exception("order batch failed")
                 await self._settle(batch, {id(p): Outcome("rejected", code="service_unavailable")
