@@ -131,7 +131,8 @@ async def build_runtime(settings: Settings) -> Runtime:
         settings=settings, db=db, broker=broker, notifier=notifier, gate=gate, writer=writer,
         facts=facts, payments=build_provider("sandbox"),
         tokens=TokenCache(settings.token_cache_seconds,
-                          RespClient(settings.redis_url) if settings.redis_url else None),
+                          RespClient(settings.redis_url) if settings.redis_url else None,
+                          broker),
         presence=presence, limiter=limiter,
         rooms=rooms,
         chat=ChatContext(db, notifier, limiter, chat_queue, settings.chat_max_length,
@@ -147,6 +148,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         facts.invalidate(orjson.loads(data).get("item_ids"))
 
     await broker.subscribe(ITEMS_CHANNEL, on_items)
+    await runtime.tokens.start()
     writer.start()
     chat_queue.start()
     runtime.tasks.append(asyncio.create_task(_sweep_forever(runtime), name="expiry-sweeper"))

@@ -3,13 +3,15 @@ a revocation retires shared entries at once; nothing outlives its lifetime."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
 import orjson
 import pytest
 
-from livepledge.accounts.principal import Principal, Stamp, TokenCache
+from livepledge.accounts.principal import TOKENS_CHANNEL, Principal, Stamp, TokenCache
+from livepledge.infra.broker import RedisBroker
 from livepledge.infra.resp import RespClient
 
 BUYER = Principal(user_id=7, login="buyer7", display_name="小七", role="buyer")
@@ -104,3 +106,30 @@ async def test_without_redis_only_the_local_tier_exists():
     assert cache.get("d-buyer") == BUYER
     await cache.forget()
     assert cache.get("d-buyer") is None
+
+
+async def test_a_revocation_reaches_the_other_workers_own_tier_at_once(redis_url: str):
+    """Without the broadcast the second worker would honour the revoked token for `ttl`."""
+    brokers = [RedisBroker(redis_url), RedisBroker(redis_url)]
+    for broker in brokers:
+        await broker.start()
+    first = TokenCache(30, RespClient(redis_url), brokers[0])
+    second = TokenCache(30, RespClient(redis_url), brokers[1])
+    for cache in (first, second):
+        await cache.start()
+    told = asyncio.Event()
+    await brokers[1].subscribe(TOKENS_CHANNEL, lambda _c, _d: told.set())
+    try:
+        await validate(second, "d-staff", STAFF)
+        assert second.get("d-staff") == STAFF
+
+        await first.forget()
+        await asyncio.wait_for(told.wait(), 10)  # a bound on failure; it comes in milliseconds
+
+        assert second.get("d-staff") is None
+        assert (await second.lookup("d-staff"))[0] is None
+    finally:
+        for cache in (first, second):
+            await cache.close()
+        for broker in brokers:
+            await broker.close()

@@ -6,8 +6,10 @@ Two tiers: each process keeps the principals it validated for up to `ttl` second
 token one worker validated is known to every worker (behind a load balancer a buyer's presses
 land on any worker). An entry never outlives `ttl` from its database read, whichever tier it
 comes from. Revocation (logout, shop membership changes) clears this process at once, bumps a
-shared generation so no worker takes an older shared entry again, and reaches the other
-processes' own tier within `ttl` (docs/settings.md, `LIVEPLEDGE_TOKEN_CACHE_SECONDS`).
+shared generation so no worker takes an older shared entry again, and is published on the
+broker so the other processes drop their own tier too, in milliseconds; one that misses the
+message (Redis pub/sub delivers at most once) drops it within `ttl` (docs/settings.md,
+`LIVEPLEDGE_TOKEN_CACHE_SECONDS`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from livepledge.accounts import rules
+from livepledge.infra.broker import Broker
 from livepledge.infra.resp import RespClient
 
 
@@ -37,6 +40,7 @@ class Principal:
 
 
 _GENERATION_KEY = "lp:tok:generation"
+TOKENS_CHANNEL = "lp:tokens"  # "drop your own tier": a revocation, told to every worker
 MAX_LOCAL_ENTRIES = 100_000
 
 
@@ -50,11 +54,25 @@ class Stamp:
 
 
 class TokenCache:
-    def __init__(self, ttl: float, shared: RespClient | None = None) -> None:
+    def __init__(self, ttl: float, shared: RespClient | None = None,
+                 broker: Broker | None = None) -> None:
         self.ttl = ttl
         self.shared = shared
+        self.broker = broker
         self._entries: dict[str, tuple[float, Principal]] = {}
         self._generation = 0
+
+    async def start(self) -> None:
+        if self.broker is not None:
+            await self.broker.subscribe(TOKENS_CHANNEL, self._on_revocation)
+
+    async def _on_revocation(self, _channel: str, _data: bytes) -> None:
+        self.drop_local()
+
+    def drop_local(self) -> None:
+        """Forget this process's tier; a read in progress is not cached either (its stamp)."""
+        self._generation += 1
+        self._entries.clear()
 
     def get(self, digest: str) -> Principal | None:
         """This process's tier: no I/O."""
@@ -102,14 +120,18 @@ class TokenCache:
                                max(1, int(self.ttl * 1000)))
 
     async def forget(self) -> None:
-        """After a revocation or a membership change: drop this process's tier and retire every
-        shared entry (other processes' own tiers follow within `ttl`)."""
-        self._generation += 1
-        self._entries.clear()
+        """After a revocation or a membership change: drop this process's tier, retire every
+        shared entry, and tell the other processes to drop theirs. Redis pub/sub delivers that
+        at most once: a worker that misses it still drops the entry within `ttl`."""
+        self.drop_local()
         if self.shared is not None:
             await self.shared.call("INCR", _GENERATION_KEY)
+        if self.broker is not None:
+            await self.broker.publish(TOKENS_CHANNEL, b"revoked")
 
     async def close(self) -> None:
+        if self.broker is not None:
+            await self.broker.unsubscribe(TOKENS_CHANNEL, self._on_revocation)
         if self.shared is not None:
             await self.shared.close()
 
