@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         description="Redis URL for the scale-out shape (fan-out, stock gate, presence). "
         "Empty: embedded in-process adapters.",
     )
+    redis_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=300,
+        description="How long a Redis command may go unanswered before its connection is dropped "
+        "and the request answered 503 (a hung Redis must not stall buys).",
+    )
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Where the SQLite file lives.")
     environment: str = Field(
         default="development",

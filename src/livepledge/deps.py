@@ -102,9 +102,11 @@ async def build_runtime(settings: Settings) -> Runtime:
     if settings.redis_url:
         from livepledge.infra.broker import redis_client as make_redis_client
 
-        redis_client = make_redis_client(settings.redis_url)
+        redis_client = make_redis_client(settings.redis_url,
+                                         socket_timeout=settings.redis_timeout_seconds)
         broker = RedisBroker(settings.redis_url)
-        gate: StockGate = RedisStockGate(settings.redis_url, gate_loader(db))
+        gate: StockGate = RedisStockGate(settings.redis_url, gate_loader(db),
+                                         reply_timeout=settings.redis_timeout_seconds)
         presence: Presence = RedisPresence(redis_client, settings.presence_ttl_seconds)
         limiter: RateLimiter = RedisRateLimiter(redis_client)
     else:
@@ -131,7 +133,9 @@ async def build_runtime(settings: Settings) -> Runtime:
         settings=settings, db=db, broker=broker, notifier=notifier, gate=gate, writer=writer,
         facts=facts, payments=build_provider("sandbox"),
         tokens=TokenCache(settings.token_cache_seconds,
-                          RespClient(settings.redis_url) if settings.redis_url else None,
+                          RespClient(settings.redis_url,
+                                     reply_timeout=settings.redis_timeout_seconds)
+                          if settings.redis_url else None,
                           broker),
         presence=presence, limiter=limiter,
         rooms=rooms,

@@ -41,6 +41,32 @@ async def test_buy_with_the_stock_gate_unreachable_is_503_and_writes_nothing(
     assert [o["id"] for o in await world.orders()] == [retry.json()["id"]]
 
 
+async def test_buy_with_the_stock_gate_hung_is_503_after_the_timeout_and_writes_nothing(
+        app_client: httpx.AsyncClient):
+    """A Redis that accepts connections but never answers (hung, or packets black-holed)."""
+    world = await build_world(app_client, allocated=5, limit=1)
+    runtime = app_client.app.state.runtime  # type: ignore[attr-defined]
+    with socket.socket() as hung:  # the kernel completes the handshake; nobody ever replies
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)
+        port = hung.getsockname()[1]
+        hung_gate = RedisStockGate(f"redis://127.0.0.1:{port}/0", gate_loader(runtime.db),
+                                   reply_timeout=0.3)
+        healthy_gate, runtime.buy.gate = runtime.buy.gate, hung_gate
+        try:
+            response = await world.buy(world.buyers[0], key="while-hung")
+        finally:
+            runtime.buy.gate = healthy_gate
+            await hung_gate.close()
+
+    assert_problem(response, 503, "service_unavailable")
+    assert response.headers["Retry-After"] == "1"
+    assert await world.orders() == []
+    assert (await world.item())["stock_remaining"] == 5
+    retry = await world.buy(world.buyers[0], key="while-hung")
+    assert retry.status_code == 201
+
+
 async def test_database_unreachable_is_503(app_client: httpx.AsyncClient):
     world = await build_world(app_client, allocated=5, limit=1)
     runtime = app_client.app.state.runtime  # type: ignore[attr-defined]

@@ -16,7 +16,13 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import redis
 
-from livepledge.infra.resp import RespClient, RespConnectionError, RespError, RespScript
+from livepledge.infra.resp import (
+    RespClient,
+    RespConnectionError,
+    RespError,
+    RespScript,
+    RespTimeoutError,
+)
 from tests.conftest import free_port
 
 
@@ -291,6 +297,27 @@ async def test_a_server_that_never_answers_times_out_the_connect() -> None:
             with pytest.raises(RespConnectionError, match="cannot connect"):
                 await client.call("PING")
         await client.close()
+
+
+async def test_a_hung_redis_fails_the_waiting_calls_and_the_next_call_reconnects(
+        redis_url: str, sync_redis: redis.Redis, prefix: str) -> None:
+    """CLIENT PAUSE makes the real Redis stop answering without closing anything, as a hung or
+    black-holed server does."""
+    client = RespClient(redis_url, reply_timeout=0.3)
+    await client.call("SET", f"{prefix}:k", "v")
+    sync_redis.execute_command("CLIENT", "PAUSE", 2000, "ALL")
+
+    async with asyncio.timeout(10):
+        during = await asyncio.gather(*(client.call("GET", f"{prefix}:k") for _ in range(3)),
+                                      return_exceptions=True)
+        await asyncio.to_thread(sync_redis.ping)  # returns once the pause is over
+        after = await client.call("GET", f"{prefix}:k")
+
+    # Without the timeout they would have waited out the pause and returned b"v".
+    assert [type(r) for r in during] == [RespTimeoutError] * 3
+    assert all("did not answer within 0.3 s" in str(r) for r in during)
+    assert after == b"v"
+    await client.close()
 
 
 # --- closing -----------------------------------------------------------------------------------

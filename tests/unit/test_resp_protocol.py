@@ -20,6 +20,7 @@ from livepledge.infra.resp import (
     RespConnectionError,
     RespError,
     RespProtocolError,
+    RespTimeoutError,
     _Protocol,
     encode,
     parse,
@@ -108,7 +109,7 @@ class FakeTransport:
 
 
 def connected(loop: asyncio.AbstractEventLoop) -> tuple[_Protocol, FakeTransport]:
-    protocol = _Protocol(loop)
+    protocol = _Protocol(loop, 5.0)
     transport = FakeTransport()
     protocol.connection_made(transport)  # type: ignore[arg-type]
     return protocol, transport
@@ -230,7 +231,8 @@ def test_replies_split_anywhere_resolve_their_waiters_in_order(replies: list[Nod
     try:
         protocol, transport = connected(loop)
         futures = [loop.create_future() for _ in replies]
-        protocol.waiters.extend(futures)
+        for future in futures:
+            protocol.expect(future)
 
         received = 0
         for chunk in chunked(stream, cuts):
@@ -283,7 +285,8 @@ async def test_a_malformed_reply_fails_every_waiter_and_aborts(garbage: bytes,
     loop = asyncio.get_running_loop()
     protocol, transport = connected(loop)
     futures = [loop.create_future() for _ in range(4)]
-    protocol.waiters.extend(futures)
+    for future in futures:
+        protocol.expect(future)
     stream = b":1\r\n" + garbage + b":3\r\n:4\r\n"
 
     for chunk in ([stream[n:n + 1] for n in range(len(stream))] if bytewise else [stream]):
@@ -305,7 +308,7 @@ async def test_a_reply_with_no_waiter_is_a_protocol_error() -> None:
     loop = asyncio.get_running_loop()
     protocol, transport = connected(loop)
     asked = loop.create_future()
-    protocol.waiters.append(asked)
+    protocol.expect(asked)
 
     protocol.data_received(b"+OK\r\n:2\r\n")
 
@@ -321,7 +324,7 @@ async def test_a_reply_beyond_a_cancelled_waiter_is_a_protocol_error() -> None:
     protocol, transport = connected(loop)
     cancelled = loop.create_future()
     cancelled.cancel()
-    protocol.waiters.append(cancelled)
+    protocol.expect(cancelled)
 
     protocol.data_received(b":1\r\n:2\r\n")
 
@@ -336,7 +339,8 @@ async def test_connection_lost_fails_pending_waiters_with_a_connection_error() -
     protocol, _ = connected(loop)
     pending, cancelled = loop.create_future(), loop.create_future()
     cancelled.cancel()
-    protocol.waiters.extend([cancelled, pending])
+    protocol.expect(cancelled)
+    protocol.expect(pending)
     protocol.data_received(b"$5\r\npart")  # half a reply, for the cancelled waiter
 
     protocol.connection_lost(ConnectionResetError("reset"))
@@ -355,7 +359,8 @@ async def test_a_cancelled_waiter_does_not_shift_the_replies(bytewise: bool) -> 
     loop = asyncio.get_running_loop()
     protocol, transport = connected(loop)
     futures = [loop.create_future() for _ in range(5)]
-    protocol.waiters.extend(futures)
+    for future in futures:
+        protocol.expect(future)
     futures[1].cancel()
     futures[3].cancel()
     stream = b":1\r\n-ERR two\r\n+three\r\n$4\r\nfour\r\n*1\r\n$4\r\nfive\r\n"
@@ -376,7 +381,8 @@ async def test_a_waiter_cancelled_while_its_reply_is_half_read_does_not_shift_re
     loop = asyncio.get_running_loop()
     protocol, _ = connected(loop)
     slow, nxt = loop.create_future(), loop.create_future()
-    protocol.waiters.extend([slow, nxt])
+    protocol.expect(slow)
+    protocol.expect(nxt)
 
     protocol.data_received(b"*2\r\n$3\r\nabc\r\n")
     slow.cancel()
@@ -385,3 +391,73 @@ async def test_a_waiter_cancelled_while_its_reply_is_half_read_does_not_shift_re
     assert slow.cancelled()
     assert nxt.result() == "PONG"
     assert not protocol.waiters
+
+
+class ClockLoop:
+    """The protocol's view of the loop, with a clock the test moves and timers it fires."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.now = 0.0
+        self.timers: list[tuple[float, Any]] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def create_future(self) -> asyncio.Future[Any]:
+        return self.loop.create_future()
+
+    def call_at(self, when: float, callback: Any) -> asyncio.TimerHandle:
+        handle = asyncio.TimerHandle(when, callback, (), self.loop)
+        self.timers.append((when, handle))
+        return handle
+
+    def advance(self, to: float) -> None:
+        """Move the clock and run the timers that are due and not cancelled, in order."""
+        self.now = to
+        while due := sorted((w, h) for w, h in self.timers if w <= to and not h.cancelled()):
+            when, handle = due[0]
+            self.timers.remove((when, handle))
+            handle._run()
+
+
+def clocked(loop: asyncio.AbstractEventLoop) -> tuple[_Protocol, FakeTransport, ClockLoop]:
+    clock = ClockLoop(loop)
+    protocol = _Protocol(clock, 5.0)  # type: ignore[arg-type]
+    transport = FakeTransport()
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+    return protocol, transport, clock
+
+
+async def test_a_command_unanswered_for_the_reply_timeout_drops_the_connection() -> None:
+    protocol, transport, clock = clocked(asyncio.get_running_loop())
+    first = protocol.send(b"*1\r\n$4\r\nPING\r\n")
+    clock.advance(3.0)
+    second = protocol.send(b"*1\r\n$4\r\nPING\r\n")
+    clock.advance(4.999)
+    assert not first.done() and transport.aborts == 0
+
+    clock.advance(5.0)
+
+    for future in (first, second):  # both fail: the connection can no longer be trusted
+        assert type(future.exception()) is RespTimeoutError
+        assert isinstance(future.exception(), RespConnectionError)
+    assert transport.aborts == 1
+    assert protocol.lost
+    assert not protocol.waiters and not protocol.sent_at
+
+
+async def test_answers_in_time_never_trip_the_timeout_however_long_the_connection_lives() -> None:
+    protocol, transport, clock = clocked(asyncio.get_running_loop())
+    answered = []
+    for second in range(0, 60, 4):  # a command every 4 s, each answered 4.5 s after it is sent
+        clock.advance(float(second))
+        answered.append(protocol.send(b"*1\r\n$4\r\nPING\r\n"))
+        if second >= 4:
+            clock.advance(second + 0.5)
+            protocol.data_received(b"+PONG\r\n")  # the previous command's reply
+    protocol.data_received(b"+PONG\r\n")
+    clock.advance(200.0)  # idle: nothing waits, nothing fires
+
+    assert [f.result() for f in answered] == ["PONG"] * 15
+    assert transport.aborts == 0 and not protocol.lost

@@ -25,14 +25,15 @@ class Broker(Protocol):
     async def unsubscribe(self, channel: str, handler: Handler) -> None: ...
 
 
-def redis_client(url: str, *, max_connections: int = 64):  # type: ignore[no-untyped-def]
+def redis_client(url: str, *, max_connections: int = 64,  # type: ignore[no-untyped-def]
+                 socket_timeout: float | None = None):
     """An asyncio Redis client whose pool makes callers wait for a free connection. redis-py's
     default pool raises MaxConnectionsError at 100 concurrent commands, which a flash-sale burst
     reaches in one worker (tests/contract/test_stock_gate_contract.py found it)."""
     import redis.asyncio as redis
 
     pool = redis.BlockingConnectionPool.from_url(url, max_connections=max_connections,
-                                                 timeout=30)
+                                                 timeout=30, socket_timeout=socket_timeout)
     return redis.Redis.from_pool(pool)
 
 

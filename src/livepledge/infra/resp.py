@@ -14,7 +14,11 @@ else (the broker, presence, rate limits) uses redis-py.
 
 Failure semantics: if the connection is lost, every command still waiting fails with
 `RespConnectionError`; whether Redis executed it is unknown (the stock gate's reservation lease
-covers exactly that case). The next command reconnects. A caller that is cancelled while waiting
+covers exactly that case). The next command reconnects. A Redis that stops answering without
+closing the connection (hung, paused, a network path black-holing packets) is treated the same:
+when the oldest command has waited `reply_timeout` seconds, the connection is dropped and every
+waiting command fails with `RespTimeoutError`. One timer per connection watches the oldest
+command, so the check costs a clock read per command. A caller that is cancelled while waiting
 does not desynchronise the connection: its reply is read and dropped.
 """
 
@@ -39,6 +43,11 @@ class RespError(Exception):
 
 class RespConnectionError(ConnectionError):
     """The connection to Redis failed or was lost; the command's effect is unknown."""
+
+
+class RespTimeoutError(RespConnectionError, TimeoutError):
+    """Redis did not answer in time; the connection was dropped, the command's effect is
+    unknown."""
 
 
 class RespProtocolError(RespConnectionError):
@@ -118,10 +127,13 @@ def encode(args: Sequence[object]) -> bytes:
 
 
 class _Protocol(asyncio.Protocol):
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, reply_timeout: float) -> None:
         self.loop = loop
+        self.reply_timeout = reply_timeout
         self.transport: asyncio.Transport | None = None
         self.waiters: deque[asyncio.Future[Value]] = deque()
+        self.sent_at: deque[float] = deque()  # loop time each waiter's command was written
+        self.watchdog: asyncio.TimerHandle | None = None
         self.buffer = bytearray()
         self.lost = False
 
@@ -133,10 +145,32 @@ class _Protocol(asyncio.Protocol):
 
     def send(self, command: bytes) -> asyncio.Future[Value]:
         future: asyncio.Future[Value] = self.loop.create_future()
-        self.waiters.append(future)
+        self.expect(future)
         assert self.transport is not None
         self.transport.write(command)
         return future
+
+    def expect(self, future: asyncio.Future[Value]) -> None:
+        """The next reply not yet claimed belongs to `future`."""
+        now = self.loop.time()
+        self.waiters.append(future)
+        self.sent_at.append(now)
+        if self.watchdog is None:
+            self.watchdog = self.loop.call_at(now + self.reply_timeout, self._check)
+
+    def _check(self) -> None:
+        """The oldest command waiting decides: overdue drops the connection, otherwise look
+        again when it would be."""
+        self.watchdog = None
+        if not self.sent_at or self.lost:
+            return
+        due = self.sent_at[0] + self.reply_timeout
+        if self.loop.time() < due:
+            self.watchdog = self.loop.call_at(due, self._check)
+            return
+        self._fail(RespTimeoutError(f"Redis did not answer within {self.reply_timeout:g} s"))
+        assert self.transport is not None
+        self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer
@@ -151,6 +185,7 @@ class _Protocol(asyncio.Protocol):
                 if not self.waiters:
                     raise RespProtocolError("a reply arrived that no command asked for")
                 future = self.waiters.popleft()
+                self.sent_at.popleft()
                 if future.done():
                     continue  # its caller was cancelled; the reply is dropped
                 if isinstance(value, RespError):
@@ -169,6 +204,10 @@ class _Protocol(asyncio.Protocol):
 
     def _fail(self, error: RespConnectionError) -> None:
         self.lost = True
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            self.watchdog = None
+        self.sent_at.clear()
         while self.waiters:
             future = self.waiters.popleft()
             if not future.done():
@@ -178,7 +217,8 @@ class _Protocol(asyncio.Protocol):
 class RespClient:
     """`await client.call("GET", "key")`. Connects on first use and after a loss."""
 
-    def __init__(self, url: str, *, connect_timeout: float = 5.0) -> None:
+    def __init__(self, url: str, *, connect_timeout: float = 5.0,
+                 reply_timeout: float = 5.0) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("redis", "rediss"):
             raise ValueError(f"expected a redis:// or rediss:// URL, not {parts.scheme!r}")
@@ -190,6 +230,7 @@ class RespClient:
         self.db = int(path) if path else 0
         self.tls = parts.scheme == "rediss"
         self.connect_timeout = connect_timeout
+        self.reply_timeout = reply_timeout
         self._protocol: _Protocol | None = None
         self._connecting: asyncio.Future[_Protocol] | None = None
         self._closed = False
@@ -235,8 +276,8 @@ class RespClient:
 
     async def _open(self, loop: asyncio.AbstractEventLoop) -> _Protocol:
         context = ssl.create_default_context() if self.tls else None
-        _, protocol = await loop.create_connection(lambda: _Protocol(loop), self.host, self.port,
-                                                   ssl=context)
+        _, protocol = await loop.create_connection(
+            lambda: _Protocol(loop, self.reply_timeout), self.host, self.port, ssl=context)
         try:
             if self.password is not None:
                 auth = ([self.username] if self.username else []) + [self.password]

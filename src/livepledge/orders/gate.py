@@ -185,9 +185,10 @@ class RedisStockGate:
     → JSON). A reservation stays pending until its order is committed (`confirm`) or given back
     (`release`). `reconcile` settles pendings older than a lease after a worker died mid-batch."""
 
-    def __init__(self, url: str, loader: Loader, *, prefix: str = "lp:gate") -> None:
+    def __init__(self, url: str, loader: Loader, *, prefix: str = "lp:gate",
+                 reply_timeout: float = 5.0) -> None:
         # The lean multiplexed client (infra/resp.py): the buy path makes one call per press.
-        self._redis = RespClient(url)
+        self._redis = RespClient(url, reply_timeout=reply_timeout)
         self._loader = loader
         self._prefix = prefix
         self._reserve = RespScript(self._redis, _RESERVE)
