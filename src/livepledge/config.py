@@ -39,6 +39,11 @@ class Settings(BaseSettings):
         "and the request answered 503 (a hung Redis must not stall buys).",
     )
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Where the SQLite file lives.")
+    web_packages_dir: Path | None = Field(
+        default=None,
+        description="The node_modules folder holding the pages' npm packages (hls.js, for HLS in "
+        "browsers without native HLS). Unset: the checkout's node_modules, if there is one.",
+    )
     environment: str = Field(
         default="development",
         description="development or production. Production refuses the development secret.",

@@ -1,9 +1,11 @@
-"""In a real browser: the live page plays a WebRTC (WHEP) stream from the merchant's streaming
-server, and says so plainly when a stream cannot be played, while the room keeps working."""
+"""In a real browser: the live page plays a WebRTC (WHEP) stream and an HLS stream (natively, or
+through hls.js where the browser has no native HLS) from the merchant's streaming server, and says
+so plainly when a stream cannot be played, while the room keeps working."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -97,3 +99,48 @@ def test_a_stream_that_cannot_play_says_so_and_the_room_still_works(browser, wor
         expect(page.locator("#video-failed")).to_contain_text("视频暂时无法播放")
         expect(page.get_by_test_id("seller")).to_contain_text("星河优选旗舰店")
         page.close()
+
+
+HLS_DIR = Path(__file__).parent / "media" / "hls"
+HLS_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4",
+             ".m4s": "video/iso.segment"}
+# What a browser without native HLS (Firefox) answers; Media Source Extensions stay available.
+NO_NATIVE_HLS = """(() => {
+  const real = HTMLMediaElement.prototype.canPlayType;
+  HTMLMediaElement.prototype.canPlayType = function (type) {
+    return /mpegurl/i.test(type) ? "" : real.call(this, type);
+  };
+})();"""
+
+
+def serve_hls(route) -> None:  # type: ignore[no-untyped-def]
+    """The merchant's streaming server: the test pattern's playlist and segments."""
+    name = route.request.url.rsplit("/", 1)[-1].split("?")[0]
+    path = HLS_DIR / name
+    if not path.is_file():
+        route.fulfill(status=404, body="")
+        return
+    route.fulfill(status=200, body=path.read_bytes(), headers={
+        "Content-Type": HLS_TYPES[path.suffix], "Access-Control-Allow-Origin": "*"})
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["hls.js", "native"])
+def test_an_hls_stream_plays_with_or_without_native_hls(browser, world, native) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    base, demo, anchor_id = world
+    url = "http://stream.invalid/live/demo/index.m3u8"
+    sid = session_with_video(base, demo["merchant_token"], demo["shop_id"], anchor_id, url)
+    page = browser.new_page()
+    if not native:
+        page.add_init_script(NO_NATIVE_HLS)
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.route("http://stream.invalid/**", serve_hls)
+    page.goto(f"{base}/live/{sid}")
+
+    page.wait_for_function(
+        "document.getElementById('video').videoWidth === 320", timeout=20000)
+    engine = page.eval_on_selector("#video", "v => v.dataset.engine")
+    assert engine == ("native" if native else "hls.js")
+    assert (f"{base}/vendor/hls.min.js" in fetched) is not native  # loaded only when needed
+    assert page.locator("#video-failed").is_hidden()
+    page.close()

@@ -8,13 +8,14 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from livepledge.accounts import service as accounts
 from livepledge.accounts.schemas import LoginRequest, RegisterRequest
 from livepledge.deps import SESSION_COOKIE, OptionalPrincipalDep, RuntimeDep
+from livepledge.infra.problems import Problem
 from livepledge.infra.security import csrf_token_for
 from livepledge.live import service as live
 from livepledge.live.models import live_sessions
@@ -22,6 +23,10 @@ from livepledge.web.i18n import bundle, pick_lang, translator
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# npm packages the pages load (package.json at the checkout's root; `./dev setup` runs npm ci).
+# Served from the server itself: nothing is loaded from a CDN.
+CHECKOUT_PACKAGES = Path(__file__).resolve().parents[3] / "node_modules"
+VENDOR_FILES = {"hls.min.js": ("hls.js", "dist", "hls.min.js")}
 
 
 def _render(request: Request, name: str, principal: Any, **context: Any) -> HTMLResponse:
@@ -36,6 +41,19 @@ def _render(request: Request, name: str, principal: Any, **context: Any) -> HTML
     if request.query_params.get("lang") in ("zh-CN", "en"):
         response.set_cookie("lp_lang", lang, max_age=365 * 86400, samesite="lax")
     return response
+
+
+@router.get("/vendor/{name}")
+async def vendor_file(name: str, rt: RuntimeDep) -> Response:
+    """An npm package's file for the pages (`VENDOR_FILES`); 404 when the packages are not
+    installed, and the page then does without (player.js)."""
+    parts = VENDOR_FILES.get(name)
+    base = rt.settings.web_packages_dir or CHECKOUT_PACKAGES
+    path = base.joinpath(*parts) if parts else None
+    if path is None or not path.is_file():
+        raise Problem("not_found", f"不存在 / no such file: {name}")
+    return FileResponse(path, media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/", response_class=HTMLResponse)

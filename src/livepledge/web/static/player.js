@@ -1,8 +1,10 @@
 // The live video. The playback URL comes from the merchant's own streaming server:
 // - a WHEP endpoint (WebRTC; its path has a "whep" segment, as SRS, MediaMTX and others give):
 //   played through RTCPeerConnection, receive-only;
-// - anything else (HLS .m3u8, MP4, ...): the <video> element's own source (HLS plays natively in
-//   Safari and current Chrome/Edge; Firefox needs MP4 or WebRTC).
+// - HLS (.m3u8): natively where the browser can (Safari, current Chrome/Edge), otherwise through
+//   hls.js (Media Source Extensions; Firefox), served by this server from the npm package at
+//   /vendor/hls.min.js and loaded only when needed;
+// - anything else (MP4, WebM, ...): the <video> element's own source.
 "use strict";
 
 const LPPlayer = (() => {
@@ -40,18 +42,58 @@ const LPPlayer = (() => {
     return pc;
   }
 
+  function isHls(url) {
+    try {
+      return new URL(url, location.href).pathname.toLowerCase().endsWith(".m3u8");
+    } catch { return false; }
+  }
+
+  function loadScript(src) {
+    return new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = src;
+      script.onload = resolve;
+      script.onerror = () => reject(new Error(`cannot load ${src}`));
+      document.head.appendChild(script);
+    });
+  }
+
+  async function playHlsJs(video, url, onFailure) {
+    await loadScript("/vendor/hls.min.js");
+    if (!window.Hls || !window.Hls.isSupported()) throw new Error("hls.js unsupported here");
+    const hls = new window.Hls();
+    hls.on(window.Hls.Events.ERROR, (_event, data) => {
+      if (data.fatal) { console.warn("hls.js", data.type, data.details); hls.destroy(); onFailure(); }
+    });
+    hls.loadSource(url);
+    hls.attachMedia(video);
+    video.dataset.engine = "hls.js";
+    return hls;
+  }
+
+  function playNative(video, url, onFailure) {
+    video.addEventListener("error", onFailure, { once: true });
+    video.dataset.engine = "native";
+    video.src = url;
+  }
+
   function start(video, onFailure) {
     const url = video.dataset.src;
     if (!url) return;
     if (isWhep(url)) {
+      video.dataset.engine = "whep";
       playWhep(video, url).catch((error) => { console.warn(error); onFailure(); });
+    } else if (isHls(url) && !video.canPlayType("application/vnd.apple.mpegurl")) {
+      playHlsJs(video, url, onFailure).catch((error) => {
+        console.warn(error);
+        playNative(video, url, onFailure);  // without hls.js: try anyway, then say it failed
+      });
     } else {
-      video.addEventListener("error", onFailure, { once: true });
-      video.src = url;
+      playNative(video, url, onFailure);
     }
   }
 
-  return { start, isWhep };
+  return { start, isWhep, isHls };
 })();
 
 document.addEventListener("DOMContentLoaded", () => {
