@@ -10,12 +10,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from livepledge.infra.db import Database, UnitOfWork
-from livepledge.infra.stopping import finish
+from livepledge.infra.stopping import STOP, finish, take_batch
 
 T = TypeVar("T")
 log = logging.getLogger("livepledge.batching")
 
-_STOP: Any = object()
 CommitFn = Callable[[UnitOfWork, list[T]], Awaitable[list[Any]]]
 
 
@@ -26,7 +25,7 @@ class BatchQueue(Generic[T]):
         self._commit = commit
         self.batch_max = batch_max
         self.name = name
-        self._queue: asyncio.Queue[tuple[T, asyncio.Future[Any]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()  # (item, future)s, then STOP
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -36,7 +35,7 @@ class BatchQueue(Generic[T]):
     async def close(self) -> None:
         """Everything submitted before close is committed; the loop then ends (stopping.py)."""
         self._closed = True
-        self._queue.put_nowait((_STOP, None))
+        self._queue.put_nowait(STOP)
         await finish(self._task)
 
     async def submit(self, item: T) -> Any:
@@ -49,23 +48,20 @@ class BatchQueue(Generic[T]):
     async def _run(self) -> None:
         stopping = False
         while not stopping:
-            batch = [await self._queue.get()]
-            while len(batch) < self.batch_max and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            if batch[-1][0] is _STOP:  # nothing is queued after the stop
-                stopping = True
-                batch.pop()
-                if not batch:
-                    break
-            try:
-                async with self.db.write() as uow:
-                    results = await self._commit(uow, [item for item, _ in batch])
-            except Exception as exc:
-                log.exception("%s batch failed", self.name)
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
+            batch, stopping = await take_batch(self._queue, self.batch_max)
+            if batch:
+                await self._write(batch)
+
+    async def _write(self, batch: list[tuple[T, asyncio.Future[Any]]]) -> None:
+        try:
+            async with self.db.write() as uow:
+                results = await self._commit(uow, [item for item, _ in batch])
+        except Exception as exc:
+            log.exception("%s batch failed", self.name)
+            for _, future in batch:
                 if not future.done():
-                    future.set_result(result)
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)

@@ -7,14 +7,31 @@ and an aiosqlite worker thread can be left reporting to a closed loop. The proce
 ends every wait at once, and a loop looks at the signal only between rounds, so the round in
 progress (one transaction, one batch) finishes first.
 
-Closing waits for the loop with `asyncio.shield`: if the closer is itself cancelled (an anyio
-cancel scope re-delivers its cancellation), the loop still finishes its round on its own instead
-of being cancelled through the await."""
+Loops fed by a queue (the order and chat writers) are stopped by putting `STOP` on it: what was
+queued before it is still processed (`take_batch`). Closing waits for a loop with `finish`
+(`asyncio.wait`): if the closer is itself cancelled (an anyio cancel scope re-delivers its
+cancellation), the loop still finishes its round on its own instead of being cancelled through
+the await."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
+
+STOP: Any = object()  # the last thing put on a loop's queue
+
+
+async def take_batch(queue: asyncio.Queue[Any], limit: int) -> tuple[list[Any], bool]:
+    """Wait for one item, then take whatever else is queued, up to `limit` (natural batching,
+    no linger). Returns (batch, stopping); `STOP` itself is never in the batch, which may then be
+    empty."""
+    batch = [await queue.get()]
+    while len(batch) < limit and not queue.empty():
+        batch.append(queue.get_nowait())
+    stopping = batch[-1] is STOP  # nothing is queued after it
+    if stopping:
+        batch.pop()
+    return batch, stopping
 
 
 class Stop:

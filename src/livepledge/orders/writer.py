@@ -24,13 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from livepledge.infra.db import Database, row_dict
 from livepledge.infra.models import events
-from livepledge.infra.stopping import finish
+from livepledge.infra.stopping import STOP, finish, take_batch
 from livepledge.live.models import lineup_items, live_sessions
 from livepledge.orders.gate import Reservation, StockGate
 from livepledge.orders.models import buyer_item_counts, orders
 
 log = logging.getLogger("livepledge.orders.writer")
-_STOP: Any = object()
 
 
 @dataclass(frozen=True)
@@ -88,11 +87,11 @@ class OrderWriter:
         self.gate = gate
         self.batch_max = batch_max
         self.announce = announce  # async callable(list[dict]) -> None, after commit
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()  # PendingOrder, then _STOP
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()  # PendingOrder, then STOP
         self._task: asyncio.Task[None] | None = None
         # Announcements go out from their own task, in commit order, so that the buyers of a
         # batch are answered without waiting for fan-out (one publish per order with Redis).
-        self._announcements: asyncio.Queue[Any] = asyncio.Queue()  # (items, orders), then _STOP
+        self._announcements: asyncio.Queue[Any] = asyncio.Queue()  # (items, orders), then STOP
         self._announcer: asyncio.Task[None] | None = None
         # (buyer, key) -> the answer-to-be of a request being written: a repeat waits on it.
         self.inflight: dict[tuple[int, str], asyncio.Future[Outcome]] = {}
@@ -107,7 +106,7 @@ class OrderWriter:
 
     async def _announce_loop(self) -> None:
         assert self.announce is not None
-        while (announcement := await self._announcements.get()) is not _STOP:
+        while (announcement := await self._announcements.get()) is not STOP:
             items, orders = announcement
             # Committed: a failed announcement must not turn durable orders into errors.
             await _quietly(self.announce(items, orders))
@@ -116,10 +115,10 @@ class OrderWriter:
         """Orders submitted before close are written and answered; the loops then end
         (infra/stopping.py). A buy arriving after close is refused as an outage."""
         self._closed = True
-        self._queue.put_nowait(_STOP)
+        self._queue.put_nowait(STOP)
         await finish(self._task)
         if self._announcer:
-            self._announcements.put_nowait(_STOP)  # after everything committed
+            self._announcements.put_nowait(STOP)  # after everything committed
             await finish(self._announcer)
 
     async def submit(self, pending: PendingOrder) -> Outcome:
@@ -140,14 +139,9 @@ class OrderWriter:
     async def _run(self) -> None:
         stopping = False
         while not stopping:
-            batch = [await self._queue.get()]
-            while len(batch) < self.batch_max and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            if batch[-1] is _STOP:  # the last thing ever queued
-                stopping = True
-                batch.pop()
-                if not batch:
-                    break
+            batch, stopping = await take_batch(self._queue, self.batch_max)
+            if not batch:
+                continue
             try:
                 await self._process(batch)
             except Exception:
