@@ -22,6 +22,8 @@ from livepledge.config import Settings, get_settings
 from livepledge.config import apply as apply_settings
 from livepledge.deps import build_runtime, close_runtime
 from livepledge.infra import problems
+from livepledge.infra.headers import SecurityHeaders
+from livepledge.infra.security import tokens_equal
 from livepledge.live.api import router as live_router
 from livepledge.orders.api import BUY_PATH, buy_asgi
 from livepledge.orders.api import router as orders_router
@@ -74,6 +76,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
+        # Business counters are not public: Prometheus scrapes with a bearer token
+        # (LIVEPLEDGE_METRICS_TOKEN); without one configured, there is no /metrics.
+        expected = request.app.state.settings.metrics_token
+        if not expected:
+            raise problems.Problem("not_found",
+                                   "未启用 / not enabled: set LIVEPLEDGE_METRICS_TOKEN")
+        scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not tokens_equal(sent.strip(), expected):
+            raise problems.Problem("unauthenticated",
+                                   "需要指标令牌 / metrics need the bearer token")
         return Response(request.app.state.runtime.metrics.render(),
                         media_type="text/plain; version=0.0.4")
 
@@ -83,4 +95,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__, "worker": os.getpid()}
 
     app.add_middleware(problems.BodyLimit)  # type: ignore[arg-type]
+    app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
     return app

@@ -71,7 +71,11 @@ def _run_server(host: str, port: int, workers: int, settings: Settings) -> None:
     from livepledge.infra.supervisor import check_port_free, reuse_port_supported, serve_workers
 
     options = {"log_level": settings.log_level, "access_log": False, "ws_max_size": 65536,
-               "timeout_graceful_shutdown": 5}
+               "timeout_graceful_shutdown": 5,
+               # X-Forwarded-For/-Proto are believed only from the load balancers named here,
+               # so a client cannot pick its own address (login throttling, docs/security.md).
+               "proxy_headers": bool(settings.forwarded_allow_ips),
+               "forwarded_allow_ips": settings.forwarded_allow_ips or None}
     if workers > 1 and reuse_port_supported():
         # A listening socket per worker, so a burst of new connections is spread over all of
         # them (infra/supervisor.py says why uvicorn's own workers are not used).

@@ -88,6 +88,25 @@ class Settings(BaseSettings):
     session_cookie_secure: bool = Field(
         default=False, description="Set the Secure flag on cookies (enable behind HTTPS)."
     )
+    forwarded_allow_ips: str = Field(
+        default="", description="Comma-separated addresses of load balancers whose "
+        "X-Forwarded-For / X-Forwarded-Proto headers are believed (uvicorn's "
+        "forwarded_allow_ips). Empty: none; every client is the peer address of its connection.")
+    metrics_token: str = Field(
+        default="", description="Bearer token Prometheus sends to scrape /metrics. Empty: "
+        "/metrics answers 404 (business counters are not public).")
+    login_throttle_window_seconds: float = Field(
+        default=900.0, gt=0, le=86400,
+        description="Window over which failed logins and registrations are counted; a "
+        "throttled account or address is free again when its window ends.")
+    login_failures_per_account: int = Field(
+        default=10, ge=1, description="Failed logins per account within the window before "
+        "further attempts are answered 429.")
+    login_failures_per_address: int = Field(
+        default=50, ge=1, description="Failed logins per client address within the window "
+        "before further attempts are answered 429.")
+    registrations_per_address: int = Field(
+        default=20, ge=1, description="Registrations per client address within the window.")
     password_time_cost: int = Field(
         default=3, ge=1, le=20, description="argon2id passes for new password hashes."
     )

@@ -13,6 +13,7 @@ import orjson
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
+from livepledge.accounts.guard import LoginGuard, LoginPolicy
 from livepledge.accounts.principal import TokenCache
 from livepledge.accounts.service import Principal, authenticate
 from livepledge.config import Settings
@@ -27,6 +28,7 @@ from livepledge.infra.ratelimit import LocalRateLimiter, RateLimiter, RedisRateL
 from livepledge.infra.resp import RespClient
 from livepledge.infra.security import csrf_token_for, tokens_equal
 from livepledge.infra.stopping import Stop, finish
+from livepledge.infra.throttle import LocalThrottle, RedisThrottle, Throttle
 from livepledge.live.chat import (
     ChatChecker,
     ChatContext,
@@ -62,6 +64,7 @@ class Runtime:
     rooms: RoomHub
     chat: ChatContext
     buy: BuyContext
+    login_guard: LoginGuard
     redis: Any = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: Stop = field(default_factory=Stop)  # tells the background loops to end (stopping.py)
@@ -109,11 +112,13 @@ async def build_runtime(settings: Settings) -> Runtime:
                                          reply_timeout=settings.redis_timeout_seconds)
         presence: Presence = RedisPresence(redis_client, settings.presence_ttl_seconds)
         limiter: RateLimiter = RedisRateLimiter(redis_client)
+        throttle: Throttle = RedisThrottle(redis_client)
     else:
         broker = InProcessBroker()
         gate = LocalStockGate(gate_loader(db))
         presence = LocalPresence(settings.presence_ttl_seconds)
         limiter = LocalRateLimiter()
+        throttle = LocalThrottle()
     await broker.start()
     notifier = Notifier(broker)
     facts = ItemFactsCache(db)
@@ -143,6 +148,11 @@ async def build_runtime(settings: Settings) -> Runtime:
                          settings.chat_min_interval_seconds, chat_checker()),
         buy=BuyContext(db, gate, writer, facts, settings.order_payment_timeout_seconds,
                        naive=settings.stock_gate == "naive"),
+        login_guard=LoginGuard(throttle, LoginPolicy(
+            window_seconds=settings.login_throttle_window_seconds,
+            failures_per_account=settings.login_failures_per_account,
+            failures_per_address=settings.login_failures_per_address,
+            registrations_per_address=settings.registrations_per_address)),
         redis=redis_client,
     )
 
@@ -237,6 +247,12 @@ async def runtime_dependency(conn: HTTPConnection) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime_dependency)]
+
+
+def client_address(conn: HTTPConnection) -> str:
+    """The client's address as the ASGI server saw it. Behind a load balancer, uvicorn replaces
+    it with X-Forwarded-For only from the addresses in LIVEPLEDGE_FORWARDED_ALLOW_IPS."""
+    return conn.client.host if conn.client else "unknown"
 
 
 def _same_origin(conn: HTTPConnection) -> bool:

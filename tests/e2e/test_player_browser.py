@@ -80,8 +80,9 @@ def test_a_whep_stream_plays(world) -> None:  # type: ignore[no-untyped-def]
 
         viewer.route("http://stream.invalid:1985/**", streaming_server)
         viewer.goto(f"{base}/live/{sid}")
+        # a function, not a string: the page's CSP forbids evaluating strings (no unsafe-eval)
         viewer.wait_for_function(
-            "document.getElementById('video').videoWidth === 320", timeout=20000)
+            "() => document.getElementById('video').videoWidth === 320", timeout=20000)
         assert len(offers) == 1 and "a=recvonly" in offers[0]
         assert viewer.locator("#video-failed").is_hidden()
         instance.close()
@@ -138,7 +139,7 @@ def test_an_hls_stream_plays_with_or_without_native_hls(browser, world, native) 
     page.goto(f"{base}/live/{sid}")
 
     page.wait_for_function(
-        "document.getElementById('video').videoWidth === 320", timeout=20000)
+        "() => document.getElementById('video').videoWidth === 320", timeout=20000)
     engine = page.eval_on_selector("#video", "v => v.dataset.engine")
     assert engine == ("native" if native else "hls.js")
     assert (f"{base}/vendor/hls.min.js" in fetched) is not native  # loaded only when needed

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from livepledge.accounts import service
 from livepledge.accounts.schemas import (
@@ -12,24 +12,26 @@ from livepledge.accounts.schemas import (
     ShopRequest,
     TokenResponse,
 )
-from livepledge.deps import PrincipalDep, RuntimeDep
+from livepledge.deps import PrincipalDep, RuntimeDep, client_address
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
 @router.post("/users", status_code=201, response_model=TokenResponse)
-async def register(body: RegisterRequest, rt: RuntimeDep) -> dict[str, Any]:
-    user_id = await service.register(rt.db, login=body.login, password=body.password,
-                                     display_name=body.display_name, role=body.role, now=rt.now())
+async def register(body: RegisterRequest, request: Request, rt: RuntimeDep) -> dict[str, Any]:
+    user_id = await service.guarded_register(
+        rt.db, rt.login_guard, login=body.login, password=body.password,
+        display_name=body.display_name, role=body.role, address=client_address(request),
+        now=rt.now())
     async with rt.db.write() as uow:
         token = await service.do_issue_token(uow, user_id, kind="api", now=rt.now())
     return {"token": token, "user_id": user_id}
 
 
 @router.post("/tokens", status_code=201, response_model=TokenResponse)
-async def issue_token(body: LoginRequest, rt: RuntimeDep) -> dict[str, Any]:
-    async with rt.db.read() as conn:
-        user_id = await service.check_login(conn, body.login, body.password)
+async def issue_token(body: LoginRequest, request: Request, rt: RuntimeDep) -> dict[str, Any]:
+    user_id = await service.login(rt.db, rt.login_guard, login=body.login,
+                                  password=body.password, address=client_address(request))
     async with rt.db.write() as uow:
         token = await service.do_issue_token(uow, user_id, kind="api", now=rt.now())
     return {"token": token, "user_id": user_id}

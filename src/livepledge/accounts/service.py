@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from livepledge.accounts import rules
+from livepledge.accounts.guard import LoginGuard
 from livepledge.accounts.models import api_tokens, shop_members, shops, users
 from livepledge.accounts.principal import Principal, TokenCache
 from livepledge.infra.db import Database, UnitOfWork, row_dict
@@ -26,7 +27,8 @@ def access_shop(principal: Principal, shop_id: int) -> None:
 
 
 def check_registration(login: str, password: str, display_name: str, role: str) -> None:
-    for error in (rules.login_error(login), rules.password_error(password)):
+    for error in (rules.login_error(login),
+                  rules.password_error(password, login=login, display_name=display_name)):
         if error:
             raise Problem("validation_failed", error)
     if role not in rules.ROLES:
@@ -67,6 +69,28 @@ async def check_login(conn: AsyncConnection, login: str, password: str) -> int:
     if not verify_password(row.password_hash if row else None, password) or row is None:
         raise Problem("invalid_credentials", "用户名或密码错误 / invalid login or password")
     return int(row.id)
+
+
+async def login(db: Database, guard: LoginGuard, *, login: str, password: str,
+                address: str) -> int:
+    """A throttled login (accounts/guard.py): 429 once the account or address has failed too
+    often, before the password is even checked."""
+    await guard.check_login(login, address)
+    async with db.read() as conn:
+        try:
+            return await check_login(conn, login, password)
+        except Problem:
+            await guard.login_failed(login, address)
+            raise
+
+
+async def guarded_register(
+    db: Database, guard: LoginGuard, *, login: str, password: str, display_name: str, role: str,
+    address: str, now: datetime,
+) -> int:
+    await guard.check_registration(address)
+    return await register(db, login=login, password=password, display_name=display_name,
+                          role=role, now=now)
 
 
 async def do_issue_token(uow: UnitOfWork, user_id: int, *, kind: str, now: datetime) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from fastapi import APIRouter, Request
@@ -14,7 +15,7 @@ from sqlalchemy import select
 
 from livepledge.accounts import service as accounts
 from livepledge.accounts.schemas import LoginRequest, RegisterRequest
-from livepledge.deps import SESSION_COOKIE, OptionalPrincipalDep, RuntimeDep
+from livepledge.deps import SESSION_COOKIE, OptionalPrincipalDep, RuntimeDep, client_address
 from livepledge.infra.problems import Problem
 from livepledge.infra.security import csrf_token_for
 from livepledge.live import service as live
@@ -29,6 +30,14 @@ CHECKOUT_PACKAGES = Path(__file__).resolve().parents[3] / "node_modules"
 VENDOR_FILES = {"hls.min.js": ("hls.js", "dist", "hls.min.js")}
 
 
+def page_json(data: object) -> str:
+    """JSON for a `<script type="application/json">` block (read by common.js; an inline script
+    would need 'unsafe-inline' in the CSP). `<`, `>` and `&` are escaped so no value can close
+    the block."""
+    text = orjson.dumps(data).decode()
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def _render(request: Request, name: str, principal: Any, **context: Any) -> HTMLResponse:
     lang = pick_lang(request.query_params.get("lang"), request.cookies.get("lp_lang"),
                      request.headers.get("accept-language"))
@@ -37,7 +46,7 @@ def _render(request: Request, name: str, principal: Any, **context: Any) -> HTML
     response = templates.TemplateResponse(request, name, {
         "t": translator(lang), "lang": lang, "principal": principal,
         "csrf": csrf_token_for(session_token, secret) if session_token else "",
-        "i18n_json": orjson.dumps(bundle(lang)).decode(), **context})
+        "page_json": page_json({"i18n": bundle(lang), "lang": lang}), **context})
     if request.query_params.get("lang") in ("zh-CN", "en"):
         response.set_cookie("lp_lang", lang, max_age=365 * 86400, samesite="lax")
     return response
@@ -65,9 +74,23 @@ async def home(request: Request, rt: RuntimeDep, principal: OptionalPrincipalDep
     return _render(request, "home.html", principal, sessions=sessions)
 
 
+def safe_next(target: str | None) -> str:
+    """Where to go after logging in: a path on this site, never another site. `//host/x` and
+    `/\\host/x` are read by browsers as other hosts; control characters are dropped by URL
+    parsers and could join the two slashes."""
+    if (not target or not target.startswith("/") or target.startswith("//")
+            or "\\" in target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
+
+
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, principal: OptionalPrincipalDep) -> Response:
-    return _render(request, "login.html", principal, next=request.query_params.get("next", "/"))
+    return _render(request, "login.html", principal,
+                   next=safe_next(request.query_params.get("next")))
 
 
 @router.get("/register", response_class=HTMLResponse)
@@ -98,15 +121,19 @@ async def orders_page(request: Request, principal: OptionalPrincipalDep) -> Resp
 
 
 def _set_session(response: Response, token: str, request: Request) -> None:
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
-                        secure=request.app.state.settings.session_cookie_secure,
+    settings = request.app.state.settings
+    # Secure whenever it can be: configured, in production, or whenever this request came over
+    # HTTPS (behind a load balancer, X-Forwarded-Proto from LIVEPLEDGE_FORWARDED_ALLOW_IPS).
+    secure = (settings.session_cookie_secure or settings.environment == "production"
+              or request.url.scheme == "https")
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure,
                         max_age=accounts.WEB_SESSION_DAYS * 86400, path="/")
 
 
 @router.post("/web/login")
 async def web_login(body: LoginRequest, request: Request, rt: RuntimeDep) -> Response:
-    async with rt.db.read() as conn:
-        user_id = await accounts.check_login(conn, body.login, body.password)
+    user_id = await accounts.login(rt.db, rt.login_guard, login=body.login,
+                                   password=body.password, address=client_address(request))
     async with rt.db.write() as uow:
         token = await accounts.do_issue_token(uow, user_id, kind="web", now=rt.now())
     response = Response(orjson.dumps({"user_id": user_id}), media_type="application/json")
@@ -116,9 +143,10 @@ async def web_login(body: LoginRequest, request: Request, rt: RuntimeDep) -> Res
 
 @router.post("/web/register", status_code=201)
 async def web_register(body: RegisterRequest, request: Request, rt: RuntimeDep) -> Response:
-    user_id = await accounts.register(rt.db, login=body.login, password=body.password,
-                                      display_name=body.display_name, role=body.role,
-                                      now=rt.now())
+    user_id = await accounts.guarded_register(
+        rt.db, rt.login_guard, login=body.login, password=body.password,
+        display_name=body.display_name, role=body.role, address=client_address(request),
+        now=rt.now())
     async with rt.db.write() as uow:
         token = await accounts.do_issue_token(uow, user_id, kind="web", now=rt.now())
     response = Response(orjson.dumps({"user_id": user_id}), status_code=201,

@@ -15,8 +15,7 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   };
   bind("login-form", "login-error", "/web/login", (form) => {
-    const next = form.dataset.next || "/";
-    location.href = next.startsWith("/") ? next : "/";
+    location.href = LP.sameOriginPath(form.dataset.next);
   });
   bind("register-form", "register-error", "/web/register", (form) => {
     const role = form.elements.role.value;

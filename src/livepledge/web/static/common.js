@@ -1,8 +1,19 @@
 // Shared helpers for every page: JSON API calls with CSRF, i18n, money, toasts.
 "use strict";
 
+const LP_PAGE = JSON.parse(document.getElementById("lp-page").textContent);
+window.LP_I18N = LP_PAGE.i18n;
+window.LP_LANG = LP_PAGE.lang;
+
 const LP = {
   t(key) { return (window.LP_I18N && window.LP_I18N[key]) || key; },
+  sameOriginPath(target) {
+    // Where to go after logging in: only a path on this site (the server checks it too).
+    if (!target || !target.startsWith("/") || target.includes("\\")) return "/";
+    let url;
+    try { url = new URL(target, location.origin); } catch (error) { return "/"; }
+    return url.origin === location.origin ? url.pathname + url.search + url.hash : "/";
+  },
   csrf() { const m = document.querySelector('meta[name="csrf-token"]'); return m ? m.content : ""; },
   yuan(fen) { return (fen / 100).toFixed(2); },
   toFen(text) { return Math.round(parseFloat(text) * 100); },
