@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from livepledge.accounts import service as accounts
-from livepledge.accounts.models import api_tokens, users
+from livepledge.accounts.models import addresses, api_tokens, users
 from livepledge.catalog import service as catalog
 from livepledge.infra.broker import InProcessBroker
 from livepledge.infra.clock import utcnow
@@ -123,6 +123,12 @@ async def seed_buyers(db: Database, count: int, *, prefix: str) -> tuple[list[st
                   "password_hash": shared_hash, "role": "buyer", "created_at": now}
                  for login in fresh])
             existing.update({r.login: r.id for r in result})
+        if fresh:  # every demo buyer ships to a default address
+            await uow.conn.execute(insert(addresses), [
+                {"user_id": existing[login], "recipient": f"观众{login.rsplit('buyer', 1)[-1]}",
+                 "phone": f"138{existing[login] % 100_000_000:08d}", "province": "浙江省",
+                 "city": "杭州市", "district": "西湖区", "detail": "文三路 100 号",
+                 "is_default": True, "created_at": now} for login in fresh])
         if logins:
             await uow.conn.execute(insert(api_tokens), [
                 {"user_id": existing[login], "digest": token_digest(token), "kind": "api",

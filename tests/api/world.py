@@ -99,8 +99,21 @@ async def build_world(client: httpx.AsyncClient, *, stock: int = 10, allocated: 
     world = World(client, merchant, anchor, anchor_id, shop_id, sku_id, product.json()["id"],
                   session_id, item_id)
     for n in range(buyers):
-        world.buyers.append((await register(client, f"{prefix}buyer{n}"))[1])
+        token = (await register(client, f"{prefix}buyer{n}"))[1]
+        await add_address(client, token)
+        world.buyers.append(token)
     return world
+
+
+ADDRESS = {"recipient": "张三", "phone": "13800138000", "province": "浙江省", "city": "杭州市",
+           "district": "西湖区", "detail": "文三路 100 号 2 单元 301"}
+
+
+async def add_address(client: httpx.AsyncClient, token: str, **changes: Any) -> dict[str, Any]:
+    response = await client.post("/api/v1/me/addresses", headers=auth(token),
+                                 json={**ADDRESS, **changes})
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
 
 
 def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ order appear in real time."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 
@@ -87,7 +88,10 @@ def test_buyer_watches_chats_and_buys_while_console_shows_the_order(
     expect(orders).to_contain_text("云南古树红茶")
     expect(orders).to_contain_text("待支付")
 
-    buyer.click("#pay")
-    expect(buyer.get_by_test_id("order-result")).to_contain_text("已支付")
+    buyer.click("#pay")  # to the checkout page: the default address is chosen, then pay
+    buyer.wait_for_url("**/checkout/*")
+    expect(buyer.get_by_test_id("address").first).to_have_class(re.compile("chosen"))
+    buyer.click("#pay-now")
+    expect(buyer.locator("#checkout-state")).to_contain_text("支付成功")
     expect(orders).to_contain_text("已支付")
     assert errors == []

@@ -3,9 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from livepledge.accounts import service
 from livepledge.accounts.schemas import (
+    AddressRequest,
+    AddressResponse,
     LoginRequest,
     MemberRequest,
     RegisterRequest,
@@ -74,3 +77,40 @@ async def add_member(shop_id: int, body: MemberRequest, principal: PrincipalDep,
 async def list_members(shop_id: int, principal: PrincipalDep,
                        rt: RuntimeDep) -> list[dict[str, Any]]:
     return await service.list_members(rt.db, principal, shop_id)
+
+
+# --- shipping addresses (收货地址) ----------------------------------------------------------------
+
+@router.get("/me/addresses", response_model=list[AddressResponse])
+async def list_addresses(principal: PrincipalDep, rt: RuntimeDep) -> list[dict[str, Any]]:
+    """My shipping addresses, the default first."""
+    return await service.list_addresses(rt.db, principal)
+
+
+@router.post("/me/addresses", status_code=201, response_model=AddressResponse)
+async def add_address(body: AddressRequest, principal: PrincipalDep,
+                      rt: RuntimeDep) -> dict[str, Any]:
+    """Add an address (at most 20). The first one is the default."""
+    return await service.add_address(rt.db, principal, body.fields(),
+                                     make_default=body.is_default, now=rt.now())
+
+
+@router.put("/me/addresses/{address_id}", response_model=AddressResponse)
+async def update_address(address_id: int, body: AddressRequest, principal: PrincipalDep,
+                         rt: RuntimeDep) -> dict[str, Any]:
+    """Edit an address. Orders keep the copy they took when paid."""
+    return await service.update_address(rt.db, principal, address_id, body.fields(),
+                                        make_default=body.is_default)
+
+
+@router.post("/me/addresses/{address_id}/default", response_model=AddressResponse)
+async def set_default_address(address_id: int, principal: PrincipalDep,
+                              rt: RuntimeDep) -> dict[str, Any]:
+    return await service.set_default_address(rt.db, principal, address_id)
+
+
+@router.delete("/me/addresses/{address_id}", status_code=204)
+async def remove_address(address_id: int, principal: PrincipalDep, rt: RuntimeDep) -> Response:
+    """Remove an address from the book (orders keep their copies)."""
+    await service.remove_address(rt.db, principal, address_id, now=rt.now())
+    return Response(status_code=204)

@@ -1,6 +1,15 @@
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
 
 from livepledge.infra.db import metadata
 from livepledge.infra.models import BigId
@@ -49,4 +58,28 @@ api_tokens = Table(
     Column("expires_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
     UniqueConstraint("digest"),
+)
+
+
+# A buyer's shipping addresses (收货地址). An order keeps its own copy, taken when it is paid, so
+# editing or removing an address never changes an order. Removed addresses are archived, not
+# deleted. At most one live default per buyer (a partial unique index on both databases).
+addresses = Table(
+    "addresses",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("recipient", String(40), nullable=False),
+    Column("phone", String(20), nullable=False),
+    Column("province", String(20), nullable=False),
+    Column("city", String(40), nullable=False),
+    Column("district", String(40), nullable=False),
+    Column("detail", String(200), nullable=False),
+    Column("is_default", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("archived_at", UTCDateTime, nullable=True),
+    Index("ix_addresses_user", "user_id", "id"),
+    Index("ux_addresses_one_default", "user_id", unique=True,
+          sqlite_where=text("is_default AND archived_at IS NULL"),
+          postgresql_where=text("is_default AND archived_at IS NULL")),
 )

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from livepledge.accounts import rules
 from livepledge.accounts.guard import LoginGuard
-from livepledge.accounts.models import api_tokens, shop_members, shops, users
+from livepledge.accounts.models import addresses, api_tokens, shop_members, shops, users
 from livepledge.accounts.principal import Principal, TokenCache
 from livepledge.infra.db import Database, UnitOfWork, row_dict
 from livepledge.infra.problems import Problem
@@ -220,3 +220,125 @@ async def list_members(db: Database, principal: Principal, shop_id: int) -> list
             .join(users, users.c.id == shop_members.c.user_id)
             .where(shop_members.c.shop_id == shop_id).order_by(shop_members.c.user_id))
         return [row_dict(r) for r in rows]
+
+
+
+# --- shipping addresses ------------------------------------------------------------------------
+
+ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "detail")
+
+
+def check_address(fields: dict[str, str]) -> dict[str, str]:
+    """Validated, trimmed fields; 422 naming every wrong field."""
+    errors = rules.address_errors(fields)
+    if errors:
+        names = ", ".join(e["field"] for e in errors)
+        raise Problem("validation_failed", f"地址不完整或有误 / invalid address fields: {names}",
+                      errors=errors)
+    clean = {name: fields[name].strip() for name in ADDRESS_FIELDS}
+    clean["phone"] = rules.normalize_phone(clean["phone"])
+    return clean
+
+
+def address_view(row: Any) -> dict[str, Any]:
+    return {"id": row.id, **{name: getattr(row, name) for name in ADDRESS_FIELDS},
+            "is_default": bool(row.is_default), "created_at": row.created_at}
+
+
+async def access_address(conn: AsyncConnection, principal: Principal, address_id: int) -> Any:
+    row = (await conn.execute(select(addresses).where(
+        addresses.c.id == address_id, addresses.c.user_id == principal.user_id,
+        addresses.c.archived_at.is_(None)))).first()
+    if row is None:
+        raise Problem("not_found", f"地址不存在 / no such address: {address_id}")
+    return row
+
+
+async def list_addresses(db: Database, principal: Principal) -> list[dict[str, Any]]:
+    async with db.read() as conn:
+        rows = await conn.execute(select(addresses).where(
+            addresses.c.user_id == principal.user_id, addresses.c.archived_at.is_(None))
+            .order_by(addresses.c.is_default.desc(), addresses.c.id.desc()))
+        return [address_view(r) for r in rows]
+
+
+async def _make_default(uow: UnitOfWork, user_id: int, address_id: int) -> None:
+    await uow.conn.execute(update(addresses).where(
+        addresses.c.user_id == user_id, addresses.c.is_default.is_(True),
+        addresses.c.id != address_id).values(is_default=False))
+    try:
+        await uow.conn.execute(update(addresses).where(addresses.c.id == address_id)
+                               .values(is_default=True))
+    except IntegrityError as exc:  # another request chose a default at the same moment
+        raise Problem("invalid_transition",
+                      "默认地址刚被修改，请刷新 / the default just changed; reload") from exc
+
+
+async def add_address(db: Database, principal: Principal, fields: dict[str, str], *,
+                      make_default: bool, now: datetime) -> dict[str, Any]:
+    clean = check_address(fields)
+    async with db.write() as uow:
+        count = (await uow.conn.execute(select(func.count()).select_from(addresses).where(
+            addresses.c.user_id == principal.user_id,
+            addresses.c.archived_at.is_(None)))).scalar_one()
+        if count >= rules.MAX_ADDRESSES:
+            raise Problem("validation_failed", f"最多保存 {rules.MAX_ADDRESSES} 个地址 / at most "
+                          f"{rules.MAX_ADDRESSES} addresses; remove one first")
+        result = await uow.conn.execute(insert(addresses).values(
+            user_id=principal.user_id, is_default=False, created_at=now, **clean)
+            .returning(addresses.c.id))
+        address_id = int(result.scalar_one())
+        if make_default or count == 0:  # the first address is the default
+            await _make_default(uow, principal.user_id, address_id)
+        return address_view(await access_address(uow.conn, principal, address_id))
+
+
+async def update_address(db: Database, principal: Principal, address_id: int,
+                         fields: dict[str, str], *, make_default: bool) -> dict[str, Any]:
+    """Edits the address book only: orders keep the copy they took."""
+    clean = check_address(fields)
+    async with db.write() as uow:
+        await access_address(uow.conn, principal, address_id)
+        await uow.conn.execute(update(addresses).where(addresses.c.id == address_id)
+                               .values(**clean))
+        if make_default:
+            await _make_default(uow, principal.user_id, address_id)
+        return address_view(await access_address(uow.conn, principal, address_id))
+
+
+async def set_default_address(db: Database, principal: Principal,
+                              address_id: int) -> dict[str, Any]:
+    async with db.write() as uow:
+        await access_address(uow.conn, principal, address_id)
+        await _make_default(uow, principal.user_id, address_id)
+        return address_view(await access_address(uow.conn, principal, address_id))
+
+
+async def remove_address(db: Database, principal: Principal, address_id: int, *,
+                         now: datetime) -> None:
+    """Archived, not deleted; if it was the default, the newest other address becomes it."""
+    async with db.write() as uow:
+        row = await access_address(uow.conn, principal, address_id)
+        await uow.conn.execute(update(addresses).where(addresses.c.id == address_id)
+                               .values(archived_at=now, is_default=False))
+        if row.is_default:
+            newest = (await uow.conn.execute(select(addresses.c.id).where(
+                addresses.c.user_id == principal.user_id, addresses.c.archived_at.is_(None))
+                .order_by(addresses.c.id.desc()).limit(1))).scalar_one_or_none()
+            if newest is not None:
+                await _make_default(uow, principal.user_id, newest)
+
+
+async def address_copy(conn: AsyncConnection, principal: Principal,
+                       address_id: int | None) -> dict[str, str]:
+    """The copy an order keeps: the chosen address, or the buyer's default."""
+    if address_id is not None:
+        row = await access_address(conn, principal, address_id)
+    else:
+        row = (await conn.execute(select(addresses).where(
+            addresses.c.user_id == principal.user_id, addresses.c.is_default.is_(True),
+            addresses.c.archived_at.is_(None)))).first()
+        if row is None:
+            raise Problem("address_required",
+                          "请先添加收货地址 / add a shipping address first")
+    return {name: getattr(row, name) for name in ADDRESS_FIELDS}

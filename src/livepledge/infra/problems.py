@@ -49,6 +49,7 @@ STATUS_BY_CODE: dict[str, tuple[int, str]] = {
     "chat_rejected": (422, "弹幕未通过 / Chat message rejected"),
     "muted": (403, "已被禁言 / Muted in this room"),
     "rate_limited": (429, "操作太频繁 / Too many requests"),
+    "address_required": (422, "需要收货地址 / Shipping address required"),
     "payment_failed": (402, "支付失败 / Payment failed"),
     "compliance_blocked": (409, "未通过合规检查 / Blocked by compliance check"),
     "payload_too_large": (413, "请求体过大 / Payload too large"),

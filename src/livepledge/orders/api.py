@@ -1,18 +1,27 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import orjson
-from fastapi import APIRouter, Body, Header, Request
+from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from livepledge.deps import PrincipalDep, RuntimeDep, get_runtime, require_principal
 from livepledge.infra import problems
 from livepledge.infra.problems import Problem
-from livepledge.orders import service
-from livepledge.orders.schemas import BuyRequest, CancelRequest, PayRequest, ShipRequest
+from livepledge.orders import rules, service
+from livepledge.orders.schemas import (
+    BuyRequest,
+    CancelRequest,
+    OrderAddressRequest,
+    PayRequest,
+    ShipRequest,
+)
+from livepledge.orders.service import OrderFilter
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
@@ -98,22 +107,81 @@ async def my_orders(principal: PrincipalDep, rt: RuntimeDep) -> list[dict[str, A
     return await service.list_buyer_orders(rt.db, principal)
 
 
-@router.get("/shops/{shop_id}/orders")
-async def shop_orders(shop_id: int, principal: PrincipalDep, rt: RuntimeDep,
-                      status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def _order_filter(status: str | None, session_id: int | None, q: str | None,
+                  placed_from: date | None, placed_to: date | None, tz: str) -> OrderFilter:
     if status is not None and status not in STATUSES:
         raise Problem("validation_failed", f"未知订单状态 / unknown status: {status}",
                       allowed=sorted(STATUSES))
-    if not 1 <= limit <= 500:
-        raise Problem("validation_failed", "limit 须为 1–500 / limit must be 1-500")
-    return await service.list_shop_orders(rt.db, principal, shop_id, status=status, limit=limit)
+    if placed_from and placed_to and placed_to < placed_from:
+        raise Problem("validation_failed", "结束日期早于开始日期 / placed_to is before placed_from")
+    zone = ZoneInfo(tz)  # dates are the shop's calendar days (Asia/Shanghai by default)
+
+    def start_of(day: date) -> datetime:
+        return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+    return OrderFilter(
+        status=status, session_id=session_id, query=(q or "").strip() or None,
+        placed_from=start_of(placed_from) if placed_from else None,
+        placed_before=start_of(placed_to + timedelta(days=1)) if placed_to else None)
+
+
+OrderQuery = Annotated[str | None, Query(max_length=64, description=(
+    "an order id, a buyer's login or nickname (part of it), or a tracking number"))]
+Day = Annotated[date | None, Query(description="a calendar day in the shop's time zone")]
+
+
+@router.get("/shops/{shop_id}/orders")
+async def shop_orders(shop_id: int, principal: PrincipalDep, rt: RuntimeDep, response: Response,
+                      status: str | None = None, session_id: int | None = None,
+                      q: OrderQuery = None, placed_from: Day = None, placed_to: Day = None,
+                      limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                      offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+                      ) -> list[dict[str, Any]]:
+    """The shop's orders, newest first, filtered; `X-Total-Count` says how many match in all.
+    Staff see buyers' phones masked."""
+    where = _order_filter(status, session_id, q, placed_from, placed_to, rt.settings.timezone)
+    page, total = await service.list_shop_orders(rt.db, principal, shop_id, limit=limit,
+                                                 offset=offset, where=where)
+    response.headers["X-Total-Count"] = str(total)
+    return page
+
+
+@router.get("/shops/{shop_id}/orders.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+async def shop_orders_csv(shop_id: int, principal: PrincipalDep, rt: RuntimeDep,
+                          status: str | None = None, session_id: int | None = None,
+                          q: OrderQuery = None, placed_from: Day = None,
+                          placed_to: Day = None) -> Response:
+    """The same search as a CSV file (UTF-8 with BOM, so Excel opens the Chinese right), at most
+    100,000 orders; times in the shop's time zone, amounts in yuan."""
+    where = _order_filter(status, session_id, q, placed_from, placed_to, rt.settings.timezone)
+    page, _ = await service.list_shop_orders(rt.db, principal, shop_id, limit=100_000,
+                                             where=where)
+    body = rules.orders_csv(page, tz=rt.settings.timezone)
+    return Response(body.encode("utf-8-sig"), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="orders-shop{shop_id}.csv"'})
+
+
+@router.get("/orders/{order_id}/packing-slip")
+async def packing_slip(order_id: int, principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
+    """What goes in the parcel, with the whole address (shop staff only)."""
+    return await service.packing_slip(rt.db, principal, order_id)
+
+
+@router.put("/orders/{order_id}/address")
+async def change_address(order_id: int, body: OrderAddressRequest, principal: PrincipalDep,
+                         rt: RuntimeDep) -> dict[str, Any]:
+    """Ship a paid order to another of my addresses, until it has shipped."""
+    return await service.change_address(rt.db, principal, order_id, address_id=body.address_id,
+                                        now=rt.now())
 
 
 @router.post("/orders/{order_id}/pay")
 async def pay(order_id: int, principal: PrincipalDep, rt: RuntimeDep,
               body: Annotated[PayRequest | None, Body()] = None) -> dict[str, Any]:
     return await service.pay(rt.db, rt.payments, rt.notifier, principal, order_id,
-                             outcome=body.sandbox_outcome if body else None, now=rt.now())
+                             outcome=body.sandbox_outcome if body else None, now=rt.now(),
+                             address_id=body.address_id if body else None)
 
 
 @router.post("/orders/{order_id}/ship")

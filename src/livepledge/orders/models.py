@@ -44,6 +44,11 @@ orders = Table(
     Column("cancelled_by", String(16), nullable=True),  # merchant | buyer | system
     Column("carrier", String(64), nullable=True),
     Column("tracking_number", String(64), nullable=True),
+    # The buyer's address as it was when chosen (at payment, or changed before shipping):
+    # recipient, phone, province, city, district, detail. Editing the address book never
+    # changes it.
+    Column("shipping_address", JSON, nullable=True),
+    Column("address_set_at", UTCDateTime, nullable=True),
     CheckConstraint("quantity > 0", name="quantity_positive"),
     CheckConstraint("amount = unit_price * quantity", name="amount_consistent"),
     UniqueConstraint("buyer_id", "idempotency_key"),

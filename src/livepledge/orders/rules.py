@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 MAX_QUANTITY = 1000
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -63,3 +64,85 @@ def shipping_error(carrier: str, tracking_number: str) -> str | None:
     if not re.fullmatch(r"[A-Za-z0-9-]{4,64}", tracking_number.strip()):
         return "运单号须为 4–64 位字母数字 / tracking number must be 4-64 letters/digits"
     return None
+
+
+# --- what an order shows ----------------------------------------------------------------------
+
+def staff_address(address: dict[str, str] | None) -> dict[str, str] | None:
+    """The address as shop staff see it in lists and details: the phone masked. The packing slip
+    shows it whole."""
+    if address is None:
+        return None
+    from livepledge.accounts.rules import mask_phone
+
+    return {**address, "phone": mask_phone(address["phone"])}
+
+
+def timeline(order: Any, *, refunded: int) -> list[dict[str, Any]]:
+    """What happened to an order, in order: placed, paid, address set or changed, shipped,
+    received, cancelled (by whom, why, what was refunded) or expired. `order` is the stored row;
+    times stay UTC (pages show them in Asia/Shanghai)."""
+    steps: list[dict[str, Any]] = [{"step": "placed", "at": order.created_at,
+                                    "amount": order.amount}]
+    if order.paid_at is not None:
+        steps.append({"step": "paid", "at": order.paid_at, "amount": order.amount})
+    if order.address_set_at is not None and order.address_set_at != order.paid_at:
+        steps.append({"step": "address_changed", "at": order.address_set_at})
+    if order.shipped_at is not None:
+        steps.append({"step": "shipped", "at": order.shipped_at, "carrier": order.carrier,
+                      "tracking_number": order.tracking_number})
+    if order.received_at is not None:
+        steps.append({"step": "received", "at": order.received_at})
+    if order.status == "cancelled":
+        steps.append({"step": "cancelled", "at": order.closed_at, "by": order.cancelled_by,
+                      "reason": order.cancel_reason, "refunded": refunded})
+    elif order.status == "expired":
+        steps.append({"step": "expired", "at": order.closed_at})
+    return sorted(steps, key=lambda step: step["at"])
+
+
+CSV_COLUMNS = (("id", "订单号"), ("created_at", "下单时间"), ("status", "状态"),
+               ("buyer_login", "买家"), ("product", "商品"), ("sku", "规格"),
+               ("quantity", "数量"), ("unit_price", "单价(元)"), ("amount", "金额(元)"),
+               ("session_id", "直播场次"), ("recipient", "收货人"), ("phone", "电话"),
+               ("address", "收货地址"), ("carrier", "快递公司"),
+               ("tracking_number", "运单号"), ("cancel_reason", "取消原因"))
+STATUS_WORDS = {"pending_payment": "待支付", "paid": "待发货", "shipped": "已发货",
+                "received": "已收货", "cancelled": "已取消", "expired": "已超时"}
+
+
+def _local(iso: str | None, zone: Any) -> str:
+    if not iso:
+        return ""
+    return datetime.fromisoformat(iso).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _csv_row(order: dict[str, Any], zone: Any) -> list[str]:
+    address = order.get("shipping_address") or {}
+    snapshot = order.get("snapshot") or {}
+    values = {
+        **order, "created_at": _local(order.get("created_at"), zone),
+        "status": STATUS_WORDS.get(order["status"], order["status"]),
+        "product": snapshot.get("product_title", ""), "sku": snapshot.get("sku_name", ""),
+        "unit_price": f"{order['unit_price'] / 100:.2f}", "amount": f"{order['amount'] / 100:.2f}",
+        "recipient": address.get("recipient", ""), "phone": address.get("phone", ""),
+        "address": " ".join(address.get(k, "") for k in ("province", "city", "district",
+                                                         "detail")).strip(),
+    }
+    cells = ["" if values.get(key) is None else str(values[key]) for key, _ in CSV_COLUMNS]
+    # A cell starting with = + - @ is a formula to a spreadsheet: quote it as text.
+    return ["'" + cell if cell[:1] in ("=", "+", "-", "@") else cell for cell in cells]
+
+
+def orders_csv(page: list[dict[str, Any]], *, tz: str) -> str:
+    import csv
+    import io
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([title for _, title in CSV_COLUMNS])
+    for order in page:
+        writer.writerow(_csv_row(order, zone))
+    return out.getvalue()

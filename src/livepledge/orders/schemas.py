@@ -10,6 +10,9 @@ class BuyRequest(Strict):
 
 
 class PayRequest(Strict):
+    address_id: int | None = Field(
+        default=None, ge=1, le=2**63 - 1,
+        description="which of my addresses to ship to; omitted: my default address")
     sandbox_outcome: str | None = Field(
         default=None, description="sandbox only: 'decline' simulates a declined payment")
 
@@ -21,3 +24,7 @@ class ShipRequest(Strict):
 
 class CancelRequest(Strict):
     reason: str | None = Field(default=None, max_length=2000)
+
+
+class OrderAddressRequest(Strict):
+    address_id: int = Field(ge=1, le=2**63 - 1, description="one of my addresses")

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from livepledge.accounts.models import shops
+from livepledge.accounts import service as accounts
+from livepledge.accounts.models import shops, users
 from livepledge.accounts.service import Principal, access_shop
 from livepledge.catalog.models import products, skus
 from livepledge.infra.db import Database, UnitOfWork
@@ -247,27 +248,98 @@ async def access_order(conn: AsyncConnection, principal: Principal, order_id: in
     return row
 
 
+def order_view(row: Any, principal: Principal) -> dict[str, Any]:
+    """An order as this principal may see it: its buyer sees the whole address, shop staff see
+    the phone masked (the packing slip shows it whole)."""
+    view = order_row_view(row)
+    if row.buyer_id != principal.user_id:
+        view["shipping_address"] = rules.staff_address(row.shipping_address)
+    return view
+
+
+async def _refunded(conn: AsyncConnection, order_id: int) -> int:
+    total = (await conn.execute(select(func.coalesce(func.sum(payments.c.amount), 0)).where(
+        payments.c.order_id == order_id, payments.c.amount < 0,
+        payments.c.status == "succeeded"))).scalar_one()
+    return -int(total)
+
+
 async def get_order(db: Database, principal: Principal, order_id: int) -> dict[str, Any]:
+    """One order with its timeline."""
     async with db.read() as conn:
-        return order_row_view(await access_order(conn, principal, order_id))
+        row = await access_order(conn, principal, order_id)
+        view = order_view(row, principal)
+        view["timeline"] = [{**step, "at": step["at"].isoformat()} for step in rules.timeline(
+            row, refunded=await _refunded(conn, order_id))]
+        return view
+
+
+async def packing_slip(db: Database, principal: Principal, order_id: int) -> dict[str, Any]:
+    """What goes in the parcel: the order, the whole address, the seller. Shop staff only."""
+    async with db.read() as conn:
+        row = await access_order(conn, principal, order_id)
+        access_shop(principal, row.shop_id)
+        if row.shipping_address is None:
+            raise Problem("address_required", "该订单还没有收货地址 / the order has no address yet")
+        shop = (await conn.execute(select(shops.c.name, shops.c.legal_name).where(
+            shops.c.id == row.shop_id))).one()
+    return {**order_row_view(row), "shop_name": shop.name, "legal_name": shop.legal_name}
 
 
 async def list_buyer_orders(db: Database, principal: Principal) -> list[dict[str, Any]]:
     async with db.read() as conn:
         rows = await conn.execute(select(orders).where(orders.c.buyer_id == principal.user_id)
                                   .order_by(orders.c.id.desc()).limit(200))
-        return [order_row_view(r) for r in rows]
+        return [order_view(r, principal) for r in rows]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderFilter:
+    """The console's order search: all given conditions hold."""
+
+    status: str | None = None
+    session_id: int | None = None
+    query: str | None = None  # an order id, a buyer's login or name, or a tracking number
+    placed_from: datetime | None = None  # inclusive
+    placed_before: datetime | None = None  # exclusive
+
+    def apply(self, select_: Any) -> Any:
+        if self.status:
+            select_ = select_.where(orders.c.status == self.status)
+        if self.session_id is not None:
+            select_ = select_.where(orders.c.session_id == self.session_id)
+        if self.placed_from is not None:
+            select_ = select_.where(orders.c.created_at >= self.placed_from)
+        if self.placed_before is not None:
+            select_ = select_.where(orders.c.created_at < self.placed_before)
+        if self.query:
+            text = self.query.strip()
+            like = f"%{text.replace('%', '').replace('_', '')}%"
+            buyers = select(users.c.id).where(users.c.login.like(like)
+                                              | users.c.display_name.like(like))
+            conditions = [orders.c.tracking_number == text, orders.c.buyer_id.in_(buyers)]
+            if text.isdigit() and len(text) <= 18:
+                conditions.append(orders.c.id == int(text))
+            select_ = select_.where(or_(*conditions))
+        return select_
 
 
 async def list_shop_orders(db: Database, principal: Principal, shop_id: int, *,
-                           status: str | None, limit: int) -> list[dict[str, Any]]:
+                           status: str | None = None, limit: int = 100, offset: int = 0,
+                           where: OrderFilter | None = None) -> tuple[list[dict[str, Any]], int]:
+    """A page of the shop's orders, newest first, and how many match in all."""
     access_shop(principal, shop_id)
+    where = where or OrderFilter(status=status)
     async with db.read() as conn:
-        query = select(orders).where(orders.c.shop_id == shop_id)
-        if status:
-            query = query.where(orders.c.status == status)
-        rows = await conn.execute(query.order_by(orders.c.id.desc()).limit(limit))
-        return [order_row_view(r) for r in rows]
+        base = where.apply(select(orders.c.id).where(orders.c.shop_id == shop_id))
+        total = int((await conn.execute(select(func.count()).select_from(
+            base.subquery()))).scalar_one())
+        query = where.apply(select(orders, users.c.login.label("buyer_login"),
+                                   users.c.display_name.label("buyer_name"))
+                            .join(users, users.c.id == orders.c.buyer_id)
+                            .where(orders.c.shop_id == shop_id))
+        rows = await conn.execute(query.order_by(orders.c.id.desc()).limit(limit).offset(offset))
+        return [order_view(r, principal) for r in rows], total
 
 
 # --- changing orders ------------------------------------------------------------------------
@@ -286,7 +358,10 @@ async def _move(uow: UnitOfWork, order: Any, action: str, now: datetime,
 
 
 async def pay(db: Database, provider: PaymentProvider, notifier: Notifier, principal: Principal,
-              order_id: int, *, outcome: str | None, now: datetime) -> dict[str, Any]:
+              order_id: int, *, outcome: str | None, now: datetime,
+              address_id: int | None = None) -> dict[str, Any]:
+    """Pay an unpaid order and ship it to the chosen address (default: the buyer's default
+    address), whose copy the order keeps. No address, no charge."""
     async with db.read() as conn:
         order = await access_order(conn, principal, order_id)
     if order.buyer_id != principal.user_id:
@@ -299,6 +374,8 @@ async def pay(db: Database, provider: PaymentProvider, notifier: Notifier, princ
                       f"订单状态为 {order.status}，不能支付 / order is {order.status}; cannot pay"
                       if order.status != "pending_payment" else
                       "订单已超时未支付 / the payment window has passed", order_status=order.status)
+    async with db.read() as conn:  # before any charge: no address, no payment
+        address = await accounts.address_copy(conn, principal, address_id)
     charge = await provider.charge(order_id=order.id, amount=order.amount,
                                    buyer_id=order.buyer_id, idempotency_key=f"order-{order.id}",
                                    outcome=outcome)
@@ -310,7 +387,8 @@ async def pay(db: Database, provider: PaymentProvider, notifier: Notifier, princ
             if rules.is_expired(status=current.status, expires=current.expires_at, now=now):
                 raise Problem("invalid_transition",
                               "订单已超时未支付 / the payment window has passed")
-            await _move(uow, current, "pay", now, {"paid_at": now})
+            await _move(uow, current, "pay", now, {"paid_at": now, "shipping_address": address,
+                                                   "address_set_at": now})
             await uow.conn.execute(insert(payments).values(
                 order_id=order_id, provider=charge.provider, provider_ref=charge.reference,
                 amount=charge.amount, status="succeeded", created_at=now))
@@ -332,11 +410,38 @@ async def ship(db: Database, notifier: Notifier, principal: Principal, order_id:
     async with db.write() as uow:
         order = await access_order(uow.conn, principal, order_id)
         access_shop(principal, order.shop_id)
+        if order.status == "paid" and order.shipping_address is None:
+            raise Problem("address_required", "买家尚未提供收货地址，不能发货 / the buyer has "
+                          "not given a shipping address yet; nothing ships without one")
         await _move(uow, order, "ship", now, {"shipped_at": now, "carrier": carrier.strip(),
                                               "tracking_number": tracking_number.strip()})
         await record_event(uow, "OrderShipped", now, shop_id=order.shop_id, order_id=order_id,
                            payload={"carrier": carrier.strip(),
                                     "tracking_number": tracking_number.strip()})
+    return await get_order(db, principal, order_id)
+
+
+async def change_address(db: Database, principal: Principal, order_id: int, *,
+                         address_id: int, now: datetime) -> dict[str, Any]:
+    """The buyer ships a paid order elsewhere, until it has shipped (修改地址)."""
+    async with db.write() as uow:
+        order = await access_order(uow.conn, principal, order_id)
+        if order.buyer_id != principal.user_id:
+            raise Problem("forbidden",
+                          "只有买家能修改收货地址 / only the buyer changes the address")
+        if order.status != "paid":
+            raise Problem("invalid_transition", f"订单状态为 {order.status}，不能修改地址 / order "
+                          f"is {order.status}; the address can change only before shipping",
+                          order_status=order.status)
+        address = await accounts.address_copy(uow.conn, principal, address_id)
+        result = await uow.conn.execute(update(orders).where(
+            orders.c.id == order_id, orders.c.status == "paid").values(
+            shipping_address=address, address_set_at=now))
+        if result.rowcount != 1:
+            raise Problem("invalid_transition",
+                          "订单状态已变化，请刷新 / the order changed; reload")
+        await record_event(uow, "OrderAddressChanged", now, shop_id=order.shop_id,
+                           order_id=order_id, payload={})
     return await get_order(db, principal, order_id)
 
 

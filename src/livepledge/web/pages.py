@@ -3,9 +3,11 @@ the JavaScript on each page calls the same JSON API as every other client."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
 import orjson
 from fastapi import APIRouter, Request
@@ -20,6 +22,7 @@ from livepledge.infra.problems import Problem
 from livepledge.infra.security import csrf_token_for
 from livepledge.live import service as live
 from livepledge.live.models import live_sessions
+from livepledge.orders import service as orders
 from livepledge.web.i18n import bundle, pick_lang, translator
 
 router = APIRouter(include_in_schema=False)
@@ -118,6 +121,50 @@ async def orders_page(request: Request, principal: OptionalPrincipalDep) -> Resp
     if principal is None:
         return RedirectResponse("/login?next=/orders", status_code=303)
     return _render(request, "orders.html", principal)
+
+
+def _login_first(request: Request) -> Response:
+    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse)
+async def order_page(order_id: int, request: Request, rt: RuntimeDep,
+                     principal: OptionalPrincipalDep) -> Response:
+    if principal is None:
+        return _login_first(request)
+    order = await orders.get_order(rt.db, principal, order_id)  # 404 unless yours or your shop's
+    return _render(request, "order.html", principal, order_id=order_id,
+                   is_buyer=order["buyer_id"] == principal.user_id)
+
+
+@router.get("/checkout/{order_id}", response_class=HTMLResponse)
+async def checkout_page(order_id: int, request: Request, rt: RuntimeDep,
+                        principal: OptionalPrincipalDep) -> Response:
+    if principal is None:
+        return _login_first(request)
+    order = await orders.get_order(rt.db, principal, order_id)
+    if order["buyer_id"] != principal.user_id:
+        return RedirectResponse(f"/orders/{order_id}", status_code=303)
+    return _render(request, "checkout.html", principal, order_id=order_id)
+
+
+@router.get("/addresses", response_class=HTMLResponse)
+async def addresses_page(request: Request, principal: OptionalPrincipalDep) -> Response:
+    if principal is None:
+        return _login_first(request)
+    return _render(request, "addresses.html", principal)
+
+
+@router.get("/orders/{order_id}/slip", response_class=HTMLResponse)
+async def packing_slip_page(order_id: int, request: Request, rt: RuntimeDep,
+                            principal: OptionalPrincipalDep) -> Response:
+    """The packing slip's print view (shop staff): the whole address, what is in the parcel."""
+    if principal is None:
+        return _login_first(request)
+    slip = await orders.packing_slip(rt.db, principal, order_id)
+    placed = datetime.fromisoformat(slip["created_at"]).astimezone(
+        ZoneInfo(rt.settings.timezone)).strftime("%Y-%m-%d %H:%M:%S")
+    return _render(request, "slip.html", principal, slip=slip, placed_local=placed)
 
 
 def _set_session(response: Response, token: str, request: Request) -> None:

@@ -43,6 +43,10 @@ const LP = {
     clearTimeout(LP._toastTimer);
     LP._toastTimer = setTimeout(() => { box.className = ""; }, 3500);
   },
+  toastClear() {
+    const box = document.getElementById("toast");
+    if (box) box.className = "";
+  },
   el(tag, attrs, ...children) {
     // Builds DOM nodes; text is always set as text (never parsed as HTML).
     const node = document.createElement(tag);
@@ -69,6 +73,32 @@ const LP = {
     return list;
   },
   statusText(status) { return LP.t("status_" + status); },
+  time(iso) {
+    // Times are stored in UTC and shown in the shop's time zone (Asia/Shanghai).
+    if (!iso) return "";
+    return new Intl.DateTimeFormat(window.LP_LANG === "en" ? "en-GB" : "zh-CN", {
+      timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+    }).format(new Date(iso));
+  },
+  format(key, values) {
+    return LP.t(key).replace(/\{(\w+)\}/g, (_, name) => String(values[name]));
+  },
+  confirm(message) {
+    // A dialog instead of window.confirm: styled, translatable, and testable.
+    return new Promise((resolve) => {
+      const dialog = LP.el("dialog", { class: "confirm", "data-testid": "confirm" },
+        LP.el("p", {}, message),
+        LP.el("div", { class: "actions" },
+          LP.el("button", { type: "button", class: "link", onclick: () => done(false) }, LP.t("no")),
+          LP.el("button", { type: "button", class: "primary", onclick: () => done(true) }, LP.t("yes"))));
+      const done = (answer) => { dialog.close(); dialog.remove(); resolve(answer); };
+      dialog.addEventListener("cancel", () => done(false));
+      document.body.append(dialog);
+      dialog.showModal();
+    });
+  },
+  addressLine(a) { return a ? `${a.province} ${a.city} ${a.district} ${a.detail}` : ""; },
   wsUrl(path) { return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path; },
 };
 

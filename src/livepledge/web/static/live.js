@@ -177,12 +177,9 @@ document.addEventListener("DOMContentLoaded", () => {
     $("pay").hidden = order.status !== "pending_payment";
   }
 
-  $("pay").addEventListener("click", async () => {
-    try {
-      state.order = await LP.api("POST", `/api/v1/orders/${state.order.id}/pay`, {});
-      showOrder();
-      LP.toast(LP.t("paid"));
-    } catch (error) { LP.toast(error.message, true); }
+  $("pay").addEventListener("click", () => {
+    // Checkout: choose the address, see the amount and the deadline, then pay.
+    location.href = `/checkout/${state.order.id}`;
   });
 
   connect();

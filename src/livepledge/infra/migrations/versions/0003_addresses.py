@@ -1,0 +1,51 @@
+"""shipping addresses; an order's frozen copy of its address
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "addresses",
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("user_id", BIG_ID, nullable=False),
+        sa.Column("recipient", sa.String(length=40), nullable=False),
+        sa.Column("phone", sa.String(length=20), nullable=False),
+        sa.Column("province", sa.String(length=20), nullable=False),
+        sa.Column("city", sa.String(length=40), nullable=False),
+        sa.Column("district", sa.String(length=40), nullable=False),
+        sa.Column("detail", sa.String(length=200), nullable=False),
+        sa.Column("is_default", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"],
+                                name=op.f("fk_addresses_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_addresses")),
+    )
+    op.create_index("ix_addresses_user", "addresses", ["user_id", "id"])
+    op.create_index("ux_addresses_one_default", "addresses", ["user_id"], unique=True,
+                    sqlite_where=sa.text("is_default AND archived_at IS NULL"),
+                    postgresql_where=sa.text("is_default AND archived_at IS NULL"))
+    with op.batch_alter_table("orders") as batch:
+        batch.add_column(sa.Column("shipping_address", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("address_set_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("orders") as batch:
+        batch.drop_column("address_set_at")
+        batch.drop_column("shipping_address")
+    op.drop_index("ux_addresses_one_default", table_name="addresses")
+    op.drop_index("ix_addresses_user", table_name="addresses")
+    op.drop_table("addresses")
