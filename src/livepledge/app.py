@@ -27,6 +27,7 @@ from livepledge.infra.security import tokens_equal
 from livepledge.live.api import router as live_router
 from livepledge.orders.api import BUY_PATH, buy_asgi
 from livepledge.orders.api import router as orders_router
+from livepledge.web.pages import ErrorPages
 from livepledge.web.pages import router as pages_router
 
 log = logging.getLogger("livepledge")
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # `worker`: which process answered (operators checking that load is spread).
         return {"status": "ok", "version": __version__, "worker": os.getpid()}
 
+    app.add_middleware(ErrorPages)  # type: ignore[arg-type]
     app.add_middleware(problems.BodyLimit)  # type: ignore[arg-type]
     app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
     return app

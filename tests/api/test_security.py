@@ -170,3 +170,43 @@ async def test_the_session_cookie_is_secure_over_https_and_in_production(
     cookie = response.headers["set-cookie"]
     assert response.status_code == 200 and cookie.startswith("lp_session=")
     assert ("secure" in cookie.lower().split("; ")) is secure
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+async def test_a_browser_gets_error_pages_in_its_language(app_client: httpx.AsyncClient):
+    missing = await app_client.get("/live/987654321", headers=BROWSER)
+    english = await app_client.get("/no/such/page?lang=en", headers=BROWSER)
+    api = await app_client.get("/api/v1/sessions/987654321", headers=BROWSER)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert "页面不存在" in missing.text and "data-testid=\"error-page\"" in missing.text
+    assert english.status_code == 404 and "This page does not exist" in english.text
+    assert api.status_code == 404  # the API keeps problem+json, whatever the Accept header
+    assert api.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_error_page_for_someone_elses_order(app_client: httpx.AsyncClient):
+    from tests.api.world import build_world
+
+    world = await build_world(app_client, buyers=2)
+    order = (await world.buy(world.buyers[0])).json()
+    login = await app_client.post("/web/login", json={"login": "buyer1", "password": GOOD})
+    assert login.status_code == 200
+    page = await app_client.get(f"/orders/{order['id']}", headers=BROWSER)
+    assert page.status_code == 404 and "页面不存在" in page.text
+    assert "buyer0" not in page.text
+
+
+async def test_a_bug_on_a_page_is_a_500_page_without_details(
+        app_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch):
+    from livepledge.web import pages
+
+    async def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(pages.live, "session_view", broken)
+    page = await app_client.get("/live/1", headers=BROWSER)
+    assert page.status_code == 500
+    assert "出了点问题" in page.text and "secret internals" not in page.text

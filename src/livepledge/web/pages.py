@@ -3,6 +3,7 @@ the JavaScript on each page calls the same JSON API as every other client."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from livepledge.live.models import live_sessions
 from livepledge.orders import service as orders
 from livepledge.web.i18n import bundle, pick_lang, translator
 
+log = logging.getLogger("livepledge")
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # npm packages the pages load (package.json at the checkout's root; `./dev setup` runs npm ci).
@@ -212,3 +214,81 @@ async def web_logout(request: Request, rt: RuntimeDep, principal: OptionalPrinci
     response = Response(b"{}", media_type="application/json")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+# --- errors as pages ---------------------------------------------------------------------------
+
+NOT_PAGES = ("/api/", "/web/", "/static/", "/vendor/", "/metrics", "/healthz", "/openapi.json")
+ERROR_TITLES = {
+    403: ("没有权限查看这个页面", "You may not see this page"),
+    404: ("页面不存在", "This page does not exist"),
+    500: ("出了点问题", "Something went wrong"),
+    503: ("服务暂时不可用", "The service is unavailable for a moment"),
+}
+
+
+def wants_page(scope: Any) -> bool:
+    """A browser asking for a page (not the API, not a file): its errors are pages."""
+    if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+        return False
+    if scope["path"].startswith(NOT_PAGES):
+        return False
+    accept = next((v for k, v in scope.get("headers", ()) if k == b"accept"), b"")
+    return b"text/html" in accept
+
+
+class ErrorPages:
+    """A browser that asks for a page and meets an error (404, 403, 500, …) gets a page in its
+    language instead of problem+json; the API and every other client keep problem+json."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if not wants_page(scope):
+            await self.app(scope, receive, send)
+            return
+        held: dict[str, Any] = {}
+
+        async def intercept(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                kind = dict(message.get("headers", ())).get(b"content-type", b"")
+                if kind.startswith(b"application/problem+json"):
+                    held["start"] = message
+                    held["body"] = b""
+                    return
+            elif "start" in held and message["type"] == "http.response.body":
+                held["body"] += message.get("body", b"")
+                if message.get("more_body"):
+                    return
+                await self._page(scope, held["start"], held["body"])(scope, receive, send)
+                return
+            held["sent"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, intercept)
+        except Exception:
+            if "sent" in held:
+                raise
+            # a bug: logged with its traceback, the page says only that something went wrong
+            log.exception("unexpected error on page %s", scope["path"])
+            start = {"status": 500, "headers": []}
+            await self._page(scope, start, b"{}")(scope, receive, send)
+
+    @staticmethod
+    def _page(scope: Any, start: Any, body: bytes) -> Response:
+        request = Request(scope)
+        lang = pick_lang(request.query_params.get("lang"), request.cookies.get("lp_lang"), None)
+        status = start["status"]
+        try:
+            problem = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            problem = {}
+        zh, en = ERROR_TITLES.get(status, (problem.get("title", ""), ""))
+        page = templates.get_template("error.html").render(
+            t=translator(lang), lang=lang, status=status, title=zh if lang == "zh-CN" else en,
+            detail=problem.get("detail", "") if status < 500 else "")
+        headers = {k.decode(): v.decode() for k, v in start.get("headers", ())
+                   if k.lower() in (b"retry-after", b"www-authenticate")}
+        return HTMLResponse(page, status_code=status, headers=headers)
