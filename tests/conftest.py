@@ -247,6 +247,11 @@ class make_app_client:
         from livepledge.config import Settings
 
         await asyncio.to_thread(_migrated, self.database_url)
+        import tempfile
+
+        if "media_dir" not in self.settings:
+            self._media = Path(tempfile.mkdtemp(prefix="lp-media-"))
+            self.settings["media_dir"] = self._media
         settings = Settings(database_url=self.database_url, redis_url="",
                             password_time_cost=1, password_memory_kib=8192,
                             **self.settings)  # type: ignore[arg-type]
@@ -259,5 +264,9 @@ class make_app_client:
         return self.client
 
     async def __aexit__(self, *exc: object) -> None:
+        import shutil
+
         await self.client.aclose()
         await self._lifespan.__aexit__(None, None, None)
+        if getattr(self, "_media", None) is not None:
+            shutil.rmtree(self._media, ignore_errors=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,6 +32,7 @@ from livepledge.web.pages import ErrorPages
 from livepledge.web.pages import router as pages_router
 
 log = logging.getLogger("livepledge")
+UPLOAD_PATHS = re.compile(r"/api/v1/products/[0-9]{1,18}/images")
 
 
 class LivepledgeAPI(FastAPI):
@@ -96,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__, "worker": os.getpid()}
 
     app.add_middleware(ErrorPages)  # type: ignore[arg-type]
-    app.add_middleware(problems.BodyLimit)  # type: ignore[arg-type]
+    app.add_middleware(problems.BodyLimit, uploads=UPLOAD_PATHS,  # type: ignore[arg-type]
+                       upload_limit=settings.upload_max_bytes)
     app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
     return app

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         "and the request answered 503 (a hung Redis must not stall buys).",
     )
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Where the SQLite file lives.")
+    media_dir: Path | None = Field(
+        default=None, description="Where uploaded images are stored, by content hash. Unset: "
+        "data_dir/media. For S3-compatible storage, mount the bucket here (docs/media.md).")
+    upload_max_bytes: int = Field(
+        default=10_485_760, ge=65_536, le=104_857_600,
+        description="Largest image upload accepted (bytes); other request bodies stay at 1 MiB.")
     web_packages_dir: Path | None = Field(
         default=None,
         description="The node_modules folder holding the pages' npm packages (hls.js, for HLS in "
@@ -130,6 +136,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'livepledge.db').as_posix()}"
+
+    @property
+    def effective_media_dir(self) -> Path:
+        return self.media_dir or self.data_dir / "media"
 
     @property
     def is_sqlite(self) -> bool:

@@ -21,6 +21,7 @@ from livepledge.infra.batching import BatchQueue
 from livepledge.infra.broker import Broker, InProcessBroker, RedisBroker
 from livepledge.infra.clock import utcnow
 from livepledge.infra.db import Database, async_url
+from livepledge.infra.media import LocalMediaStore
 from livepledge.infra.metrics import Metrics
 from livepledge.infra.notify import ITEMS_CHANNEL, Notifier
 from livepledge.infra.problems import Problem
@@ -65,6 +66,7 @@ class Runtime:
     chat: ChatContext
     buy: BuyContext
     login_guard: LoginGuard
+    media: LocalMediaStore
     redis: Any = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: Stop = field(default_factory=Stop)  # tells the background loops to end (stopping.py)
@@ -153,6 +155,7 @@ async def build_runtime(settings: Settings) -> Runtime:
             failures_per_account=settings.login_failures_per_account,
             failures_per_address=settings.login_failures_per_address,
             registrations_per_address=settings.registrations_per_address)),
+        media=LocalMediaStore(settings.effective_media_dir),
         redis=redis_client,
     )
 

@@ -58,3 +58,21 @@ price_history = Table(
     Column("context", String(32), nullable=False),  # list | live
     Index("ix_price_history_sku", "sku_id", "changed_at"),
 )
+
+
+# A product's pictures, in display order (the first is the cover). Files are stored by content
+# hash (infra/media.py); a removed picture is archived, never deleted, since orders show it.
+product_images = Table(
+    "product_images",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("product_id", BigId, ForeignKey("products.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("large_key", String(80), nullable=False),
+    Column("thumb_key", String(80), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("removed_at", UTCDateTime, nullable=True),
+    Index("ix_product_images_product", "product_id", "position"),
+)

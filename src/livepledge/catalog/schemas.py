@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from livepledge.accounts.schemas import Int64, Strict
@@ -27,3 +29,8 @@ class ProductUpdate(Strict):
 class SkuUpdate(Strict):
     price: Int64 | None = None
     stock_delta: Int64 | None = None
+
+
+class ImageOrder(Strict):
+    image_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        min_length=1, max_length=9, description="every current picture of the product, once")

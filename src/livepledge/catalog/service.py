@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from livepledge.accounts.service import Principal, access_shop
 from livepledge.catalog import rules
-from livepledge.catalog.models import price_history, products, skus
+from livepledge.catalog.models import price_history, product_images, products, skus
 from livepledge.compliance.service import check_text
 from livepledge.infra.db import Database, UnitOfWork, row_dict
 from livepledge.infra.events import record_event
+from livepledge.infra.media import ImageRefused, LocalMediaStore, process_image
 from livepledge.infra.problems import Problem
 
 
@@ -100,6 +102,7 @@ async def product_view(conn: AsyncConnection, product_id: int) -> dict[str, Any]
                                   .order_by(skus.c.id))
     view = row_dict(row)
     view["skus"] = [row_dict(s) for s in sku_rows]
+    view["images"] = await images_of(conn, product_id)
     view["compliance"] = check_listing(row.title, row.description, row.category)
     return view
 
@@ -212,3 +215,85 @@ async def price_history_of(db: Database, sku_id: int) -> list[dict[str, Any]]:
         rows = await conn.execute(select(price_history).where(price_history.c.sku_id == sku_id)
                                   .order_by(price_history.c.id))
         return [row_dict(r) for r in rows]
+
+
+
+# --- product images ---------------------------------------------------------------------------
+
+MAX_IMAGES = 9
+
+
+def image_view(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "url": f"/media/{row.large_key}", "thumb_url": f"/media/{row.thumb_key}",
+            "width": row.width, "height": row.height, "position": row.position}
+
+
+async def images_of(conn: AsyncConnection, product_id: int) -> list[dict[str, Any]]:
+    rows = await conn.execute(select(product_images).where(
+        product_images.c.product_id == product_id, product_images.c.removed_at.is_(None))
+        .order_by(product_images.c.position, product_images.c.id))
+    return [image_view(r) for r in rows]
+
+
+async def _editable_product(conn: AsyncConnection, principal: Principal, product_id: int) -> Any:
+    row = await access_product(conn, product_id)
+    access_shop(principal, row.shop_id)
+    if row.status == "archived":
+        raise Problem("archived", "已归档的商品不能修改 / archived products cannot be edited")
+    return row
+
+
+async def add_product_image(db: Database, media: LocalMediaStore, principal: Principal,
+                            product_id: int, data: bytes, *, now: datetime) -> dict[str, Any]:
+    """Check, clean (EXIF stripped, upright, resized) and store a picture; the product shows it
+    last. At most MAX_IMAGES pictures per product."""
+    async with db.read() as conn:
+        await _editable_product(conn, principal, product_id)
+    try:
+        image = await asyncio.to_thread(process_image, data)  # CPU: off the event loop
+    except ImageRefused as exc:
+        raise Problem("unsupported_media_type", str(exc)) from exc
+    await asyncio.to_thread(media.put, image.large_key, image.large)
+    await asyncio.to_thread(media.put, image.thumb_key, image.thumb)
+    async with db.write() as uow:
+        await _editable_product(uow.conn, principal, product_id)
+        count, last = (await uow.conn.execute(
+            select(func.count(), func.coalesce(func.max(product_images.c.position), 0)).where(
+                product_images.c.product_id == product_id,
+                product_images.c.removed_at.is_(None)))).one()
+        if count >= MAX_IMAGES:
+            raise Problem("validation_failed", f"每个商品最多 {MAX_IMAGES} 张图片 / at most "
+                          f"{MAX_IMAGES} pictures per product")
+        result = await uow.conn.execute(insert(product_images).values(
+            product_id=product_id, position=int(last) + 1, large_key=image.large_key,
+            thumb_key=image.thumb_key, width=image.width, height=image.height, created_at=now)
+            .returning(product_images))
+        return image_view(result.one())
+
+
+async def remove_product_image(db: Database, principal: Principal, product_id: int,
+                               image_id: int, *, now: datetime) -> None:
+    """The product stops showing the picture; the file stays (orders placed with it show it)."""
+    async with db.write() as uow:
+        await _editable_product(uow.conn, principal, product_id)
+        result = await uow.conn.execute(update(product_images).where(
+            product_images.c.id == image_id, product_images.c.product_id == product_id,
+            product_images.c.removed_at.is_(None)).values(removed_at=now))
+        if result.rowcount != 1:
+            raise Problem("not_found", f"图片不存在 / no such picture: {image_id}")
+
+
+async def order_product_images(db: Database, principal: Principal, product_id: int,
+                               image_ids: list[int]) -> list[dict[str, Any]]:
+    """Show the product's pictures in this order (every current picture, each once)."""
+    async with db.write() as uow:
+        await _editable_product(uow.conn, principal, product_id)
+        current = {r.id for r in await uow.conn.execute(select(product_images.c.id).where(
+            product_images.c.product_id == product_id, product_images.c.removed_at.is_(None)))}
+        if sorted(image_ids) != sorted(current):
+            raise Problem("validation_failed", "须列出该商品的每张图片各一次 / list every current "
+                          "picture of the product exactly once", current=sorted(current))
+        for position, image_id in enumerate(image_ids, start=1):
+            await uow.conn.execute(update(product_images).where(product_images.c.id == image_id)
+                                   .values(position=position))
+        return await images_of(uow.conn, product_id)

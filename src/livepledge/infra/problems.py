@@ -4,6 +4,7 @@ is decided here, in one place, and every response is `application/problem+json`.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import orjson
@@ -169,14 +170,16 @@ def response_for(exc: Exception, path: str) -> Response:
     return internal_response(path)
 
 
-def _too_large() -> Problem:
-    return Problem("payload_too_large", "请求体超过 1 MiB / request body over 1 MiB")
+def _too_large(limit: int = MAX_BODY_BYTES) -> Problem:
+    size = f"{limit / 1_048_576:g} MiB"
+    return Problem("payload_too_large", f"请求体超过 {size} / request body over {size}",
+                   limit_bytes=limit)
 
 
-def declared_too_large(scope: Scope) -> bool:
+def declared_too_large(scope: Scope, limit: int = MAX_BODY_BYTES) -> bool:
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
-            return value.isdigit() and int(value) > MAX_BODY_BYTES
+            return value.isdigit() and int(value) > limit
     return False
 
 
@@ -194,8 +197,11 @@ class BodyLimit:
     and as soon as a streamed (chunked) body goes past it. Also answers 404 for an id too long
     to be one, before a database sees it."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, uploads: re.Pattern[str] | None = None,
+                 upload_limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
+        self.uploads = uploads  # paths that take files (images): their own, larger limit
+        self.upload_limit = upload_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and oversized_id(scope["path"]):
@@ -208,8 +214,10 @@ class BodyLimit:
             await problem_response(Problem("not_found", "不存在 / no such resource: "
                                            f"{scope['path']}"), scope["path"])(scope, receive, send)
             return
-        if declared_too_large(scope):
-            await problem_response(_too_large(), scope.get("path"))(scope, receive, send)
+        limit = (self.upload_limit if self.uploads and self.uploads.fullmatch(scope["path"])
+                 else MAX_BODY_BYTES)
+        if declared_too_large(scope, limit):
+            await problem_response(_too_large(limit), scope.get("path"))(scope, receive, send)
             return
         received = 0
         exceeded = False
@@ -218,9 +226,9 @@ class BodyLimit:
             nonlocal received, exceeded
             message = await receive()
             received += len(message.get("body", b""))
-            if received > MAX_BODY_BYTES:
+            if received > limit:
                 exceeded = True
-                raise _too_large()
+                raise _too_large(limit)
             return message
 
         async def answer(message: Message) -> None:
@@ -229,7 +237,7 @@ class BodyLimit:
             if not exceeded:
                 await send(message)
             elif message["type"] == "http.response.start":
-                await problem_response(_too_large(), scope.get("path"))(scope, receive, send)
+                await problem_response(_too_large(limit), scope.get("path"))(scope, receive, send)
 
         await self.app(scope, limited, answer)
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from livepledge.accounts import service as accounts
 from livepledge.accounts.models import shops, users
 from livepledge.accounts.service import Principal, access_shop
-from livepledge.catalog.models import products, skus
+from livepledge.catalog.models import product_images, products, skus
 from livepledge.infra.db import Database, UnitOfWork
 from livepledge.infra.events import record_event
 from livepledge.infra.notify import Notifier
@@ -81,7 +81,11 @@ async def load_item_facts(conn: AsyncConnection, item_id: int) -> ItemFacts:
         .where(lineup_items.c.id == item_id))).first()
     if row is None:
         raise Problem("not_found", f"直播商品不存在 / no such lineup item: {item_id}")
+    cover = (await conn.execute(select(product_images.c.thumb_key).where(
+        product_images.c.product_id == row.product_id, product_images.c.removed_at.is_(None))
+        .order_by(product_images.c.position, product_images.c.id).limit(1))).scalar_one_or_none()
     snapshot = {
+        "image": f"/media/{cover}" if cover else None,
         "product_id": row.product_id, "product_title": row.product_title,
         "sku_name": row.sku_name, "category": row.category, "list_price": row.list_price,
         "live_price": row.live_price, "session_title": row.session_title,

@@ -70,6 +70,17 @@ async def vendor_file(name: str, rt: RuntimeDep) -> Response:
                         headers={"Cache-Control": "public, max-age=86400"})
 
 
+@router.get("/media/{key}")
+async def media_file(key: str, rt: RuntimeDep) -> Response:
+    """An uploaded picture, by the hash of its content: it never changes, so it is cached for a
+    year."""
+    path = rt.media.path(key)
+    if path is None or not path.is_file():
+        raise Problem("not_found", f"不存在 / no such file: {key}")
+    return FileResponse(path, media_type="image/webp", headers={
+        "Cache-Control": "public, max-age=31536000, immutable"})
+
+
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request, rt: RuntimeDep, principal: OptionalPrincipalDep) -> Response:
     async with rt.db.read() as conn:

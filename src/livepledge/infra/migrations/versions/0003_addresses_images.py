@@ -1,4 +1,4 @@
-"""shipping addresses; an order's frozen copy of its address
+"""shipping addresses; an order's frozen copy of its address; product images
 
 Revision ID: 0003
 Revises: 0002
@@ -37,6 +37,22 @@ def upgrade() -> None:
     op.create_index("ux_addresses_one_default", "addresses", ["user_id"], unique=True,
                     sqlite_where=sa.text("is_default AND archived_at IS NULL"),
                     postgresql_where=sa.text("is_default AND archived_at IS NULL"))
+    op.create_table(
+        "product_images",
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("product_id", BIG_ID, nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("large_key", sa.String(length=80), nullable=False),
+        sa.Column("thumb_key", sa.String(length=80), nullable=False),
+        sa.Column("width", sa.Integer(), nullable=False),
+        sa.Column("height", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["product_id"], ["products.id"],
+                                name=op.f("fk_product_images_product_id_products")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_product_images")),
+    )
+    op.create_index("ix_product_images_product", "product_images", ["product_id", "position"])
     with op.batch_alter_table("orders") as batch:
         batch.add_column(sa.Column("shipping_address", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("address_set_at", sa.DateTime(timezone=True), nullable=True))
@@ -46,6 +62,8 @@ def downgrade() -> None:
     with op.batch_alter_table("orders") as batch:
         batch.drop_column("address_set_at")
         batch.drop_column("shipping_address")
+    op.drop_index("ix_product_images_product", table_name="product_images")
+    op.drop_table("product_images")
     op.drop_index("ux_addresses_one_default", table_name="addresses")
     op.drop_index("ix_addresses_user", table_name="addresses")
     op.drop_table("addresses")
