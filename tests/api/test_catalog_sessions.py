@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from tests.api.world import assert_problem, auth, build_world, register
 
@@ -193,3 +194,43 @@ async def test_oversized_body_is_413(app_client: httpx.AsyncClient):
     response = await app_client.post("/api/v1/users", content=b"x" * 2_000_000,
                                      headers={"Content-Type": "application/json"})
     assert_problem(response, 413, "payload_too_large")
+
+
+async def test_one_anchor_is_live_in_one_room_at_a_time(app_client: httpx.AsyncClient):
+    world = await build_world(app_client, buyers=0)  # the anchor is live in world.session_id
+    second = await app_client.post(f"/api/v1/shops/{world.shop_id}/sessions",
+                                   headers=auth(world.merchant), json={
+                                       "title": "第二场", "anchor_id": world.anchor_id,
+                                       "scheduled_at": datetime.now(UTC).isoformat()})
+    other = second.json()["id"]
+
+    refused = await app_client.post(f"/api/v1/sessions/{other}/start", headers=auth(world.anchor))
+
+    body = assert_problem(refused, 409, "invalid_transition")
+    assert body["live_session_id"] == world.session_id
+    assert (await app_client.get(f"/api/v1/sessions/{other}")).json()["status"] == "scheduled"
+    await app_client.post(f"/api/v1/sessions/{world.session_id}/end", headers=auth(world.anchor))
+    started = await app_client.post(f"/api/v1/sessions/{other}/start", headers=auth(world.anchor))
+    assert started.status_code == 200
+
+
+async def test_the_database_holds_one_live_room_per_anchor_even_in_a_race(
+        app_client: httpx.AsyncClient):
+    """Past the service's check (as two concurrent requests would be), the unique index holds."""
+    from sqlalchemy import update
+    from sqlalchemy.exc import IntegrityError
+
+    from livepledge.live.models import live_sessions
+
+    world = await build_world(app_client, buyers=0)
+    second = (await app_client.post(f"/api/v1/shops/{world.shop_id}/sessions",
+                                    headers=auth(world.merchant), json={
+                                        "title": "第二场", "anchor_id": world.anchor_id,
+                                        "scheduled_at": datetime.now(UTC).isoformat()})).json()
+    db = app_client.app.state.runtime.db  # type: ignore[attr-defined]
+    with pytest.raises(IntegrityError):
+        async with db.write() as uow:
+            await uow.conn.execute(update(live_sessions).where(
+                live_sessions.c.id == second["id"]).values(status="live"))
+    assert (await app_client.get(f"/api/v1/sessions/{second['id']}")).json()["status"] == \
+        "scheduled"

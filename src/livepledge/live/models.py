@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 from livepledge.infra.db import metadata
@@ -33,6 +34,9 @@ live_sessions = Table(
     Column("pinned_item_id", BigId, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_live_sessions_shop", "shop_id"),
+    # One anchor is live in one room at a time (a partial unique index: a race cannot pass it).
+    Index("ux_live_sessions_anchor_live", "anchor_id", unique=True,
+          sqlite_where=text("status = 'live'"), postgresql_where=text("status = 'live'")),
 )
 
 lineup_items = Table(

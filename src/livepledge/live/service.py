@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from livepledge.accounts.models import shop_members, shops, users
@@ -170,11 +171,16 @@ async def _transition(
             raise Problem("compliance_blocked",
                           "最近提交的话术脚本仍有违规，请修改后重新检查 / the latest script still "
                           "has violations; fix it and check it again before going live")
+        if action == "start":
+            await check_anchor_free(uow.conn, session)
         stamp = {"started_at": now} if action == "start" else {"ended_at": now,
                                                                 "pinned_item_id": None}
-        result = await uow.conn.execute(update(live_sessions).where(
-            live_sessions.c.id == session_id, live_sessions.c.status == session.status
-        ).values(status=target, **stamp))
+        try:
+            result = await uow.conn.execute(update(live_sessions).where(
+                live_sessions.c.id == session_id, live_sessions.c.status == session.status
+            ).values(status=target, **stamp))
+        except IntegrityError as exc:  # the anchor went live elsewhere at this very moment
+            raise _anchor_busy() from exc
         if result.rowcount != 1:
             raise Problem("invalid_transition", "状态已被他人修改 / status changed concurrently")
         if action == "end":
@@ -183,6 +189,22 @@ async def _transition(
         await record_event(uow, event, now, shop_id=session.shop_id, session_id=session_id,
                            payload={"by": principal.user_id})
         await _announce_lineup(uow, notifier, session_id, now)
+
+
+def _anchor_busy(other: int | None = None) -> Problem:
+    where = f"（场次 {other}）" if other else ""
+    return Problem("invalid_transition",
+                   f"该主播正在另一场直播中{where}，请先下播 / the anchor is live in another "
+                   f"session{f' ({other})' if other else ''}; end it first", live_session_id=other)
+
+
+async def check_anchor_free(conn: AsyncConnection, session: Any) -> None:
+    """One anchor, one live room at a time (the database's unique index is the last word)."""
+    other = (await conn.execute(select(live_sessions.c.id).where(
+        live_sessions.c.anchor_id == session.anchor_id, live_sessions.c.status == "live",
+        live_sessions.c.id != session.id))).scalar_one_or_none()
+    if other is not None:
+        raise _anchor_busy(other)
 
 
 async def latest_script_blocks(conn: AsyncConnection, session_id: int) -> bool:

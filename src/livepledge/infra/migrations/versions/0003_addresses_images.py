@@ -1,4 +1,5 @@
-"""shipping addresses; an order's frozen copy of its address; product images
+"""shipping addresses; an order's frozen copy of its address; product images; one live room
+per anchor
 
 Revision ID: 0003
 Revises: 0002
@@ -16,6 +17,17 @@ depends_on = None
 
 
 def upgrade() -> None:
+    both_live = op.get_bind().execute(sa.text(
+        "SELECT anchor_id, COUNT(*) FROM live_sessions WHERE status = 'live' "
+        "GROUP BY anchor_id HAVING COUNT(*) > 1")).fetchall()
+    if both_live:
+        anchors = ", ".join(str(row[0]) for row in both_live)
+        raise RuntimeError(
+            f"anchors {anchors} are live in more than one session; end the extra sessions "
+            "(livepledge's API: POST /api/v1/sessions/{id}/end), then migrate again")
+    op.create_index("ux_live_sessions_anchor_live", "live_sessions", ["anchor_id"], unique=True,
+                    sqlite_where=sa.text("status = 'live'"),
+                    postgresql_where=sa.text("status = 'live'"))
     op.create_table(
         "addresses",
         sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
@@ -59,6 +71,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ux_live_sessions_anchor_live", table_name="live_sessions")
     with op.batch_alter_table("orders") as batch:
         batch.drop_column("address_set_at")
         batch.drop_column("shipping_address")
