@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = LivepledgeAPI(
         title="Livepledge API", version=__version__, lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # /docs is served by web/pages.py, from npm, no CDN
         description="直播电商平台：直播间所说即所得 / Live commerce where what is said on air is "
                     "what the buyer gets. Errors are RFC 9457 application/problem+json.",
     )

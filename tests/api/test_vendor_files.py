@@ -32,3 +32,40 @@ async def test_without_the_packages_it_is_a_404(app_client: httpx.AsyncClient,
     runtime.settings = runtime.settings.model_copy(update={"web_packages_dir": tmp_path})
 
     assert_problem(await app_client.get("/vendor/hls.min.js"), 404, "not_found")
+
+
+async def test_swagger_ui_files_are_served_with_their_types(app_client: httpx.AsyncClient):
+    package = CHECKOUT_PACKAGES / "swagger-ui-dist"
+    script = await app_client.get("/vendor/swagger-ui-bundle.js")
+    style = await app_client.get("/vendor/swagger-ui.css")
+
+    assert (script.status_code, style.status_code) == (200, 200)
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert style.headers["content-type"].startswith("text/css")
+    assert script.content == (package / "swagger-ui-bundle.js").read_bytes()
+    assert style.content == (package / "swagger-ui.css").read_bytes()
+
+
+async def test_the_docs_page_loads_swagger_from_the_server_under_the_page_policy(
+        app_client: httpx.AsyncClient):
+    response = await app_client.get("/docs", headers={"Accept": "text/html"})
+
+    assert response.status_code == 200
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "unsafe-inline" not in policy.split(
+        "script-src", 1)[1].split(";", 1)[0]
+    assert '<script src="/vendor/swagger-ui-bundle.js"></script>' in response.text
+    assert '<script src="/static/apidocs.js"></script>' in response.text
+    assert "<script>" not in response.text and "http" not in response.text.split("<body>")[1]
+
+
+async def test_without_the_package_the_docs_page_says_so(app_client: httpx.AsyncClient,
+                                                         tmp_path: Path):
+    runtime = app_client.app.state.runtime  # type: ignore[attr-defined]
+    runtime.settings = runtime.settings.model_copy(update={"web_packages_dir": tmp_path})
+
+    response = await app_client.get("/docs?lang=en")
+
+    assert response.status_code == 200
+    assert 'data-testid="api-docs-missing"' in response.text
+    assert "swagger-ui-dist" in response.text and "/vendor/" not in response.text

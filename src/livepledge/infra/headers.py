@@ -25,18 +25,6 @@ PAGE_POLICY = "; ".join((
     "form-action 'self'",
     "frame-ancestors 'none'",
 ))
-# FastAPI's Swagger UI page starts itself with an inline script: only there is it allowed.
-# Nothing is allowed from other origins (no CDN; its files are to be served from a package).
-DOCS_POLICY = "; ".join((
-    "default-src 'self'",
-    "script-src 'self' 'unsafe-inline'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "frame-ancestors 'none'",
-))
-DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 ALWAYS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
@@ -52,7 +40,6 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = DOCS_POLICY if scope["path"] in DOCS_PATHS else PAGE_POLICY
         is_https = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
@@ -61,7 +48,7 @@ class SecurityHeaders:
                 for name, value in ALWAYS:
                     headers.setdefault(name.decode(), value.decode())
                 if headers.get("content-type", "").startswith("text/html"):
-                    headers.setdefault("content-security-policy", policy)
+                    headers.setdefault("content-security-policy", PAGE_POLICY)
                 if is_https:
                     headers.setdefault("strict-transport-security", "max-age=31536000")
             await send(message)

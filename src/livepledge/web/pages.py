@@ -32,7 +32,12 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # npm packages the pages load (package.json at the checkout's root; `./dev setup` runs npm ci).
 # Served from the server itself: nothing is loaded from a CDN.
 CHECKOUT_PACKAGES = Path(__file__).resolve().parents[3] / "node_modules"
-VENDOR_FILES = {"hls.min.js": ("hls.js", "dist", "hls.min.js")}
+# name → (package, path inside it…, media type)
+VENDOR_FILES = {
+    "hls.min.js": ("hls.js", "dist", "hls.min.js", "text/javascript"),
+    "swagger-ui-bundle.js": ("swagger-ui-dist", "swagger-ui-bundle.js", "text/javascript"),
+    "swagger-ui.css": ("swagger-ui-dist", "swagger-ui.css", "text/css"),
+}
 
 
 def page_json(data: object) -> str:
@@ -61,13 +66,24 @@ def _render(request: Request, name: str, principal: Any, **context: Any) -> HTML
 async def vendor_file(name: str, rt: RuntimeDep) -> Response:
     """An npm package's file for the pages (`VENDOR_FILES`); 404 when the packages are not
     installed, and the page then does without (player.js)."""
-    parts = VENDOR_FILES.get(name)
+    entry = VENDOR_FILES.get(name)
     base = rt.settings.web_packages_dir or CHECKOUT_PACKAGES
-    path = base.joinpath(*parts) if parts else None
-    if path is None or not path.is_file():
+    path = base.joinpath(*entry[:-1]) if entry else None
+    if entry is None or path is None or not path.is_file():
         raise Problem("not_found", f"不存在 / no such file: {name}")
-    return FileResponse(path, media_type="text/javascript",
+    return FileResponse(path, media_type=entry[-1],
                         headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/docs", response_class=HTMLResponse)
+async def api_docs(request: Request, rt: RuntimeDep) -> HTMLResponse:
+    """The API's interactive documentation: Swagger UI from the installed npm package
+    (swagger-ui-dist), started by a script of ours, so it works offline and under the pages'
+    CSP. Without the package, the page says so instead of staying blank."""
+    base = rt.settings.web_packages_dir or CHECKOUT_PACKAGES
+    installed = all((base.joinpath(*VENDOR_FILES[name][:-1])).is_file()
+                    for name in ("swagger-ui-bundle.js", "swagger-ui.css"))
+    return _render(request, "apidocs.html", None, installed=installed)
 
 
 @router.get("/media/{key}")
