@@ -7,8 +7,8 @@ LANGS = ("zh-CN", "en")
 STRINGS: dict[str, tuple[str, str]] = {
     "brand": ("所播即所得", "What you see is what you get"),
     "api_docs": ("API 文档", "API documentation"),
-    "api_docs_missing": ("接口文档页面需要前端依赖包 swagger-ui-dist，尚未安装（运行 ./dev setup 或 npm ci）。"
-                         "机器可读的接口说明仍可下载：",
+    "api_docs_missing": ("接口文档页面需要前端依赖包 swagger-ui-dist，尚未安装"
+                         "（运行 ./dev setup 或 npm ci）。机器可读的接口说明仍可下载：",
                          "The API documentation page needs the swagger-ui-dist front-end package, "
                          "which is not installed (run ./dev setup or npm ci). The machine-readable "
                          "description can still be downloaded:"),
