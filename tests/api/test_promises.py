@@ -178,3 +178,52 @@ async def test_a_future_promise_is_not_in_force_yet(app_client: httpx.AsyncClien
                                     headers=auth(w.merchant))
     assert in_force.json() == []
     assert [p["id"] for p in await _ledger(app_client, w.shop_id, w.merchant)] == [body["id"]]
+
+
+async def _paid_order(w, token: str) -> dict:  # type: ignore[no-untyped-def]
+    placed = await w.buy(token)
+    assert placed.status_code == 201, placed.text
+    return placed.json()  # type: ignore[no-any-return]
+
+
+async def test_an_order_keeps_the_promises_in_force_when_it_was_placed(
+        app_client: httpx.AsyncClient):
+    w = await build_world(app_client, buyers=2)
+    declared = (await app_client.post(f"/api/v1/shops/{w.shop_id}/promises",
+                                      headers=auth(w.merchant), json={
+        "kind": "price_protection", "terms": {"days": 30},
+        "scope": {"type": "lineup_item", "id": w.item_id}})).json()
+    order = await _paid_order(w, w.buyers[0])
+    expected = [{"promise_id": declared["id"], "kind": "price_protection",
+                 "terms": {"days": 30, "excludes_flash_sale": False}, "version": 1,
+                 "hash": declared["hash"], "source": {"type": "lineup_item", "id": w.item_id},
+                 "enforced": True, "label": declared["label"],
+                 "description": declared["description"]}]
+    seen = (await app_client.get(f"/api/v1/orders/{order['id']}",
+                                 headers=auth(w.buyers[0]))).json()
+    assert seen["promises"] == expected
+
+    # Withdrawn afterwards: the order keeps it; the next order does not get it.
+    assert (await app_client.post(f"/api/v1/promises/{declared['id']}/withdraw",
+                                  headers=auth(w.merchant))).status_code == 200
+    again = (await app_client.get(f"/api/v1/orders/{order['id']}",
+                                  headers=auth(w.buyers[0]))).json()
+    assert again["promises"] == expected
+    later = await _paid_order(w, w.buyers[1])
+    assert (await app_client.get(f"/api/v1/orders/{later['id']}",
+                                 headers=auth(w.buyers[1]))).json()["promises"] == []
+    staff = (await app_client.get(f"/api/v1/orders/{order['id']}",
+                                  headers=auth(w.merchant))).json()
+    assert staff["promises"] == expected
+
+
+async def test_a_promise_starting_later_is_not_frozen_into_an_earlier_order(
+        app_client: httpx.AsyncClient):
+    w = await build_world(app_client, buyers=1)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert (await app_client.post(f"/api/v1/shops/{w.shop_id}/promises", headers=auth(w.merchant),
+                                  json={"kind": "warranty", "terms": {"months": 6},
+                                        "scope": {"type": "shop"},
+                                        "starts_at": later.isoformat()})).status_code == 201
+    order = await _paid_order(w, w.buyers[0])
+    assert order["snapshot"]["promises"] == []

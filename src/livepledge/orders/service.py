@@ -15,6 +15,7 @@ from livepledge.accounts import service as accounts
 from livepledge.accounts.models import shops, users
 from livepledge.accounts.service import Principal, access_shop
 from livepledge.catalog.models import product_images, products, skus
+from livepledge.infra import clock
 from livepledge.infra.db import Database, UnitOfWork
 from livepledge.infra.events import record_event
 from livepledge.infra.notify import Notifier
@@ -34,6 +35,7 @@ from livepledge.orders.writer import (
     commit_naive,
     order_row_view,
 )
+from livepledge.promises import service as promise_ledger
 
 FACTS_TTL_SECONDS = 1.0
 
@@ -91,11 +93,18 @@ async def load_item_facts(conn: AsyncConnection, item_id: int) -> ItemFacts:
         "live_price": row.live_price, "session_title": row.session_title,
         "seller": {"shop_id": row.shop_id, "name": row.shop_name, "legal_name": row.legal_name},
     }
+    # Precomputed here, when the item's facts are loaded (and reloaded when a promise changes),
+    # not per press: each order keeps those in force when it is placed (ItemFacts.snapshot_at).
+    now = clock.utcnow()
+    pending = await promise_ledger.current_for_item(
+        conn, row.id, shop_id=row.shop_id, sku_id=row.sku_id, product_id=row.product_id, at=now)
+    frozen = tuple((p.starts_at, p.ends_at, promise_ledger.frozen(v)) for p, v in zip(
+        pending, await promise_ledger.views(conn, pending, now), strict=True))
     return ItemFacts(
         item_id=row.id, session_id=row.session_id, shop_id=row.shop_id, sku_id=row.sku_id,
         live_price=row.live_price, per_buyer_limit=row.per_buyer_limit,
         sale_starts_at=row.sale_starts_at, sale_ends_at=row.sale_ends_at,
-        session_status=row.s_status, snapshot=snapshot)
+        session_status=row.s_status, snapshot=snapshot, promises=frozen)
 
 
 def gate_loader(db: Database):  # type: ignore[no-untyped-def]
@@ -256,6 +265,8 @@ def order_view(row: Any, principal: Principal) -> dict[str, Any]:
     """An order as this principal may see it: its buyer sees the whole address, shop staff see
     the phone masked (the packing slip shows it whole)."""
     view = order_row_view(row)
+    # The promises frozen into the order when it was placed (never rewritten afterwards).
+    view["promises"] = (row.snapshot or {}).get("promises", [])
     if row.buyer_id != principal.user_id:
         view["shipping_address"] = rules.staff_address(row.shipping_address)
     return view

@@ -46,6 +46,14 @@ class ItemFacts:
     sale_ends_at: datetime
     session_status: str
     snapshot: dict[str, Any]
+    # The item's promises that have not ended, as (starts_at, ends_at, frozen copy): an order
+    # keeps those in force at the moment it is placed (promises/service.frozen).
+    promises: tuple[tuple[datetime, datetime | None, dict[str, Any]], ...] = ()
+
+    def snapshot_at(self, at: datetime) -> dict[str, Any]:
+        return {**self.snapshot, "promises": [
+            copy for starts, ends, copy in self.promises
+            if starts <= at and (ends is None or at < ends)]}
 
 
 @dataclass
@@ -346,7 +354,7 @@ def _order_values(pending: PendingOrder) -> dict[str, Any]:
         "lineup_item_id": facts.item_id, "sku_id": facts.sku_id, "quantity": pending.quantity,
         "unit_price": facts.live_price, "amount": facts.live_price * pending.quantity,
         "status": "pending_payment", "idempotency_key": pending.key,
-        "snapshot": facts.snapshot, "created_at": pending.created_at,
+        "snapshot": facts.snapshot_at(pending.created_at), "created_at": pending.created_at,
         "expires_at": pending.expires_at,
     }
 
