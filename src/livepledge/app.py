@@ -26,6 +26,7 @@ from livepledge.infra import problems
 from livepledge.infra.headers import SecurityHeaders
 from livepledge.infra.security import tokens_equal
 from livepledge.live.api import router as live_router
+from livepledge.notices.api import router as notices_router
 from livepledge.orders.api import BUY_PATH, buy_asgi
 from livepledge.orders.api import router as orders_router
 from livepledge.promises.api import router as promises_router
@@ -74,7 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
 
     for router in (accounts_router, catalog_router, live_router, orders_router,
-                   compliance_router, audit_router, promises_router, pages_router):
+                   compliance_router, audit_router, promises_router, notices_router,
+                   pages_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"),
               name="static")

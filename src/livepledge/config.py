@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     order_payment_timeout_seconds: int = Field(
         default=900, ge=5, description="Unpaid orders expire after this many seconds."
     )
+    consumer_poll_seconds: float = Field(
+        default=0.5, gt=0, le=60,
+        description="How often each worker looks for new events for the event consumers.")
+    deadline_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60,
+        description="How often each worker looks for deadlines that have come due.")
     expiry_sweep_interval_seconds: float = Field(
         default=2.0, gt=0, description="How often the unpaid-order sweeper runs."
     )

@@ -20,7 +20,9 @@ from livepledge.config import Settings
 from livepledge.infra.batching import BatchQueue
 from livepledge.infra.broker import Broker, InProcessBroker, RedisBroker
 from livepledge.infra.clock import utcnow
+from livepledge.infra.consumers import ConsumerRunner
 from livepledge.infra.db import Database, async_url
+from livepledge.infra.deadlines import DeadlineRunner
 from livepledge.infra.media import LocalMediaStore
 from livepledge.infra.metrics import Metrics
 from livepledge.infra.notify import ITEMS_CHANNEL, Notifier
@@ -39,6 +41,7 @@ from livepledge.live.chat import (
 )
 from livepledge.live.presence import LocalPresence, Presence, RedisPresence
 from livepledge.live.room import RoomHub
+from livepledge.notices.service import OrderNotices
 from livepledge.orders.gate import LocalStockGate, RedisStockGate, StockGate
 from livepledge.orders.payments import PaymentProvider, build_provider
 from livepledge.orders.service import BuyContext, ItemFactsCache, expire_unpaid, gate_loader
@@ -68,6 +71,8 @@ class Runtime:
     login_guard: LoginGuard
     media: LocalMediaStore
     redis: Any = None
+    consumers: ConsumerRunner | None = None  # the outbox's consumers (infra/consumers.py)
+    deadlines: DeadlineRunner | None = None  # durable deadlines (infra/deadlines.py)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: Stop = field(default_factory=Stop)  # tells the background loops to end (stopping.py)
     metrics: Metrics = field(default_factory=Metrics)
@@ -165,6 +170,11 @@ async def build_runtime(settings: Settings) -> Runtime:
         facts.invalidate(orjson.loads(data).get("item_ids"))
 
     await broker.subscribe(ITEMS_CHANNEL, on_items)
+    runtime.consumers = ConsumerRunner(db, [OrderNotices()],
+                                       poll_seconds=settings.consumer_poll_seconds)
+    runtime.deadlines = DeadlineRunner(db, {}, poll_seconds=settings.deadline_poll_seconds)
+    runtime.consumers.start()
+    runtime.deadlines.start()
     await runtime.tokens.start()
     writer.start()
     chat_queue.start()
@@ -228,6 +238,9 @@ async def close_runtime(runtime: Runtime) -> None:
     runtime.stop.set()
     for task in runtime.tasks:
         await finish(task)
+    for runner in (runtime.consumers, runtime.deadlines):
+        if runner is not None:
+            await runner.stop()
     await runtime.rooms.close()
     await runtime.writer.close()
     await runtime.chat.queue.close()

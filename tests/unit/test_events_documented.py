@@ -17,3 +17,12 @@ def test_every_event_type_is_documented() -> None:
     documented = set(re.findall(r"`([A-Z]\w+)`", (ROOT / "docs" / "events.md").read_text()))
     assert written, "no events found: the pattern is stale"
     assert sorted(written - documented) == []
+
+
+def test_every_event_insert_stamps_its_transaction() -> None:
+    """Consumers on PostgreSQL read events by (tx, id): an event inserted without its
+    transaction id would never be read (infra/consumers.py)."""
+    src = ROOT / "src" / "livepledge"
+    bare = [str(p.relative_to(src)) for p in src.rglob("*.py")
+            if p.name != "events.py" and re.search(r"insert\(events\)", p.read_text("utf-8"))]
+    assert bare == []

@@ -261,6 +261,11 @@ async def access_order(conn: AsyncConnection, principal: Principal, order_id: in
     return row
 
 
+async def buyer_of(conn: AsyncConnection, order_id: int) -> int:
+    return int((await conn.execute(select(orders.c.buyer_id).where(
+        orders.c.id == order_id))).scalar_one())
+
+
 def order_view(row: Any, principal: Principal) -> dict[str, Any]:
     """An order as this principal may see it: its buyer sees the whole address, shop staff see
     the phone masked (the packing slip shows it whole)."""

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from livepledge.infra.db import Database, row_dict
-from livepledge.infra.models import events
+from livepledge.infra.events import insert_events
 from livepledge.infra.stopping import STOP, finish, take_batch
 from livepledge.live.models import lineup_items, live_sessions
 from livepledge.orders.gate import Reservation, StockGate
@@ -300,7 +300,7 @@ async def _insert_orders(conn: AsyncConnection, created: list[PendingOrder],
     result = await conn.execute(
         insert(orders).returning(orders.c.id, sort_by_parameter_order=True), rows)
     ids = [r.id for r in result]
-    await conn.execute(insert(events), [
+    await conn.execute(insert_events(conn), [
         {"type": "OrderPlaced", "shop_id": p.facts.shop_id, "session_id": p.facts.session_id,
          "order_id": order_id, "occurred_at": p.created_at,
          "payload": {"item_id": p.facts.item_id, "buyer_id": p.buyer_id,
@@ -389,7 +389,7 @@ async def commit_naive(db: Database, pending: PendingOrder) -> Outcome:
         values = _order_values(pending)
         order_id = (await conn.execute(insert(orders).values(**values)
                                        .returning(orders.c.id))).scalar_one()
-        await conn.execute(insert(events).values(
+        await conn.execute(insert_events(conn).values(
             type="OrderPlaced", shop_id=pending.facts.shop_id,
             session_id=pending.facts.session_id, order_id=order_id,
             occurred_at=pending.created_at,

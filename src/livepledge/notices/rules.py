@@ -1,0 +1,41 @@
+"""What a notice says, in zh-CN and en, from its kind and parameters (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CANCEL_BY = {"merchant": ("商家", "the shop"), "system": ("平台", "the platform"),
+             "buyer": ("你", "you")}
+
+
+def yuan(fen: int) -> str:
+    return f"¥{fen / 100:.2f}"
+
+
+def render(kind: str, p: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """{"title": {zh-CN, en}, "body": {zh-CN, en}}."""
+    order = f"#{p.get('order_id')}"
+    if kind == "order_cancelled":
+        who_zh, who_en = CANCEL_BY.get(p.get("by", ""), CANCEL_BY["merchant"])
+        reason = p.get("reason") or ""
+        refund_zh = f"，已原路退款 {yuan(p['refunded'])}" if p.get("refunded") else ""
+        refund_en = f"; {yuan(p['refunded'])} refunded to your payment method" \
+            if p.get("refunded") else ""
+        return {"title": {"zh-CN": f"订单 {order} 已被{who_zh}取消",
+                          "en": f"Order {order} was cancelled by {who_en}"},
+                "body": {"zh-CN": f"原因：{reason or '未说明'}{refund_zh}。",
+                         "en": f"Reason: {reason or 'not given'}{refund_en}."}}
+    if kind == "order_shipped":
+        return {"title": {"zh-CN": f"订单 {order} 已发货", "en": f"Order {order} has shipped"},
+                "body": {"zh-CN": f"{p.get('carrier', '')} 运单号 {p.get('tracking_number', '')}",
+                         "en": f"{p.get('carrier', '')} tracking no. "
+                               f"{p.get('tracking_number', '')}"}}
+    if kind == "order_expired":
+        return {"title": {"zh-CN": f"订单 {order} 未付款，已自动关闭",
+                          "en": f"Order {order} was closed: not paid in time"},
+                "body": {"zh-CN": "商品已释放给其他买家，你可以重新下单。",
+                         "en": "The units went back on sale; you can order again."}}
+    return {"title": {"zh-CN": "通知", "en": "Notice"}, "body": {"zh-CN": "", "en": ""}}
+
+
+KINDS = ("order_cancelled", "order_shipped", "order_expired")
