@@ -41,11 +41,13 @@ from livepledge.live.chat import (
 )
 from livepledge.live.presence import LocalPresence, Presence, RedisPresence
 from livepledge.live.room import RoomHub
+from livepledge.live.service import SaleOpens
 from livepledge.notices.service import OrderNotices
 from livepledge.orders.gate import LocalStockGate, RedisStockGate, StockGate
 from livepledge.orders.payments import PaymentProvider, build_provider
 from livepledge.orders.service import BuyContext, ItemFactsCache, expire_unpaid, gate_loader
 from livepledge.orders.writer import OrderWriter
+from livepledge.promises.protection import PriceProtection
 
 log = logging.getLogger("livepledge")
 SESSION_COOKIE = "lp_session"
@@ -170,9 +172,11 @@ async def build_runtime(settings: Settings) -> Runtime:
         facts.invalidate(orjson.loads(data).get("item_ids"))
 
     await broker.subscribe(ITEMS_CHANNEL, on_items)
-    runtime.consumers = ConsumerRunner(db, [OrderNotices()],
-                                       poll_seconds=settings.consumer_poll_seconds)
-    runtime.deadlines = DeadlineRunner(db, {}, poll_seconds=settings.deadline_poll_seconds)
+    runtime.consumers = ConsumerRunner(
+        db, [OrderNotices(), PriceProtection(runtime.payments)],
+        poll_seconds=settings.consumer_poll_seconds)
+    runtime.deadlines = DeadlineRunner(db, {SaleOpens.kind: SaleOpens()},
+                                       poll_seconds=settings.deadline_poll_seconds)
     runtime.consumers.start()
     runtime.deadlines.start()
     await runtime.tokens.start()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from livepledge.promises import rules
 
@@ -115,3 +117,43 @@ def test_the_hash_covers_the_terms_but_not_the_end() -> None:
     for change in ({"terms": {"months": 6}}, {"version": 2}, {"scope_id": 2},
                    {"starts_at": NOW + timedelta(seconds=1)}, {"kind": "gift"}):
         assert rules.content_hash({**record, **change}) != base
+
+
+@settings(max_examples=300, deadline=None)
+@given(unit=st.integers(1, 10**7), quantity=st.integers(1, 50), data=st.data())
+def test_price_protection_refunds_the_lowest_offer_once_never_beyond_the_payment(
+        unit: int, quantity: int, data: st.DataObject) -> None:
+    returned = data.draw(st.integers(0, quantity))
+    other = data.draw(st.integers(0, unit * quantity))  # refunded for other reasons
+    prices = data.draw(st.lists(st.integers(1, 2 * 10**7), min_size=1, max_size=12))
+    amount = unit * quantity
+    protected = 0
+    for price in prices + prices[:3]:  # some offers seen again (a repeated event)
+        add = rules.protection_refund(unit_price=unit, offer_price=price, quantity=quantity,
+                                      returned=returned, already=protected,
+                                      refunded_total=protected + other, amount=amount)
+        assert add >= 0
+        protected += add
+        assert protected + other <= amount
+    owed = max(0, unit - min(prices)) * (quantity - returned)
+    assert protected == min(owed, amount - other)
+
+
+@pytest.mark.parametrize(("paid", "days", "offered", "inside"), [
+    (NOW, 30, NOW, True),
+    (NOW, 30, NOW + timedelta(days=30), True),
+    (NOW, 30, NOW + timedelta(days=30, seconds=1), False),
+    (NOW, 7, NOW - timedelta(seconds=1), False),  # an offer before payment
+])
+def test_protection_window(paid: datetime, days: int, offered: datetime, inside: bool) -> None:
+    assert rules.in_protection_window(paid, days, offered) is inside
+
+
+def test_the_longest_applicable_protection_wins_and_exclusions_are_as_written() -> None:
+    frozen = [{"kind": "price_protection", "terms": {"days": 7, "excludes_flash_sale": False}},
+              {"kind": "price_protection", "terms": {"days": 30, "excludes_flash_sale": True}},
+              {"kind": "warranty", "terms": {"months": 12}}]
+    assert rules.protection_days(frozen, flash_sale=False) == 30
+    assert rules.protection_days(frozen, flash_sale=True) == 7
+    assert rules.protection_days(frozen[1:], flash_sale=True) is None
+    assert rules.protection_days([], flash_sale=False) is None

@@ -15,6 +15,8 @@ from livepledge.accounts.models import shop_members, shops, users
 from livepledge.accounts.service import Principal, access_shop
 from livepledge.catalog.models import price_history, products, skus
 from livepledge.catalog.service import access_sku
+from livepledge.infra import deadlines
+from livepledge.infra.clock import as_utc
 from livepledge.infra.db import Database, UnitOfWork
 from livepledge.infra.events import record_event
 from livepledge.infra.notify import Notifier
@@ -109,8 +111,42 @@ async def add_lineup_item(
                            session_id=session_id,
                            payload={"item_id": item_id, "sku_id": sku_id, "live_price": live_price,
                                     "stock_allocated": stock_allocated})
+        # When the sale opens, its live price is a public offer (price protection reads it).
+        await deadlines.schedule(uow, SaleOpens.kind, item_id, sale_starts_at, now)
         await _announce_lineup(uow, notifier, session_id, now)
     return item_id
+
+
+class SaleOpens:
+    """The `sale_opens` deadline: at a lineup item's sale start, record `SaleOpened` if its
+    session is live (a session that goes live later opens its sales with `SessionStarted`).
+    The event's time is when the sale really opened, even when the server was down then."""
+
+    kind = "sale_opens"
+
+    async def fire(self, uow: UnitOfWork, ref_id: int, payload: dict[str, Any],
+                   now: datetime) -> str:
+        row = (await uow.conn.execute(
+            select(lineup_items, live_sessions.c.shop_id, live_sessions.c.started_at,
+                   live_sessions.c.ended_at)
+            .join(live_sessions, live_sessions.c.id == lineup_items.c.session_id)
+            .where(lineup_items.c.id == ref_id))).first()
+        if row is None:
+            return "no such item"
+        started = as_utc(row.started_at) if row.started_at else None
+        if started is None:
+            return "session not live yet (SessionStarted opens the sale)"
+        # Open from its start, or from when the session went live, or from when the item was
+        # added to a live session with a start already past: whichever came last.
+        opened = max(as_utc(row.sale_starts_at), started, as_utc(row.created_at))
+        ended = as_utc(row.ended_at) if row.ended_at else None
+        if (ended is not None and ended <= opened) or opened > as_utc(row.sale_ends_at):
+            return "session not live while the sale was open"
+        await record_event(uow, "SaleOpened", opened, shop_id=row.shop_id,
+                           session_id=row.session_id,
+                           payload={"item_id": ref_id, "sku_id": row.sku_id,
+                                    "live_price": row.live_price})
+        return "opened"
 
 
 async def update_lineup_item(

@@ -6,7 +6,7 @@ from livepledge.infra.db import metadata
 from livepledge.infra.models import BigId
 from livepledge.infra.types import UTCDateTime
 
-# A user's notice inbox (站内通知). Written by event consumers, once per (event, user): the
+# A user's notice inbox (站内通知). Written by event consumers, once per (user, dedupe): the
 # words are rendered from `kind` and `params` when shown, in the reader's language.
 notices = Table(
     "notices",
@@ -18,8 +18,9 @@ notices = Table(
     Column("order_id", BigId, nullable=True),
     Column("session_id", BigId, nullable=True),
     Column("event_id", BigId, nullable=False),
+    Column("dedupe", String(64), nullable=False),  # one notice per (user, dedupe key)
     Column("created_at", UTCDateTime, nullable=False),
     Column("read_at", UTCDateTime, nullable=True),
-    UniqueConstraint("event_id", "user_id"),
+    UniqueConstraint("user_id", "dedupe"),
     Index("ix_notices_user", "user_id", "id"),
 )

@@ -35,7 +35,18 @@ def render(kind: str, p: dict[str, Any]) -> dict[str, dict[str, str]]:
                           "en": f"Order {order} was closed: not paid in time"},
                 "body": {"zh-CN": "商品已释放给其他买家，你可以重新下单。",
                          "en": "The units went back on sale; you can order again."}}
+    if kind == "price_protection_refund":
+        offer_zh = "直播价" if p.get("offer_type") == "live_price" else "标价"
+        offer_en = "a live price" if p.get("offer_type") == "live_price" else "the list price"
+        return {"title": {"zh-CN": f"保价退款 {yuan(p['amount'])}（订单 {order}）",
+                          "en": f"Price protection: {yuan(p['amount'])} refunded (order {order})"},
+                "body": {"zh-CN": f"本店{offer_zh}降至 {yuan(p['offer_price'])}，低于你的成交价 "
+                                  f"{yuan(p['unit_price'])}，差价已按保价承诺自动原路退回，无需申请。",
+                         "en": f"The shop now offers this item at {offer_en} of "
+                               f"{yuan(p['offer_price'])}, below the {yuan(p['unit_price'])} you "
+                               "paid: the difference was refunded automatically under the price "
+                               "protection promise."}}
     return {"title": {"zh-CN": "通知", "en": "Notice"}, "body": {"zh-CN": "", "en": ""}}
 
 
-KINDS = ("order_cancelled", "order_shipped", "order_expired")
+KINDS = ("order_cancelled", "order_shipped", "order_expired", "price_protection_refund")

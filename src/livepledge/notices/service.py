@@ -19,14 +19,18 @@ from livepledge.orders import service as orders
 
 
 async def do_notify(uow: UnitOfWork, event: Event, *, user_id: int, kind: str,
-                    params: dict[str, Any], session_id: int | None = None) -> None:
-    """One notice per (event, user): handling an event again adds nothing."""
+                    params: dict[str, Any], session_id: int | None = None,
+                    order_id: int | None = None, dedupe: str | None = None) -> None:
+    """One notice per (user, dedupe key) — by default the event: handling an event again adds
+    nothing. A consumer that tells one user several things about one event (two orders
+    refunded by one price drop) gives each its own key."""
     insert = pg_insert if uow.conn.dialect.name == "postgresql" else sqlite_insert
     await uow.conn.execute(insert(notices).values(
-        user_id=user_id, kind=kind, params=params, order_id=event.order_id,
+        user_id=user_id, kind=kind, params=params,
+        order_id=order_id if order_id is not None else event.order_id,
         session_id=session_id if session_id is not None else event.session_id,
-        event_id=event.id, created_at=event.occurred_at)
-        .on_conflict_do_nothing(index_elements=["event_id", "user_id"]))
+        event_id=event.id, dedupe=dedupe or f"e{event.id}", created_at=event.occurred_at)
+        .on_conflict_do_nothing(index_elements=["user_id", "dedupe"]))
 
 
 class OrderNotices:

@@ -55,6 +55,7 @@ orders = Table(
     Index("ix_orders_shop", "shop_id", "id"),
     Index("ix_orders_item", "lineup_item_id"),
     Index("ix_orders_expiry", "status", "expires_at"),
+    Index("ix_orders_sku", "sku_id", "status"),
 )
 
 # Per-buyer quantity bought of one lineup item: the database-level guard of the per-buyer limit.
@@ -77,6 +78,10 @@ payments = Table(
     Column("amount", BigInteger, nullable=False),
     Column("status", String(16), nullable=False),  # succeeded | failed
     Column("created_at", UTCDateTime, nullable=False),
+    # Refunds (negative amounts): why (order_cancelled | price_protection | ...), and what
+    # caused it (the price offer, the case...).
+    Column("reason", String(32), nullable=True),
+    Column("related", JSON, nullable=True),
     UniqueConstraint("provider", "provider_ref"),
     Index("ix_payments_order", "order_id"),
 )

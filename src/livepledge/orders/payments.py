@@ -27,7 +27,11 @@ class PaymentProvider(Protocol):
     async def charge(self, *, order_id: int, amount: int, buyer_id: int,
                      idempotency_key: str, outcome: str | None = None) -> Charge: ...
 
-    async def refund(self, *, reference: str, amount: int) -> Charge: ...
+    async def refund(self, *, reference: str, amount: int,
+                     idempotency_key: str | None = None) -> Charge:
+        """Refund part or all of a charge. The same idempotency key must give the same refund
+        (the platform repeats a call after a crash; the provider must not pay twice)."""
+        ...
 
 
 class SandboxProvider:
@@ -37,6 +41,8 @@ class SandboxProvider:
 
     def __init__(self) -> None:
         self._charges: dict[str, Charge] = {}
+        self._refunds: dict[str, Charge] = {}
+        self.refund_calls = 0
 
     async def charge(self, *, order_id: int, amount: int, buyer_id: int,
                      idempotency_key: str, outcome: str | None = None) -> Charge:
@@ -49,8 +55,15 @@ class SandboxProvider:
         self._charges[key] = charge
         return charge
 
-    async def refund(self, *, reference: str, amount: int) -> Charge:
-        return Charge(self.name, f"sbr_{secrets.token_hex(10)}", amount, True)
+    async def refund(self, *, reference: str, amount: int,
+                     idempotency_key: str | None = None) -> Charge:
+        self.refund_calls += 1
+        if idempotency_key is not None and idempotency_key in self._refunds:
+            return self._refunds[idempotency_key]
+        refund = Charge(self.name, f"sbr_{secrets.token_hex(10)}", amount, True)
+        if idempotency_key is not None:
+            self._refunds[idempotency_key] = refund
+        return refund
 
 
 def build_provider(name: str = "sandbox") -> PaymentProvider:

@@ -289,9 +289,21 @@ async def get_order(db: Database, principal: Principal, order_id: int) -> dict[s
     async with db.read() as conn:
         row = await access_order(conn, principal, order_id)
         view = order_view(row, principal)
+        refunds = await refunds_of(conn, order_id)
+        view["refunds"] = refunds
+        view["refunded_total"] = sum(r["amount"] for r in refunds)
         view["timeline"] = [{**step, "at": step["at"].isoformat()} for step in rules.timeline(
-            row, refunded=await _refunded(conn, order_id))]
+            row, refunded=view["refunded_total"])]
         return view
+
+
+async def refunds_of(conn: AsyncConnection, order_id: int) -> list[dict[str, Any]]:
+    """Money given back on an order, oldest first: `{amount, reason, related, at}`."""
+    rows = await conn.execute(select(payments).where(
+        payments.c.order_id == order_id, payments.c.amount < 0,
+        payments.c.status == "succeeded").order_by(payments.c.id))
+    return [{"amount": -int(r.amount), "reason": r.reason or "order_cancelled",
+             "related": r.related, "at": clock.as_utc(r.created_at).isoformat()} for r in rows]
 
 
 async def packing_slip(db: Database, principal: Principal, order_id: int) -> dict[str, Any]:
@@ -497,12 +509,16 @@ async def cancel(db: Database, provider: PaymentProvider, gate: StockGate, notif
         refund = None
         if current.status == "paid":
             paid = (await uow.conn.execute(select(payments).where(
-                payments.c.order_id == order_id, payments.c.status == "succeeded"))).first()
-            if paid is not None:
-                refund = await provider.refund(reference=paid.provider_ref, amount=paid.amount)
+                payments.c.order_id == order_id, payments.c.status == "succeeded",
+                payments.c.amount > 0))).first()
+            # What is left to give back: a price-protection refund may already have paid part.
+            left = paid.amount - await _refunded(uow.conn, order_id) if paid else 0
+            if paid is not None and left > 0:
+                refund = await provider.refund(reference=paid.provider_ref, amount=left,
+                                               idempotency_key=f"cancel:{order_id}")
                 await uow.conn.execute(insert(payments).values(
                     order_id=order_id, provider=refund.provider, provider_ref=refund.reference,
-                    amount=-paid.amount, status="succeeded", created_at=now))
+                    amount=-left, status="succeeded", created_at=now, reason="order_cancelled"))
         await record_event(uow, "OrderCancelled", now, shop_id=current.shop_id,
                            session_id=current.session_id, order_id=order_id,
                            payload={"by": "merchant" if by_merchant else "buyer",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 KINDS = ("price_protection", "gift", "shipping_deadline", "counterfeit_compensation",
@@ -228,3 +228,25 @@ def content_hash(record: dict[str, Any]) -> str:
         fields["starts_at"] = fields["starts_at"].isoformat()
     canonical = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def protection_days(frozen: list[dict[str, Any]], *, flash_sale: bool) -> int | None:
+    """The longest price protection an order's frozen promises give against this kind of
+    offer (a limited flash-sale price is excluded only where the terms the buyer saw say so);
+    None when none applies."""
+    days = [p["terms"]["days"] for p in frozen if p.get("kind") == "price_protection"
+            and not (flash_sale and p["terms"].get("excludes_flash_sale"))]
+    return max(days) if days else None
+
+
+def in_protection_window(paid_at: datetime, days: int, offered_at: datetime) -> bool:
+    return paid_at <= offered_at <= paid_at + timedelta(days=days)
+
+
+def protection_refund(*, unit_price: int, offer_price: int, quantity: int, returned: int,
+                      already: int, refunded_total: int, amount: int) -> int:
+    """What a price drop adds to an order's price-protection refunds: the difference × the
+    units kept, less what earlier drops already refunded (successive drops refund only the new
+    increment), never making the order's refunds exceed what was paid, never negative."""
+    target = max(0, unit_price - offer_price) * max(0, quantity - returned)
+    return max(0, min(target - already, amount - refunded_total))

@@ -56,11 +56,12 @@ def upgrade() -> None:
         sa.Column("order_id", BIG_ID, nullable=True),
         sa.Column("session_id", BIG_ID, nullable=True),
         sa.Column("event_id", BIG_ID, nullable=False),
+        sa.Column("dedupe", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_notices_user_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notices")),
-        sa.UniqueConstraint("event_id", "user_id", name=op.f("uq_notices_event_id_user_id")),
+        sa.UniqueConstraint("user_id", "dedupe", name=op.f("uq_notices_user_id_dedupe")),
     )
     op.create_index("ix_notices_user", "notices", ["user_id", "id"])
 
