@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     order_payment_timeout_seconds: int = Field(
         default=900, ge=5, description="Unpaid orders expire after this many seconds."
     )
+    compensation_percent: int = Field(
+        default=30, ge=1, le=100,
+        description="Compensation for a shop's cancellation the buyer did not ask for, or a "
+                    "missed shipping promise: this share of the order's amount...")
+    compensation_floor_fen: int = Field(
+        default=500, ge=1, le=10_000_00, description="...at least this much (fen)...")
+    compensation_cap_fen: int = Field(
+        default=5000, ge=1, le=100_000_00, description="...and at most this much (fen).")
     consumer_poll_seconds: float = Field(
         default=0.5, gt=0, le=60,
         description="How often each worker looks for new events for the event consumers.")

@@ -45,7 +45,14 @@ from livepledge.live.service import SaleOpens
 from livepledge.notices.service import OrderNotices
 from livepledge.orders.gate import LocalStockGate, RedisStockGate, StockGate
 from livepledge.orders.payments import PaymentProvider, build_provider
-from livepledge.orders.service import BuyContext, ItemFactsCache, expire_unpaid, gate_loader
+from livepledge.orders.service import (
+    BuyContext,
+    CompensationPolicy,
+    ItemFactsCache,
+    ShipBy,
+    expire_unpaid,
+    gate_loader,
+)
 from livepledge.orders.writer import OrderWriter
 from livepledge.promises.protection import PriceProtection
 
@@ -73,6 +80,7 @@ class Runtime:
     login_guard: LoginGuard
     media: LocalMediaStore
     redis: Any = None
+    compensation: CompensationPolicy = field(default_factory=CompensationPolicy)
     consumers: ConsumerRunner | None = None  # the outbox's consumers (infra/consumers.py)
     deadlines: DeadlineRunner | None = None  # durable deadlines (infra/deadlines.py)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -175,8 +183,13 @@ async def build_runtime(settings: Settings) -> Runtime:
     runtime.consumers = ConsumerRunner(
         db, [OrderNotices(), PriceProtection(runtime.payments)],
         poll_seconds=settings.consumer_poll_seconds)
-    runtime.deadlines = DeadlineRunner(db, {SaleOpens.kind: SaleOpens()},
-                                       poll_seconds=settings.deadline_poll_seconds)
+    runtime.compensation = CompensationPolicy(
+        settings.compensation_percent, settings.compensation_floor_fen,
+        max(settings.compensation_floor_fen, settings.compensation_cap_fen))
+    runtime.deadlines = DeadlineRunner(
+        db, {SaleOpens.kind: SaleOpens(),
+             ShipBy.kind: ShipBy(runtime.payments, runtime.compensation)},
+        poll_seconds=settings.deadline_poll_seconds)
     runtime.consumers.start()
     runtime.deadlines.start()
     await runtime.tokens.start()

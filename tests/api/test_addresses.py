@@ -204,7 +204,8 @@ async def test_the_timeline_tells_the_whole_story(app_client: httpx.AsyncClient)
     await app_client.post(url + "/receive", headers=auth(world.buyers[0]))
     cancelled = await _paid_order(world, buyer=1)
     await app_client.post(f"/api/v1/orders/{cancelled['id']}/cancel",
-                          headers=auth(world.merchant), json={"reason": "仓库缺货，全额退款"})
+                          headers=auth(world.merchant), json={"reason_code": "out_of_stock",
+                                                       "reason": "仓库缺货，全额退款"})
 
     story = (await app_client.get(url, headers=auth(world.buyers[0]))).json()["timeline"]
     refund = (await app_client.get(f"/api/v1/orders/{cancelled['id']}",

@@ -31,7 +31,8 @@ async def test_a_buyer_is_told_of_a_cancellation_and_its_refund(app_client: http
     url = f"/api/v1/orders/{order['id']}"
     assert (await app_client.post(url + "/pay", headers=auth(w.buyers[0]))).status_code == 200
     assert (await app_client.post(url + "/cancel", headers=auth(w.merchant),
-                                  json={"reason": "仓库破损，无法发货"})).status_code == 200
+                                  json={"reason_code": "other",
+                                        "reason": "仓库破损，无法发货"})).status_code == 200
     await _caught_up(app_client)
 
     inbox = await _inbox(app_client, w.buyers[0])
@@ -42,8 +43,9 @@ async def test_a_buyer_is_told_of_a_cancellation_and_its_refund(app_client: http
     assert notice["title"] == {"zh-CN": f"订单 #{order['id']} 已被商家取消",
                                "en": f"Order #{order['id']} was cancelled by the shop"}
     assert notice["body"] == {
-        "zh-CN": "原因：仓库破损，无法发货，已原路退款 ¥99.00。",
-        "en": "Reason: 仓库破损，无法发货; ¥99.00 refunded to your payment method."}
+        "zh-CN": "原因：其他（仓库破损，无法发货），已原路退款 ¥99.00，并已赔付你 ¥29.70。",
+        "en": "Reason: other (仓库破损，无法发货); ¥99.00 refunded to your payment method, and "
+              "¥29.70 paid to you in compensation."}
     assert await _inbox(app_client, w.buyers[1]) == {"unread": 0, "notices": []}
     assert await _inbox(app_client, w.merchant) == {"unread": 0, "notices": []}
 
@@ -73,7 +75,8 @@ async def test_handling_the_events_again_adds_nothing(app_client: httpx.AsyncCli
     url = f"/api/v1/orders/{order['id']}"
     await app_client.post(url + "/pay", headers=auth(w.buyers[0]))
     await app_client.post(url + "/cancel", headers=auth(w.merchant),
-                          json={"reason": "缺货无法发货"})
+                          json={"reason_code": "out_of_stock",
+                                            "reason": "缺货无法发货"})
     await _caught_up(app_client)
     before = await _inbox(app_client, w.buyers[0])
     assert [n["kind"] for n in before["notices"]] == ["order_cancelled"]
@@ -92,11 +95,13 @@ async def test_marking_read(app_client: httpx.AsyncClient):
         url = f"/api/v1/orders/{order['id']}"
         await app_client.post(url + "/pay", headers=auth(w.buyers[0]))
         assert (await app_client.post(url + "/cancel", headers=auth(w.merchant),
-                                      json={"reason": "缺货无法发货"})).status_code == 200
+                                      json={"reason_code": "out_of_stock",
+                                            "reason": "缺货无法发货"})).status_code == 200
     other = (await w.buy(w.buyers[1])).json()
     await app_client.post(f"/api/v1/orders/{other['id']}/pay", headers=auth(w.buyers[1]))
     await app_client.post(f"/api/v1/orders/{other['id']}/cancel", headers=auth(w.merchant),
-                          json={"reason": "缺货无法发货"})
+                          json={"reason_code": "out_of_stock",
+                                            "reason": "缺货无法发货"})
     await _caught_up(app_client)
     ids = [n["id"] for n in (await _inbox(app_client, w.buyers[0]))["notices"]]
     theirs = (await _inbox(app_client, w.buyers[1]))["notices"][0]["id"]

@@ -111,12 +111,21 @@ async def test_merchant_cancel_needs_a_reason_and_refunds(app_client: httpx.Asyn
     assert_problem(no_reason, 422, "validation_failed")
     assert (await world.item())["stock_remaining"] == 4
 
+    for body, words in (({"reason": "仓库破损，无法发货"}, "picks a reason"),
+                        ({"reason_code": "other"}, "needs a reason in words"),
+                        ({"reason_code": "whatever"}, "out_of_stock")):
+        refused = await app_client.post(url + "/cancel", headers=auth(world.merchant), json=body)
+        assert words in assert_problem(refused, 422, "validation_failed")["detail"] + str(
+            refused.json())
+    assert (await world.item())["stock_remaining"] == 4
+    assert (await app_client.get(url, headers=auth(world.buyers[0]))).json()["status"] == "paid"
+
     cancelled = await app_client.post(url + "/cancel", headers=auth(world.merchant),
-                                      json={"reason": "仓库破损，无法发货"})
+                                      json={"reason_code": "other", "reason": "仓库破损，无法发货"})
 
     body = cancelled.json()
-    assert (body["status"], body["cancelled_by"], body["cancel_reason"]) == (
-        "cancelled", "merchant", "仓库破损，无法发货")
+    assert (body["status"], body["cancelled_by"], body["cancel_code"], body["cancel_reason"]) == (
+        "cancelled", "merchant", "other", "仓库破损，无法发货")
     assert (await world.item())["stock_remaining"] == 5
     buyer_view = await app_client.get(url, headers=auth(world.buyers[0]))
     assert buyer_view.json()["cancel_reason"] == "仓库破损，无法发货"

@@ -107,7 +107,7 @@ async def test_refunds_never_exceed_what_was_paid_and_cancelling_returns_only_th
     assert await _refunds(w, order, w.buyers[0]) == ([(9899, "price_protection")], 9899)
 
     cancelled = await app_client.post(f"/api/v1/orders/{order}/cancel", headers=auth(w.merchant),
-                                      json={"reason": "仓库缺货无法发货"})
+                                      json={"reason_code": "buyer_asked"})
     assert cancelled.status_code == 200, cancelled.text
     assert await _refunds(w, order, w.buyers[0]) == (
         [(9899, "price_protection"), (1, "order_cancelled")], 9900)

@@ -67,7 +67,8 @@ async def test_own_refunds_count_against_gross(app_client: httpx.AsyncClient):
         orders.append(order)
     refunded = await app_client.post(f"/api/v1/orders/{orders[0]['id']}/cancel",
                                      headers=auth(world.merchant),
-                                     json={"reason": "缺货，全额退款"})
+                                     json={"reason_code": "out_of_stock",
+                                           "reason": "缺货，全额退款"})
     assert refunded.json()["status"] == "cancelled"
 
     summary = (await app_client.get(f"/api/v1/shops/{world.shop_id}/audit",

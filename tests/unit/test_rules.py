@@ -124,3 +124,16 @@ def test_order_amount_is_exact_integer_fen(price: int, quantity: int) -> None:
     amount = price * quantity
     assert isinstance(amount, int)
     assert amount // quantity == price
+
+
+@given(amount=st.integers(1, 10**9), percent=st.integers(1, 100), floor=st.integers(1, 10**5),
+       extra=st.integers(0, 10**6))
+def test_compensation_is_a_share_between_floor_and_cap_never_zero(
+        amount: int, percent: int, floor: int, extra: int) -> None:
+    from livepledge.orders.rules import compensation
+
+    cap = floor + extra
+    paid = compensation(amount, percent=percent, floor=floor, cap=cap)
+    assert floor <= paid <= cap and paid >= 1
+    if floor <= amount * percent // 100 <= cap:
+        assert paid == amount * percent // 100

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from livepledge.orders.rules import cancel_label
+
 CANCEL_BY = {"merchant": ("商家", "the shop"), "system": ("平台", "the platform"),
              "buyer": ("你", "you")}
 
@@ -17,14 +19,17 @@ def render(kind: str, p: dict[str, Any]) -> dict[str, dict[str, str]]:
     order = f"#{p.get('order_id')}"
     if kind == "order_cancelled":
         who_zh, who_en = CANCEL_BY.get(p.get("by", ""), CANCEL_BY["merchant"])
-        reason = p.get("reason") or ""
+        reason = cancel_label(p.get("code"), p.get("reason"))
         refund_zh = f"，已原路退款 {yuan(p['refunded'])}" if p.get("refunded") else ""
         refund_en = f"; {yuan(p['refunded'])} refunded to your payment method" \
             if p.get("refunded") else ""
+        if p.get("compensated"):
+            refund_zh += f"，并已赔付你 {yuan(p['compensated'])}"
+            refund_en += f", and {yuan(p['compensated'])} paid to you in compensation"
         return {"title": {"zh-CN": f"订单 {order} 已被{who_zh}取消",
                           "en": f"Order {order} was cancelled by {who_en}"},
-                "body": {"zh-CN": f"原因：{reason or '未说明'}{refund_zh}。",
-                         "en": f"Reason: {reason or 'not given'}{refund_en}."}}
+                "body": {"zh-CN": f"原因：{reason['zh-CN'] or '未说明'}{refund_zh}。",
+                         "en": f"Reason: {reason['en'] or 'not given'}{refund_en}."}}
     if kind == "order_shipped":
         return {"title": {"zh-CN": f"订单 {order} 已发货", "en": f"Order {order} has shipped"},
                 "body": {"zh-CN": f"{p.get('carrier', '')} 运单号 {p.get('tracking_number', '')}",
@@ -35,6 +40,15 @@ def render(kind: str, p: dict[str, Any]) -> dict[str, dict[str, str]]:
                           "en": f"Order {order} was closed: not paid in time"},
                 "body": {"zh-CN": "商品已释放给其他买家，你可以重新下单。",
                          "en": "The units went back on sale; you can order again."}}
+    if kind == "order_compensated":
+        return {"title": {"zh-CN": f"订单 {order} 超时未发货，已赔付 {yuan(p['amount'])}",
+                          "en": f"Order {order} did not ship in time: {yuan(p['amount'])} paid "
+                                "to you"},
+                "body": {"zh-CN": f"商家承诺付款后 {p.get('hours')} 小时内发货，已超时，"
+                                  "平台已按规则自动赔付。",
+                         "en": f"The shop promised to ship within {p.get('hours')} hours of "
+                               "payment and did not; the platform compensated you "
+                               "automatically."}}
     if kind == "price_protection_refund":
         offer_zh = "直播价" if p.get("offer_type") == "live_price" else "标价"
         offer_en = "a live price" if p.get("offer_type") == "live_price" else "the list price"
@@ -49,4 +63,5 @@ def render(kind: str, p: dict[str, Any]) -> dict[str, dict[str, str]]:
     return {"title": {"zh-CN": "通知", "en": "Notice"}, "body": {"zh-CN": "", "en": ""}}
 
 
-KINDS = ("order_cancelled", "order_shipped", "order_expired", "price_protection_refund")
+KINDS = ("order_cancelled", "order_shipped", "order_expired", "order_compensated",
+         "price_protection_refund")

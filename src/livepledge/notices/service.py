@@ -38,7 +38,7 @@ class OrderNotices:
     shop or the platform (with the reason and the refund), shipping, expiry."""
 
     name = "notices"
-    types = frozenset({"OrderCancelled", "OrderShipped", "OrderExpired"})
+    types = frozenset({"OrderCancelled", "OrderShipped", "OrderExpired", "OrderCompensated"})
 
     async def handle(self, uow: UnitOfWork, event: Event) -> None:
         if event.order_id is None:
@@ -49,7 +49,13 @@ class OrderNotices:
             if event.payload.get("by") == "buyer":
                 return  # they did it themselves
             kind = "order_cancelled"
-            params |= {k: event.payload.get(k) for k in ("by", "reason", "refunded", "was")}
+            params |= {k: event.payload.get(k) for k in ("by", "reason", "code", "refunded",
+                                                         "was", "compensated")}
+        elif event.type == "OrderCompensated":
+            if event.payload.get("cause") == "merchant_cancel":
+                return  # said in the cancellation's notice
+            kind = "order_compensated"
+            params |= {k: event.payload.get(k) for k in ("amount", "cause", "hours")}
         elif event.type == "OrderShipped":
             kind = "order_shipped"
             params |= {k: event.payload.get(k) for k in ("carrier", "tracking_number")}

@@ -199,8 +199,12 @@ async def receive(order_id: int, principal: PrincipalDep, rt: RuntimeDep) -> dic
 @router.post("/orders/{order_id}/cancel")
 async def cancel(order_id: int, principal: PrincipalDep, rt: RuntimeDep,
                  body: Annotated[CancelRequest | None, Body()] = None) -> dict[str, Any]:
+    """The buyer cancels an unpaid order; the shop cancels with a reason code (docs/promises.md:
+    unless the buyer asked, a paid order is refunded and the buyer compensated at once)."""
     return await service.cancel(rt.db, rt.payments, rt.gate, rt.notifier, principal, order_id,
-                                reason=body.reason if body else None, now=rt.now())
+                                reason=body.reason if body else None,
+                                reason_code=body.reason_code if body else None,
+                                policy=rt.compensation, now=rt.now())
 
 
 @router.get("/noop", include_in_schema=False)

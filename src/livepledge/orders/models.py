@@ -42,6 +42,7 @@ orders = Table(
     Column("closed_at", UTCDateTime, nullable=True),
     Column("cancel_reason", String(300), nullable=True),
     Column("cancelled_by", String(16), nullable=True),  # merchant | buyer | system
+    Column("cancel_code", String(24), nullable=True),  # the shop's reason (orders/rules.py)
     Column("carrier", String(64), nullable=True),
     Column("tracking_number", String(64), nullable=True),
     # The buyer's address as it was when chosen (at payment, or changed before shipping):

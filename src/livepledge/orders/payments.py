@@ -33,6 +33,13 @@ class PaymentProvider(Protocol):
         (the platform repeats a call after a crash; the provider must not pay twice)."""
         ...
 
+    async def compensate(self, *, order_id: int, buyer_id: int, amount: int,
+                         idempotency_key: str) -> Charge:
+        """Pay the buyer compensation beyond a refund (a cancellation they did not ask for, a
+        missed shipping promise): a transfer to the buyer, the same key giving the same
+        transfer."""
+        ...
+
 
 class SandboxProvider:
     """Settles at once. `outcome="decline"` simulates a declined card."""
@@ -64,6 +71,13 @@ class SandboxProvider:
         if idempotency_key is not None:
             self._refunds[idempotency_key] = refund
         return refund
+
+    async def compensate(self, *, order_id: int, buyer_id: int, amount: int,
+                         idempotency_key: str) -> Charge:
+        key = f"comp:{idempotency_key}"
+        if key not in self._refunds:
+            self._refunds[key] = Charge(self.name, f"sbt_{secrets.token_hex(10)}", amount, True)
+        return self._refunds[key]
 
 
 def build_provider(name: str = "sandbox") -> PaymentProvider:

@@ -58,6 +58,45 @@ def cancel_reason_error(reason: str | None) -> str | None:
     return None
 
 
+# Why a shop may cancel an order: a fixed list, so that cancellations can be counted and the
+# buyer compensated unless they asked for it themselves.
+CANCEL_CODES = {
+    "out_of_stock": ("缺货", "out of stock"),
+    "buyer_asked": ("买家要求取消", "the buyer asked"),
+    "address_unreachable": ("地址无法送达", "address unreachable"),
+    "suspected_fraud": ("疑似欺诈", "suspected fraud"),
+    "other": ("其他", "other"),
+}
+
+
+def merchant_cancel_error(code: str | None, text: str | None) -> str | None:
+    if code is None:
+        return ("商家取消须选择原因 / a shop cancelling an order picks a reason: "
+                + ", ".join(CANCEL_CODES))
+    if code not in CANCEL_CODES:
+        return f"未知取消原因 / unknown reason: {code}"
+    if code == "other" and (text is None or not 4 <= len(text.strip()) <= 300):
+        return "选择“其他”须说明原因（4–300 字）/ 'other' needs a reason in words (4-300 chars)"
+    if text is not None and len(text.strip()) > 300:
+        return "原因说明最多 300 字 / the reason is at most 300 chars"
+    return None
+
+
+def cancel_label(code: str | None, text: str | None) -> dict[str, str]:
+    """The reason in words, zh-CN and en: the code's name, and the shop's words if any."""
+    text = (text or "").strip()
+    if code not in CANCEL_CODES:
+        return {"zh-CN": text, "en": text}
+    zh, en = CANCEL_CODES[code]
+    return {"zh-CN": f"{zh}（{text}）" if text else zh, "en": f"{en} ({text})" if text else en}
+
+
+def compensation(amount: int, *, percent: int, floor: int, cap: int) -> int:
+    """What a buyer gets for a cancellation they did not ask for, or a promised shipping time
+    missed: a share of the order's amount, at least `floor`, at most `cap` (fen). Never zero."""
+    return max(1, min(cap, max(floor, amount * percent // 100)))
+
+
 def shipping_error(carrier: str, tracking_number: str) -> str | None:
     if not 1 <= len(carrier.strip()) <= 64:
         return "快递公司须为 1–64 个字符 / carrier must be 1-64 chars"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from livepledge.accounts.schemas import Strict
@@ -23,7 +25,12 @@ class ShipRequest(Strict):
 
 
 class CancelRequest(Strict):
-    reason: str | None = Field(default=None, max_length=2000)
+    reason_code: Literal["out_of_stock", "buyer_asked", "address_unreachable",
+                         "suspected_fraud", "other"] | None = Field(
+        default=None, description="required when the shop cancels; the buyer cancelling their "
+                                  "own unpaid order gives none")
+    reason: str | None = Field(default=None, max_length=2000,
+                               description="words; required with `other`")
 
 
 class OrderAddressRequest(Strict):

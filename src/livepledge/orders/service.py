@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
@@ -15,7 +15,7 @@ from livepledge.accounts import service as accounts
 from livepledge.accounts.models import shops, users
 from livepledge.accounts.service import Principal, access_shop
 from livepledge.catalog.models import product_images, products, skus
-from livepledge.infra import clock
+from livepledge.infra import clock, deadlines
 from livepledge.infra.db import Database, UnitOfWork
 from livepledge.infra.events import record_event
 from livepledge.infra.notify import Notifier
@@ -272,15 +272,19 @@ def order_view(row: Any, principal: Principal) -> dict[str, Any]:
     view = order_row_view(row)
     # The promises frozen into the order when it was placed (never rewritten afterwards).
     view["promises"] = (row.snapshot or {}).get("promises", [])
+    if row.status == "cancelled":
+        view["cancel_reason_words"] = rules.cancel_label(row.cancel_code, row.cancel_reason)
     if row.buyer_id != principal.user_id:
         view["shipping_address"] = rules.staff_address(row.shipping_address)
     return view
 
 
 async def _refunded(conn: AsyncConnection, order_id: int) -> int:
+    """What was given back of the buyer's payment (compensation is paid on top, not counted)."""
     total = (await conn.execute(select(func.coalesce(func.sum(payments.c.amount), 0)).where(
         payments.c.order_id == order_id, payments.c.amount < 0,
-        payments.c.status == "succeeded"))).scalar_one()
+        payments.c.status == "succeeded",
+        or_(payments.c.reason.is_(None), payments.c.reason != "compensation")))).scalar_one()
     return -int(total)
 
 
@@ -291,14 +295,17 @@ async def get_order(db: Database, principal: Principal, order_id: int) -> dict[s
         view = order_view(row, principal)
         refunds = await refunds_of(conn, order_id)
         view["refunds"] = refunds
-        view["refunded_total"] = sum(r["amount"] for r in refunds)
+        view["refunded_total"] = sum(r["amount"] for r in refunds if r["reason"] != "compensation")
+        view["compensated_total"] = sum(r["amount"] for r in refunds
+                                        if r["reason"] == "compensation")
         view["timeline"] = [{**step, "at": step["at"].isoformat()} for step in rules.timeline(
             row, refunded=view["refunded_total"])]
         return view
 
 
 async def refunds_of(conn: AsyncConnection, order_id: int) -> list[dict[str, Any]]:
-    """Money given back on an order, oldest first: `{amount, reason, related, at}`."""
+    """Money paid back on an order, oldest first: `{amount, reason, related, at}`; reason
+    `compensation` is paid on top of the refunds."""
     rows = await conn.execute(select(payments).where(
         payments.c.order_id == order_id, payments.c.amount < 0,
         payments.c.status == "succeeded").order_by(payments.c.id))
@@ -427,6 +434,9 @@ async def pay(db: Database, provider: PaymentProvider, notifier: Notifier, princ
             await record_event(uow, "OrderPaid", now, shop_id=order.shop_id,
                                session_id=order.session_id, order_id=order_id,
                                payload={"amount": charge.amount, "provider": charge.provider})
+            if hours := shipping_hours(current.snapshot):  # a promised shipping time runs
+                await deadlines.schedule(uow, ShipBy.kind, order_id,
+                                         now + timedelta(hours=hours), now, {"hours": hours})
             uow.on_commit(lambda: notifier.shop(order.shop_id, {
                 "type": "order_paid", "order_id": order_id}))
     except Problem:
@@ -445,6 +455,7 @@ async def ship(db: Database, notifier: Notifier, principal: Principal, order_id:
         if order.status == "paid" and order.shipping_address is None:
             raise Problem("address_required", "买家尚未提供收货地址，不能发货 / the buyer has "
                           "not given a shipping address yet; nothing ships without one")
+        await deadlines.cancel(uow, ShipBy.kind, order_id, now)
         await _move(uow, order, "ship", now, {"shipped_at": now, "carrier": carrier.strip(),
                                               "tracking_number": tracking_number.strip()})
         await record_event(uow, "OrderShipped", now, shop_id=order.shop_id, order_id=order_id,
@@ -489,24 +500,58 @@ async def receive(db: Database, principal: Principal, order_id: int, *,
     return await get_order(db, principal, order_id)
 
 
+@dataclass(frozen=True)
+class CompensationPolicy:
+    """A share of the order's amount, with a floor and a cap (fen); settings
+    LIVEPLEDGE_COMPENSATION_* (docs/promises.md)."""
+
+    percent: int = 30
+    floor: int = 500
+    cap: int = 5000
+
+    def amount(self, order_amount: int) -> int:
+        return rules.compensation(order_amount, percent=self.percent, floor=self.floor,
+                                  cap=self.cap)
+
+
+async def do_compensate(uow: UnitOfWork, provider: PaymentProvider, order: Any, *,
+                        amount: int, cause: str, key: str, now: datetime,
+                        details: dict[str, Any]) -> None:
+    """Pay the buyer compensation through the provider and record it (payments, event)."""
+    paid = await provider.compensate(order_id=int(order.id), buyer_id=int(order.buyer_id),
+                                     amount=amount, idempotency_key=key)
+    await uow.conn.execute(insert(payments).values(
+        order_id=order.id, provider=paid.provider, provider_ref=paid.reference, amount=-amount,
+        status="succeeded", created_at=now, reason="compensation",
+        related={"cause": cause, **details}))
+    await record_event(uow, "OrderCompensated", now, shop_id=order.shop_id,
+                       session_id=order.session_id, order_id=order.id,
+                       payload={"amount": amount, "cause": cause, **details})
+
+
 async def cancel(db: Database, provider: PaymentProvider, gate: StockGate, notifier: Notifier,
                  principal: Principal, order_id: int, *, reason: str | None,
-                 now: datetime) -> dict[str, Any]:
-    """A buyer may cancel an unpaid order. A merchant may cancel an unpaid or paid order only
-    with a reason; the cancellation is recorded, refunded and told to the buyer."""
+                 now: datetime, reason_code: str | None = None,
+                 policy: CompensationPolicy | None = None) -> dict[str, Any]:
+    """A buyer may cancel an unpaid order. A shop may cancel an unpaid or paid order, picking a
+    reason from a fixed list; a paid order is refunded what is left of it and, unless the buyer
+    asked for the cancellation, the buyer is compensated at once (docs/promises.md)."""
+    policy = policy or CompensationPolicy()
     async with db.read() as conn:
         order = await access_order(conn, principal, order_id)
     by_merchant = order.buyer_id != principal.user_id
-    if by_merchant and (error := rules.cancel_reason_error(reason)):
+    if by_merchant and (error := rules.merchant_cancel_error(reason_code, reason)):
         raise Problem("validation_failed", error)
     action = "merchant_cancel" if by_merchant else "buyer_cancel"
+    words = (reason or "").strip() or None
     async with db.write() as uow:
         current = (await uow.conn.execute(select(orders).where(orders.c.id == order_id))).one()
         await _move(uow, current, action, now, {
-            "closed_at": now, "cancel_reason": (reason or "").strip() or None,
+            "closed_at": now, "cancel_reason": words, "cancel_code": reason_code,
             "cancelled_by": "merchant" if by_merchant else "buyer"})
         await do_return_units(uow, current, now)
         refund = None
+        compensated = 0
         if current.status == "paid":
             paid = (await uow.conn.execute(select(payments).where(
                 payments.c.order_id == order_id, payments.c.status == "succeeded",
@@ -519,13 +564,50 @@ async def cancel(db: Database, provider: PaymentProvider, gate: StockGate, notif
                 await uow.conn.execute(insert(payments).values(
                     order_id=order_id, provider=refund.provider, provider_ref=refund.reference,
                     amount=-left, status="succeeded", created_at=now, reason="order_cancelled"))
+            if by_merchant and reason_code != "buyer_asked":
+                compensated = policy.amount(int(current.amount))
+                await do_compensate(uow, provider, current, amount=compensated,
+                                    cause="merchant_cancel", key=f"cancel:{order_id}", now=now,
+                                    details={"code": reason_code})
         await record_event(uow, "OrderCancelled", now, shop_id=current.shop_id,
                            session_id=current.session_id, order_id=order_id,
                            payload={"by": "merchant" if by_merchant else "buyer",
-                                    "reason": (reason or "").strip(), "was": current.status,
-                                    "refunded": refund.amount if refund else 0})
+                                    "reason": words or "", "code": reason_code,
+                                    "was": current.status,
+                                    "refunded": refund.amount if refund else 0,
+                                    "compensated": compensated})
+        await deadlines.cancel(uow, ShipBy.kind, order_id, now)
         uow.on_commit(_after_units_returned(gate, notifier, [current], db))
     return await get_order(db, principal, order_id)
+
+
+class ShipBy:
+    """The `ship_by` deadline, set at payment when the order carries a shipping-time promise
+    (the shortest one): if the order is still unshipped when it passes, the buyer is
+    compensated at once, as for a cancellation they did not ask for."""
+
+    kind = "ship_by"
+
+    def __init__(self, provider: PaymentProvider, policy: CompensationPolicy) -> None:
+        self.provider = provider
+        self.policy = policy
+
+    async def fire(self, uow: UnitOfWork, ref_id: int, payload: dict[str, Any],
+                   now: datetime) -> str:
+        order = (await uow.conn.execute(select(orders).where(orders.c.id == ref_id))).first()
+        if order is None or order.status != "paid":
+            return f"nothing due: {order.status if order else 'no order'}"
+        amount = self.policy.amount(int(order.amount))
+        await do_compensate(uow, self.provider, order, amount=amount, cause="late_shipment",
+                            key=f"late:{ref_id}", now=now,
+                            details={"hours": payload.get("hours")})
+        return f"compensated {amount}"
+
+
+def shipping_hours(snapshot: dict[str, Any] | None) -> int | None:
+    hours = [p["terms"]["hours"] for p in (snapshot or {}).get("promises", [])
+             if p.get("kind") == "shipping_deadline"]
+    return min(hours) if hours else None
 
 
 async def do_return_units(uow: UnitOfWork, order: Any, now: datetime) -> None:

@@ -92,7 +92,7 @@ async def _money(conn: AsyncConnection, order_ids: list[int]) -> dict[int, dict[
         entry = money[int(r.order_id)]
         if r.amount > 0:
             entry["charge"] = r.provider_ref
-        else:
+        elif r.reason != "compensation":  # compensation is paid on top of the payment
             entry["refunded"] += -int(r.amount)
             if r.reason == "price_protection":
                 entry["protected"] += -int(r.amount)

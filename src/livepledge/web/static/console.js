@@ -232,7 +232,8 @@ document.addEventListener("DOMContentLoaded", async () => {
       box.append(LP.el("button", { onclick: () => run(async () => {
         const reason = prompt(LP.t("cancel_reason"));
         if (!reason) return;
-        upsertOrder(await LP.api("POST", `/api/v1/orders/${order.id}/cancel`, { reason }));
+        upsertOrder(await LP.api("POST", `/api/v1/orders/${order.id}/cancel`,
+          { reason_code: "other", reason }));
       }) }, LP.t("cancel")));
     }
     return box;

@@ -1,4 +1,5 @@
-"""refund reasons (price protection); orders by SKU
+"""refund reasons (price protection, compensation); the shop's cancellation reason code;
+orders by SKU
 
 Revision ID: 0006
 Revises: 0005
@@ -18,11 +19,15 @@ def upgrade() -> None:
         batch.add_column(sa.Column("reason", sa.String(length=32), nullable=True))
         batch.add_column(sa.Column("related", sa.JSON(), nullable=True))
     op.execute("UPDATE payments SET reason = 'order_cancelled' WHERE amount < 0")
+    with op.batch_alter_table("orders") as batch:
+        batch.add_column(sa.Column("cancel_code", sa.String(length=24), nullable=True))
     op.create_index("ix_orders_sku", "orders", ["sku_id", "status"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_orders_sku", table_name="orders")
+    with op.batch_alter_table("orders") as batch:
+        batch.drop_column("cancel_code")
     with op.batch_alter_table("payments") as batch:
         batch.drop_column("related")
         batch.drop_column("reason")
