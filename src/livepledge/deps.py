@@ -48,6 +48,7 @@ from livepledge.orders.payments import PaymentProvider, build_provider
 from livepledge.orders.service import (
     BuyContext,
     CompensationPolicy,
+    CoolingOffEnds,
     ItemFactsCache,
     ShipBy,
     expire_unpaid,
@@ -188,7 +189,8 @@ async def build_runtime(settings: Settings) -> Runtime:
         max(settings.compensation_floor_fen, settings.compensation_cap_fen))
     runtime.deadlines = DeadlineRunner(
         db, {SaleOpens.kind: SaleOpens(),
-             ShipBy.kind: ShipBy(runtime.payments, runtime.compensation)},
+             ShipBy.kind: ShipBy(runtime.payments, runtime.compensation),
+             CoolingOffEnds.kind: CoolingOffEnds()},
         poll_seconds=settings.deadline_poll_seconds)
     runtime.consumers.start()
     runtime.deadlines.start()

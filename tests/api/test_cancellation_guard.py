@@ -81,6 +81,7 @@ async def test_a_missed_shipping_promise_compensates_by_itself(app_client: httpx
             ).status_code == 200
     runtime = _runtime(app_client)
     now = datetime.now(UTC)
+    await runtime.deadlines.run_once(now)  # what was due already (the sale's opening)
 
     assert await runtime.deadlines.run_once(now + timedelta(hours=47)) == 0
     assert await runtime.deadlines.run_once(now + timedelta(hours=49)) == 1
@@ -93,3 +94,20 @@ async def test_a_missed_shipping_promise_compensates_by_itself(app_client: httpx
     assert [(n["kind"], n["params"]["amount"]) for n in notices["notices"]
             if n["kind"] == "order_compensated"] == [("order_compensated", 2970)]
     assert notices["notices"][0]["body"]["zh-CN"].startswith("商家承诺付款后 48 小时内发货")
+
+
+async def test_the_trust_record_counts_what_promises_cost_the_shop(
+        app_client: httpx.AsyncClient):
+    w = await build_world(app_client, buyers=3)
+    orders = [await _paid(w, token) for token in w.buyers]
+    for order, code in zip(orders[:2], ("out_of_stock", "buyer_asked"), strict=True):
+        await app_client.post(f"/api/v1/orders/{order}/cancel", headers=auth(w.merchant),
+                              json={"reason_code": code})
+    record = (await app_client.get(f"/api/v1/shops/{w.shop_id}/trust-record")).json()
+    assert record == {
+        "shop_id": w.shop_id, "orders_paid": 3,
+        "shop_cancellations": {"out_of_stock": 1, "buyer_asked": 1},
+        "compensations": {"count": 1, "amount": 2970, "by_cause": {"merchant_cancel": 1}},
+        "price_protection_refunds": {"count": 0, "amount": 0}}
+    assert_problem(await app_client.get("/api/v1/shops/987654321/trust-record"), 404,
+                   "not_found")

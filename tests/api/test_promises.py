@@ -181,6 +181,7 @@ async def test_a_future_promise_is_not_in_force_yet(app_client: httpx.AsyncClien
 
 
 async def _paid_order(w, token: str) -> dict:  # type: ignore[no-untyped-def]
+    """An order placed (not yet paid)."""
     placed = await w.buy(token)
     assert placed.status_code == 201, placed.text
     return placed.json()  # type: ignore[no-any-return]
@@ -227,3 +228,26 @@ async def test_a_promise_starting_later_is_not_frozen_into_an_earlier_order(
                                         "starts_at": later.isoformat()})).status_code == 201
     order = await _paid_order(w, w.buyers[0])
     assert order["snapshot"]["promises"] == []
+
+
+async def test_the_reference_price_comes_only_from_paid_orders(app_client: httpx.AsyncClient):
+    w = await build_world(app_client, buyers=2)
+    assert (await w.item())["reference_price"] is None  # no transaction: nothing is shown
+    (await w.buy(w.buyers[1])).json()  # placed, never paid: not a transaction
+    assert (await w.item())["reference_price"] is None
+    placed = await _paid_order(w, w.buyers[0])  # placed; paid just below
+    assert (await app_client.post(f"/api/v1/orders/{placed['id']}/pay",
+                                  headers=auth(w.buyers[0]))).status_code == 200
+    assert (await w.item())["reference_price"] == {
+        "amount": 9900, "days": 7, "orders": 1,
+        "basis": {"zh-CN": "前7日最低成交价", "en": "Lowest paid price, previous 7 days"}}
+
+
+async def test_the_room_lineup_carries_the_badges(app_client: httpx.AsyncClient):
+    w = await build_world(app_client, buyers=0)
+    await app_client.post(f"/api/v1/shops/{w.shop_id}/promises", headers=auth(w.merchant),
+                          json={"kind": "counterfeit_compensation", "terms": {"multiple": 3},
+                                "scope": {"type": "shop"}})
+    item = await w.item()
+    assert [(p["kind"], p["label"]) for p in item["promises"]] == [
+        ("counterfeit_compensation", {"zh-CN": "假一赔3", "en": "3× if counterfeit"})]

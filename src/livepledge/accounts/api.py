@@ -9,6 +9,7 @@ from livepledge.accounts import service
 from livepledge.accounts.schemas import (
     AddressRequest,
     AddressResponse,
+    CoolingOffSetting,
     LoginRequest,
     MemberRequest,
     RegisterRequest,
@@ -114,3 +115,19 @@ async def remove_address(address_id: int, principal: PrincipalDep, rt: RuntimeDe
     """Remove an address from the book (orders keep their copies)."""
     await service.remove_address(rt.db, principal, address_id, now=rt.now())
     return Response(status_code=204)
+
+
+@router.get("/me/cooling-off")
+async def get_cooling_off(principal: PrincipalDep, rt: RuntimeDep) -> dict[str, int]:
+    """My cooling-off period after each live purchase (冷静期), in minutes; 0: none."""
+    async with rt.db.read() as conn:
+        return {"minutes": await service.cooling_off_minutes(conn, principal.user_id)}
+
+
+@router.put("/me/cooling-off")
+async def put_cooling_off(body: CoolingOffSetting, principal: PrincipalDep,
+                          rt: RuntimeDep) -> dict[str, int]:
+    """Opt in (or out): each paid live order waits this long before it may ship, and I can
+    cancel it with one tap for a full refund until then."""
+    return {"minutes": await service.set_cooling_off(rt.db, principal, body.minutes)}
+

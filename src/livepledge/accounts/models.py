@@ -5,6 +5,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     String,
     Table,
     UniqueConstraint,
@@ -25,6 +26,8 @@ users = Table(
     # buyer | merchant | anchor | operator
     Column("role", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # A buyer's own cooling-off period after a live purchase (冷静期), minutes; NULL: none.
+    Column("cooling_off_minutes", Integer, nullable=True),
 )
 
 shops = Table(

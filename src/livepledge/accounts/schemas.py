@@ -75,3 +75,10 @@ class AddressResponse(BaseModel):
     detail: str
     is_default: bool
     created_at: datetime
+
+
+class CoolingOffSetting(Strict):
+    minutes: int | None = Field(ge=0, le=1440,
+                                description="cooling-off minutes after each live purchase "
+                                            "(冷静期); 0 or null: none")
+

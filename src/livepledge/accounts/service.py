@@ -342,3 +342,18 @@ async def address_copy(conn: AsyncConnection, principal: Principal,
             raise Problem("address_required",
                           "请先添加收货地址 / add a shipping address first")
     return {name: getattr(row, name) for name in ADDRESS_FIELDS}
+
+
+async def cooling_off_minutes(conn: AsyncConnection, user_id: int) -> int:
+    """The buyer's own cooling-off setting (0: none)."""
+    minutes = (await conn.execute(select(users.c.cooling_off_minutes).where(
+        users.c.id == user_id))).scalar_one_or_none()
+    return int(minutes or 0)
+
+
+async def set_cooling_off(db: Database, principal: Principal, minutes: int | None) -> int:
+    async with db.write() as uow:
+        await uow.conn.execute(update(users).where(users.c.id == principal.user_id)
+                               .values(cooling_off_minutes=minutes or None))
+    return int(minutes or 0)
+

@@ -23,6 +23,7 @@ from livepledge.infra.notify import Notifier
 from livepledge.infra.problems import Problem
 from livepledge.live import rules
 from livepledge.live.models import lineup_items, live_sessions, script_checks
+from livepledge.promises import service as promise_ledger
 
 
 async def access_session(conn: AsyncConnection, session_id: int) -> Any:
@@ -330,6 +331,12 @@ async def session_view(conn: AsyncConnection, session_id: int, now: datetime) ->
         .join(products, products.c.id == skus.c.product_id)
         .where(lineup_items.c.session_id == session_id).order_by(lineup_items.c.id))
     lineup = [_item_view(r, session.status, now) for r in rows]
+    references = await promise_ledger.reference_prices(conn, [i["sku_id"] for i in lineup], now)
+    for item in lineup:
+        item["reference_price"] = references.get(item["sku_id"])
+        item["promises"] = [
+            {k: v[k] for k in ("id", "kind", "terms", "label", "description", "enforced")}
+            for v in await promise_ledger.item_promises(conn, item["id"], now)]
     return {
         "id": session.id, "title": session.title, "status": session.status,
         "scheduled_at": _iso(session.scheduled_at), "started_at": _iso(session.started_at),

@@ -18,19 +18,32 @@ from livepledge.notices.models import notices
 from livepledge.orders import service as orders
 
 
-async def do_notify(uow: UnitOfWork, event: Event, *, user_id: int, kind: str,
-                    params: dict[str, Any], session_id: int | None = None,
-                    order_id: int | None = None, dedupe: str | None = None) -> None:
+def notice_row(event: Event, *, user_id: int, kind: str, params: dict[str, Any],
+               session_id: int | None = None, order_id: int | None = None,
+               dedupe: str | None = None) -> dict[str, Any]:
+    return {"user_id": user_id, "kind": kind, "params": params,
+            "order_id": order_id if order_id is not None else event.order_id,
+            "session_id": session_id if session_id is not None else event.session_id,
+            "event_id": event.id, "dedupe": dedupe or f"e{event.id}",
+            "created_at": event.occurred_at}
+
+
+async def do_notify_many(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
     """One notice per (user, dedupe key) — by default the event: handling an event again adds
     nothing. A consumer that tells one user several things about one event (two orders
     refunded by one price drop) gives each its own key."""
-    insert = pg_insert if uow.conn.dialect.name == "postgresql" else sqlite_insert
-    await uow.conn.execute(insert(notices).values(
-        user_id=user_id, kind=kind, params=params,
-        order_id=order_id if order_id is not None else event.order_id,
-        session_id=session_id if session_id is not None else event.session_id,
-        event_id=event.id, dedupe=dedupe or f"e{event.id}", created_at=event.occurred_at)
-        .on_conflict_do_nothing(index_elements=["user_id", "dedupe"]))
+    if rows:
+        insert = pg_insert if uow.conn.dialect.name == "postgresql" else sqlite_insert
+        await uow.conn.execute(insert(notices).on_conflict_do_nothing(
+            index_elements=["user_id", "dedupe"]), rows)
+
+
+async def do_notify(uow: UnitOfWork, event: Event, *, user_id: int, kind: str,
+                    params: dict[str, Any], session_id: int | None = None,
+                    order_id: int | None = None, dedupe: str | None = None) -> None:
+    await do_notify_many(uow, [notice_row(event, user_id=user_id, kind=kind, params=params,
+                                          session_id=session_id, order_id=order_id,
+                                          dedupe=dedupe)])
 
 
 class OrderNotices:

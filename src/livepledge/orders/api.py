@@ -181,7 +181,8 @@ async def pay(order_id: int, principal: PrincipalDep, rt: RuntimeDep,
               body: Annotated[PayRequest | None, Body()] = None) -> dict[str, Any]:
     return await service.pay(rt.db, rt.payments, rt.notifier, principal, order_id,
                              outcome=body.sandbox_outcome if body else None, now=rt.now(),
-                             address_id=body.address_id if body else None)
+                             address_id=body.address_id if body else None,
+                             cooling_off_minutes=body.cooling_off_minutes if body else None)
 
 
 @router.post("/orders/{order_id}/ship")

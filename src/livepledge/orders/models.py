@@ -43,6 +43,9 @@ orders = Table(
     Column("cancel_reason", String(300), nullable=True),
     Column("cancelled_by", String(16), nullable=True),  # merchant | buyer | system
     Column("cancel_code", String(24), nullable=True),  # the shop's reason (orders/rules.py)
+    # The buyer's cooling-off period (冷静期): not released for shipping before this time, and
+    # until then the buyer may cancel the paid order with one tap for a full refund.
+    Column("cooling_off_until", UTCDateTime, nullable=True),
     Column("carrier", String(64), nullable=True),
     Column("tracking_number", String(64), nullable=True),
     # The buyer's address as it was when chosen (at payment, or changed before shipping):

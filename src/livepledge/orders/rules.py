@@ -15,6 +15,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "ship": (frozenset({"paid"}), "shipped"),
     "receive": (frozenset({"shipped"}), "received"),
     "buyer_cancel": (frozenset({"pending_payment"}), "cancelled"),
+    # a paid order, by its buyer, during the cooling-off period they chose (冷静期)
+    "cooling_cancel": (frozenset({"paid"}), "cancelled"),
     "merchant_cancel": (frozenset({"pending_payment", "paid"}), "cancelled"),
     "expire": (frozenset({"pending_payment"}), "expired"),
 }
@@ -50,6 +52,20 @@ def expires_at(created_at: datetime, timeout_seconds: int) -> datetime:
 
 def is_expired(*, status: str, expires: datetime, now: datetime) -> bool:
     return status == "pending_payment" and now >= expires
+
+
+COOLING_OFF_MAX_MINUTES = 1440
+
+
+def cooling_off_error(minutes: int | None) -> str | None:
+    if minutes is not None and not 0 <= minutes <= COOLING_OFF_MAX_MINUTES:
+        return (f"冷静期须为 0–{COOLING_OFF_MAX_MINUTES} 分钟 / a cooling-off period is "
+                f"0-{COOLING_OFF_MAX_MINUTES} minutes")
+    return None
+
+
+def cooling(cooling_off_until: datetime | None, now: datetime) -> bool:
+    return cooling_off_until is not None and now < cooling_off_until
 
 
 def cancel_reason_error(reason: str | None) -> str | None:

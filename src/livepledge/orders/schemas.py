@@ -17,6 +17,11 @@ class PayRequest(Strict):
         description="which of my addresses to ship to; omitted: my default address")
     sandbox_outcome: str | None = Field(
         default=None, description="sandbox only: 'decline' simulates a declined payment")
+    cooling_off_minutes: int | None = Field(
+        default=None, ge=0, le=1440,
+        description="a cooling-off period (冷静期) for this order: not shipped before it ends, "
+                    "cancellable by me with one tap for a full refund until then; 0: none; "
+                    "omitted: my account's setting")
 
 
 class ShipRequest(Strict):

@@ -398,7 +398,8 @@ async def _move(uow: UnitOfWork, order: Any, action: str, now: datetime,
 
 async def pay(db: Database, provider: PaymentProvider, notifier: Notifier, principal: Principal,
               order_id: int, *, outcome: str | None, now: datetime,
-              address_id: int | None = None) -> dict[str, Any]:
+              address_id: int | None = None,
+              cooling_off_minutes: int | None = None) -> dict[str, Any]:
     """Pay an unpaid order and ship it to the chosen address (default: the buyer's default
     address), whose copy the order keeps. No address, no charge."""
     async with db.read() as conn:
@@ -413,8 +414,12 @@ async def pay(db: Database, provider: PaymentProvider, notifier: Notifier, princ
                       f"订单状态为 {order.status}，不能支付 / order is {order.status}; cannot pay"
                       if order.status != "pending_payment" else
                       "订单已超时未支付 / the payment window has passed", order_status=order.status)
+    if error := rules.cooling_off_error(cooling_off_minutes):
+        raise Problem("validation_failed", error)
     async with db.read() as conn:  # before any charge: no address, no payment
         address = await accounts.address_copy(conn, principal, address_id)
+        if cooling_off_minutes is None:
+            cooling_off_minutes = await accounts.cooling_off_minutes(conn, principal.user_id)
     charge = await provider.charge(order_id=order.id, amount=order.amount,
                                    buyer_id=order.buyer_id, idempotency_key=f"order-{order.id}",
                                    outcome=outcome)
@@ -426,8 +431,13 @@ async def pay(db: Database, provider: PaymentProvider, notifier: Notifier, princ
             if rules.is_expired(status=current.status, expires=current.expires_at, now=now):
                 raise Problem("invalid_transition",
                               "订单已超时未支付 / the payment window has passed")
+            cooling_until = now + timedelta(minutes=cooling_off_minutes) \
+                if cooling_off_minutes else None
             await _move(uow, current, "pay", now, {"paid_at": now, "shipping_address": address,
-                                                   "address_set_at": now})
+                                                   "address_set_at": now,
+                                                   "cooling_off_until": cooling_until})
+            if cooling_until is not None:
+                await deadlines.schedule(uow, CoolingOffEnds.kind, order_id, cooling_until, now)
             await uow.conn.execute(insert(payments).values(
                 order_id=order_id, provider=charge.provider, provider_ref=charge.reference,
                 amount=charge.amount, status="succeeded", created_at=now))
@@ -455,6 +465,10 @@ async def ship(db: Database, notifier: Notifier, principal: Principal, order_id:
         if order.status == "paid" and order.shipping_address is None:
             raise Problem("address_required", "买家尚未提供收货地址，不能发货 / the buyer has "
                           "not given a shipping address yet; nothing ships without one")
+        if order.status == "paid" and rules.cooling(order.cooling_off_until, now):
+            raise Problem("cooling_off", "买家冷静期未结束，暂不能发货 / the buyer's cooling-off "
+                          f"period runs until {order.cooling_off_until.isoformat()}",
+                          cooling_off_until=order.cooling_off_until.isoformat())
         await deadlines.cancel(uow, ShipBy.kind, order_id, now)
         await _move(uow, order, "ship", now, {"shipped_at": now, "carrier": carrier.strip(),
                                               "tracking_number": tracking_number.strip()})
@@ -543,6 +557,8 @@ async def cancel(db: Database, provider: PaymentProvider, gate: StockGate, notif
     if by_merchant and (error := rules.merchant_cancel_error(reason_code, reason)):
         raise Problem("validation_failed", error)
     action = "merchant_cancel" if by_merchant else "buyer_cancel"
+    if not by_merchant and order.status == "paid" and rules.cooling(order.cooling_off_until, now):
+        action = "cooling_cancel"  # one tap, full refund, during the buyer's cooling-off
     words = (reason or "").strip() or None
     async with db.write() as uow:
         current = (await uow.conn.execute(select(orders).where(orders.c.id == order_id))).one()
@@ -577,6 +593,7 @@ async def cancel(db: Database, provider: PaymentProvider, gate: StockGate, notif
                                     "refunded": refund.amount if refund else 0,
                                     "compensated": compensated})
         await deadlines.cancel(uow, ShipBy.kind, order_id, now)
+        await deadlines.cancel(uow, CoolingOffEnds.kind, order_id, now)
         uow.on_commit(_after_units_returned(gate, notifier, [current], db))
     return await get_order(db, principal, order_id)
 
@@ -602,6 +619,24 @@ class ShipBy:
                             key=f"late:{ref_id}", now=now,
                             details={"hours": payload.get("hours")})
         return f"compensated {amount}"
+
+
+class CoolingOffEnds:
+    """The `cooling_off_end` deadline: the buyer's cooling-off period is over and the order is
+    released for shipping (`OrderReleased`)."""
+
+    kind = "cooling_off_end"
+
+    async def fire(self, uow: UnitOfWork, ref_id: int, payload: dict[str, Any],
+                   now: datetime) -> str:
+        order = (await uow.conn.execute(select(orders).where(orders.c.id == ref_id))).first()
+        if order is None or order.status != "paid":
+            return f"nothing to release: {order.status if order else 'no order'}"
+        await record_event(uow, "OrderReleased", now, shop_id=order.shop_id,
+                           session_id=order.session_id, order_id=ref_id,
+                           payload={"cooling_off_until": clock.as_utc(
+                               order.cooling_off_until).isoformat()})
+        return "released"
 
 
 def shipping_hours(snapshot: dict[str, Any] | None) -> int | None:

@@ -64,3 +64,11 @@ async def item_promises(item_id: int, rt: RuntimeDep) -> list[dict[str, Any]]:
     """The promises in force now for a lineup item: what the live room's card shows."""
     async with rt.db.read() as conn:
         return await service.item_promises(conn, item_id, rt.now())
+
+
+@router.get("/shops/{shop_id}/trust-record")
+async def trust_record(shop_id: int, rt: RuntimeDep) -> dict[str, Any]:
+    """What the shop's promises cost it, counted from its events (public)."""
+    async with rt.db.read() as conn:
+        return await service.trust_record(conn, shop_id)
+

@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from livepledge.infra import clock
 from livepledge.infra.consumers import Event
 from livepledge.infra.db import UnitOfWork
-from livepledge.infra.events import record_event
+from livepledge.infra.events import insert_events
 from livepledge.live.models import lineup_items, live_sessions
-from livepledge.notices.service import do_notify
+from livepledge.notices.service import do_notify_many, notice_row
 from livepledge.orders.models import orders, payments
 from livepledge.orders.payments import PaymentProvider
 from livepledge.promises import rules
@@ -115,7 +115,7 @@ async def sweep(uow: UnitOfWork, provider: PaymentProvider, offer: Offer, event:
     if not eligible:
         return 0
     money = await _money(conn, [int(o.id) for o in eligible])
-    refunded = 0
+    refunds, events_, notes = [], [], []
     for order in eligible:
         entry = money[int(order.id)]
         amount = rules.protection_refund(
@@ -126,22 +126,27 @@ async def sweep(uow: UnitOfWork, provider: PaymentProvider, offer: Offer, event:
             continue
         refund = await provider.refund(reference=entry["charge"], amount=amount,
                                        idempotency_key=f"pp:{order.id}:{event.id}")
-        await conn.execute(insert(payments).values(
-            order_id=order.id, provider=refund.provider, provider_ref=refund.reference,
-            amount=-amount, status="succeeded", created_at=offer.at, reason="price_protection",
-            related=offer.related))
-        await record_event(uow, "PriceProtectionRefunded", event.occurred_at,
-                           shop_id=offer.shop_id, order_id=int(order.id),
-                           payload={"amount": amount, "unit_price": int(order.unit_price),
-                                    "offer_price": offer.price, "offer": offer.related})
-        await do_notify(uow, event, user_id=int(order.buyer_id), kind="price_protection_refund",
-                        session_id=order.session_id, dedupe=f"e{event.id}:o{order.id}",
-                        order_id=int(order.id), params={
-                            "order_id": int(order.id), "amount": amount,
-                            "unit_price": int(order.unit_price), "offer_price": offer.price,
-                            "offer_type": offer.related["type"]})
-        refunded += 1
-    return refunded
+        refunds.append({"order_id": order.id, "provider": refund.provider,
+                        "provider_ref": refund.reference, "amount": -amount,
+                        "status": "succeeded", "created_at": offer.at,
+                        "reason": "price_protection", "related": offer.related})
+        events_.append({"type": "PriceProtectionRefunded", "shop_id": offer.shop_id,
+                        "session_id": None, "order_id": int(order.id),
+                        "occurred_at": event.occurred_at,
+                        "payload": {"amount": amount, "unit_price": int(order.unit_price),
+                                    "offer_price": offer.price, "offer": offer.related}})
+        notes.append(notice_row(event, user_id=int(order.buyer_id),
+                                kind="price_protection_refund", session_id=order.session_id,
+                                order_id=int(order.id), dedupe=f"e{event.id}:o{order.id}",
+                                params={"order_id": int(order.id), "amount": amount,
+                                        "unit_price": int(order.unit_price),
+                                        "offer_price": offer.price,
+                                        "offer_type": offer.related["type"]}))
+    if refunds:  # three statements for the whole sweep, not three per order
+        await conn.execute(insert(payments), refunds)
+        await conn.execute(insert_events(conn), events_)
+        await do_notify_many(uow, notes)
+    return len(refunds)
 
 
 class PriceProtection:

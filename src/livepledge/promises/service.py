@@ -3,10 +3,10 @@ item at a time. Rows are never deleted and their terms never change (docs/promis
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from livepledge.accounts.models import shops
@@ -14,9 +14,11 @@ from livepledge.accounts.service import Principal
 from livepledge.catalog.models import products, skus
 from livepledge.infra.db import Database, UnitOfWork
 from livepledge.infra.events import record_event
+from livepledge.infra.models import events
 from livepledge.infra.notify import Notifier
 from livepledge.infra.problems import Problem
 from livepledge.live.models import lineup_items, live_sessions
+from livepledge.orders.models import orders
 from livepledge.promises import rules
 from livepledge.promises.models import promises
 
@@ -294,3 +296,59 @@ async def item_promises(conn: AsyncConnection, item_id: int, at: datetime) -> li
     rows = await current_for_item(conn, item_id, shop_id=row.shop_id, sku_id=row.sku_id,
                                   product_id=row.product_id, at=at)
     return [v for v in await views(conn, rows, at) if v["in_force"]]
+
+
+async def trust_record(conn: AsyncConnection, shop_id: int) -> dict[str, Any]:
+    """What a shop's promises cost it, counted from its events: paid orders, cancellations by
+    the shop (by reason), compensation paid (by cause), price-protection refunds. Public: a
+    buyer may look before buying."""
+    if (await conn.execute(select(shops.c.id).where(shops.c.id == shop_id))).first() is None:
+        raise Problem("not_found", f"店铺不存在 / no such shop: {shop_id}")
+    rows = (await conn.execute(select(events.c.type, events.c.payload).where(
+        events.c.shop_id == shop_id, events.c.type.in_(
+            ["OrderPaid", "OrderCancelled", "OrderCompensated", "PriceProtectionRefunded"])))
+    ).all()
+    record: dict[str, Any] = {
+        "shop_id": shop_id, "orders_paid": 0, "shop_cancellations": {},
+        "compensations": {"count": 0, "amount": 0, "by_cause": {}},
+        "price_protection_refunds": {"count": 0, "amount": 0}}
+    for row in rows:
+        p = row.payload or {}
+        if row.type == "OrderPaid":
+            record["orders_paid"] += 1
+        elif row.type == "OrderCancelled" and p.get("by") == "merchant":
+            code = p.get("code") or "unspecified"
+            record["shop_cancellations"][code] = record["shop_cancellations"].get(code, 0) + 1
+        elif row.type == "OrderCompensated":
+            comp = record["compensations"]
+            comp["count"] += 1
+            comp["amount"] += int(p.get("amount", 0))
+            cause = p.get("cause", "other")
+            comp["by_cause"][cause] = comp["by_cause"].get(cause, 0) + 1
+        elif row.type == "PriceProtectionRefunded":
+            record["price_protection_refunds"]["count"] += 1
+            record["price_protection_refunds"]["amount"] += int(p.get("amount", 0))
+    return record
+
+
+REFERENCE_DAYS = 7
+REFERENCE_BASIS = {"zh-CN": "前7日最低成交价", "en": "Lowest paid price, previous 7 days"}
+
+
+async def reference_prices(conn: AsyncConnection, sku_ids: list[int], at: datetime, *,
+                           days: int = REFERENCE_DAYS) -> dict[int, dict[str, Any]]:
+    """The honest reference price (划线价) of each SKU: the lowest unit price actually paid for
+    it in its shop over the `days` before `at`, from stored orders only; a SKU with no paid
+    order in the window has none (and nothing is shown). A merchant cannot type one."""
+    if not sku_ids:
+        return {}
+    rows = await conn.execute(
+        select(orders.c.sku_id, func.min(orders.c.unit_price).label("low"),
+               func.count().label("orders"))
+        .where(orders.c.sku_id.in_(sku_ids), orders.c.paid_at.is_not(None),
+               orders.c.paid_at >= at - timedelta(days=days), orders.c.paid_at < at)
+        .group_by(orders.c.sku_id))
+    basis = REFERENCE_BASIS if days == REFERENCE_DAYS else {
+        "zh-CN": f"前{days}日最低成交价", "en": f"Lowest paid price, previous {days} days"}
+    return {int(r.sku_id): {"amount": int(r.low), "days": days, "orders": int(r.orders),
+                            "basis": basis} for r in rows}

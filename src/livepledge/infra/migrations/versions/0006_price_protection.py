@@ -1,5 +1,5 @@
 """refund reasons (price protection, compensation); the shop's cancellation reason code;
-orders by SKU
+cooling-off (a buyer's setting, an order's end time); orders by SKU
 
 Revision ID: 0006
 Revises: 0005
@@ -21,12 +21,19 @@ def upgrade() -> None:
     op.execute("UPDATE payments SET reason = 'order_cancelled' WHERE amount < 0")
     with op.batch_alter_table("orders") as batch:
         batch.add_column(sa.Column("cancel_code", sa.String(length=24), nullable=True))
+        batch.add_column(sa.Column("cooling_off_until", sa.DateTime(timezone=True),
+                                   nullable=True))
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("cooling_off_minutes", sa.Integer(), nullable=True))
     op.create_index("ix_orders_sku", "orders", ["sku_id", "status"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_orders_sku", table_name="orders")
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("cooling_off_minutes")
     with op.batch_alter_table("orders") as batch:
+        batch.drop_column("cooling_off_until")
         batch.drop_column("cancel_code")
     with op.batch_alter_table("payments") as batch:
         batch.drop_column("related")
