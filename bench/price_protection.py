@@ -12,7 +12,8 @@ Baseline, in the same run and on the same database: writing the same rows the sw
 (one payment row, one event and one notice per order) in one committed transaction, with
 nothing decided (its rows are marked so that the sweep ignores them). The ratio sweep ÷
 baseline is the cost of the deciding (finding the orders, reading their promises and earlier
-refunds, the provider call) over the bare writes. Then it checks the outcome: exactly one refund of ¥10.00 per order.
+refunds, the provider call) over the bare writes. Then it checks the outcome: exactly one
+refund of ¥10.00 per order.
 
 PostgreSQL: a fresh database on LIVEPLEDGE_BENCH_PG (default
 postgresql://postgres@127.0.0.1:5432/test), dropped afterwards."""
