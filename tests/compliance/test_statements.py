@@ -1,0 +1,79 @@
+"""Facts stated in the text, and sentences that state the rules (compliance/statements.py)."""
+
+from __future__ import annotations
+
+import orjson
+from typer.testing import CliRunner
+
+from livepledge.compliance.catalogue import load_lexicons
+from livepledge.compliance.cli import app
+from livepledge.compliance.facts import Facts
+from livepledge.compliance.service import check_text
+
+
+def _violations(text: str, category: str = "cosmetics", facts: Facts | None = None) -> set[str]:
+    result = check_text(text, category=category, context="listing", facts=facts)
+    return {f.rule_id for f in result.findings if f.severity == "violation"}
+
+
+def _warnings(text: str, category: str = "cosmetics") -> set[str]:
+    result = check_text(text, category=category, context="listing")
+    return {f.rule_id for f in result.findings if f.severity == "warning"}
+
+
+def test_special_use_claim_without_stated_facts_asks_for_evidence() -> None:
+    assert _warnings("这款精华美白淡斑") == {"MED-005"}
+    assert _violations("这款精华美白淡斑") == set()
+
+
+def test_text_stating_an_ordinary_cosmetic_makes_a_special_use_claim_a_violation() -> None:
+    for text in ("这款是普通化妆品，美白淡斑效果很好", "妆字号的面霜，也能美白",
+                 "我们没有特证，但是美白效果很好", "普通备案产品，防脱发"):
+        assert _violations(text) == {"MED-005"}, text
+
+
+def test_stated_fact_keeps_spans_and_text_of_the_original() -> None:
+    text = "没有特证也能美白"
+    finding = next(f for f in check_text(text, category="cosmetics", context="listing").findings)
+    assert (finding.start, finding.end, finding.text) == (6, 8, "美白")
+    assert finding.severity == "violation"
+
+
+def test_facts_given_decide_over_the_text() -> None:
+    facts = Facts(special_cosmetic_uses=("美白",))
+    assert _violations("这款是普通化妆品，美白淡斑", facts=facts) == set()
+
+
+def test_stated_fact_applies_to_cosmetics_only() -> None:
+    assert _violations("普通化妆品美白", category="general") == set()
+
+
+def test_a_sentence_stating_the_rule_is_not_a_claim() -> None:
+    assert _violations("普通化妆品宣称具有祛斑美白等特殊功效均为违法") == set()
+    assert _violations("我国规定化妆品不得宣称具有治疗、杀菌抑菌等功效") == set()
+    assert _violations("普通食品不能宣称保健功能，不得涉及疾病预防治疗功效", "food") == set()
+
+
+def test_a_contrast_after_the_rule_keeps_the_claim() -> None:
+    assert _violations("广告法规定不能说，但是这个面霜能消炎") == {"MED-001"}
+
+
+def test_lexicons_name_their_source_and_extend_rules() -> None:
+    lexicons = load_lexicons()
+    assert {"diseases", "cosmetic_medical_terms", "cosmetic_special_uses", "health_functions",
+            "efficacy_evidence"} <= set(lexicons)
+    assert all(lexicon.source for lexicon in lexicons.values())
+    assert "帕金森" in lexicons["diseases"].terms
+    assert _violations("帕金森的妈妈用了都好了", "apparel") == {"MED-002"}
+    assert _violations("抑菌洁面乳") == {"MED-004"}
+
+
+def test_jsonl_line_with_facts_object_is_judged_with_them() -> None:
+    lines = [{"text": "这款精华美白淡斑", "category": "cosmetics", "context": "listing"},
+             {"text": "这款精华美白淡斑", "category": "cosmetics", "context": "listing",
+              "facts": {"special_cosmetic_uses": []}}]
+    body = b"".join(orjson.dumps(line) + b"\n" for line in lines)
+    result = CliRunner().invoke(app, ["check", "--jsonl", "-"], input=body)
+    outputs = [orjson.loads(line) for line in result.stdout.splitlines()]
+    severities = [[f["severity"] for f in out["findings"]] for out in outputs]
+    assert severities == [["warning"], ["violation"]]
