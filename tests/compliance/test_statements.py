@@ -77,3 +77,19 @@ def test_jsonl_line_with_facts_object_is_judged_with_them() -> None:
     outputs = [orjson.loads(line) for line in result.stdout.splitlines()]
     severities = [[f["severity"] for f in out["findings"]] for out in outputs]
     assert severities == [["warning"], ["violation"]]
+
+
+def test_vouching_by_institutions_and_spokespersons() -> None:
+    assert _violations("教育部推荐使用", "general") == {"END-003"}
+    assert _violations("请在医生指导下使用", "medical_device") == set()
+    assert _violations("日加满品牌挚友 潘粤明", "health_food") == {"END-004"}
+    assert _violations("品牌代言人同款零食", "food") == set()
+    assert _violations("质量免检", "general") == {"END-001"}
+    assert _violations("风水宝地", "home") == {"END-002"}
+
+
+def test_a_platform_after_bi_is_a_price_comparison_not_diversion() -> None:
+    result = check_text("比京东便宜200", category="digital", context="speech")
+    assert not any(f.family == "diversion" for f in result.findings)
+    result = check_text("去京东搜同名店更便宜", category="digital", context="speech")
+    assert any(f.family == "diversion" for f in result.findings)
