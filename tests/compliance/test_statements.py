@@ -93,3 +93,23 @@ def test_a_platform_after_bi_is_a_price_comparison_not_diversion() -> None:
     assert not any(f.family == "diversion" for f in result.findings)
     result = check_text("去京东搜同名店更便宜", category="digital", context="speech")
     assert any(f.family == "diversion" for f in result.findings)
+
+
+def _findings(text: str, category: str = "general") -> list[tuple[str, str, str]]:
+    result = check_text(text, category=category, context="speech")
+    return [(f.rule_id, f.severity, f.text) for f in result.findings]
+
+
+def test_reference_price_the_text_says_was_never_charged_is_a_violation() -> None:
+    assert _findings("原价399，今天99") == [("PRC-003", "warning", "原价")]
+    assert _findings("原价399，其实从来没卖过这个价，今天99") == [("PRC-003", "violation", "原价")]
+    assert _findings("吊牌价899，从没按吊牌价卖过") == [("PRC-003", "violation", "吊牌价")]
+    # the never-sold statement is about a later, different price
+    assert _findings("原价399，今天99，这个价以前没卖过") == [("PRC-003", "warning", "原价")]
+
+
+def test_first_n_orders_when_every_order_gets_it_is_false_scarcity() -> None:
+    assert _findings("只有前100单送赠品，其实每一单都送") == [("FC-003", "violation", "只有前100单")]
+    assert _findings("前50名下单送杯子，拍了都有") == [("FC-003", "violation", "前50名")]
+    assert _findings("前50名下单就送杯子") == []
+    assert _findings("不限量，前50名还送杯子") == []

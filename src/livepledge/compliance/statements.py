@@ -7,6 +7,10 @@ Two general mechanisms, both linear in the text and independent of the rule patt
   that statement is taken as the fact ``special_cosmetic_uses = ()``: a special-use effect claimed
   in the same text is then a violation, not a request for evidence. The statement itself is
   masked before matching, so its own negation (没有特证) does not read as negating the claim.
+- **Stated prices and offers.** A reference price (原价, 吊牌价 …) that the same sentence says
+  was never charged (从来没卖过这个价) is a violation, not a request for the price history; an offer
+  limited to the first N orders (只有前100单送) in a text that says every order gets it (每一单都送)
+  is false scarcity.
 - **Statements of the rules.** A finding in a sentence that states a rule or a prohibition before
   the term (不得宣称…, 严禁…, …均为违法, 广告法规定…) is a mention of the rule, not a claim, unless
   a contrast (但/但是/可是/不过) comes between the statement and the term.
@@ -18,6 +22,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Iterable
 
+from livepledge.compliance.catalogue import get_catalogue
 from livepledge.compliance.engine import Finding
 from livepledge.compliance.facts import Facts
 
@@ -71,6 +76,41 @@ def stated_facts(text: str, category: str, facts: Facts | None) -> tuple[str, Fa
     return "".join(masked), completed
 
 
+_NEVER_CHARGED = re.compile(
+    r"(?:从来|从|一直|之前|以前|向来)?(?:都)?(?:没|没有|未|未曾|从未)(?:有)?(?:按|以|用)?"
+    r"(?:这个|那个|该)?(?:原价|吊牌价|划线价|专柜价|市场价|价格|价)?(?:卖|售|销售|成交|买)过"
+    r"|(?:原价|吊牌价|划线价)(?:只是|就是|都是)?(?:虚标|标着玩|摆设|参考)")
+_PRICE_FIGURE = re.compile(r"[0-9０-９]+(?:\.[0-9]+)?\s*(?:元|块|￥)?|[¥￥]\s*[0-9]+")
+_LIMITED_OFFER = re.compile(r"(?:只有|仅限|只限|限|仅)?前\s*[0-9一二三四五六七八九十百千两]+\s*(?:单|名|位|份)")
+_EVERY_ORDER = re.compile(
+    r"每一?(?:单|位|个人|份|个订单)都|所有(?:订单|人|下单的人?|买的人?)都|人人都有|拍了都有"
+    r"|都有份|全部都送|买了都送")
+_CLAUSE_END = re.compile(r"[，,；;。！？!?\n]")
+
+
+def _never_charged(text: str, finding: Finding) -> bool:
+    _, end = _sentence_bounds(text, finding.start)
+    tail = text[finding.end:end]
+    match = _NEVER_CHARGED.search(tail)
+    return bool(match and len(_PRICE_FIGURE.findall(tail[:match.start()])) <= 1
+                and not _CONTRAST.search(tail[:match.start()]))
+
+
+def _false_limited_offers(text: str) -> list[Finding]:
+    limited = [m for m in _LIMITED_OFFER.finditer(text)
+               if not _RULE_TALK.search(text[slice(*_sentence_bounds(text, m.start()))])]
+    every = [m.start() for m in _EVERY_ORDER.finditer(text)]
+    limited = [m for m in limited
+               if any(_CLAUSE_END.search(text, min(m.start(), e), max(m.end(), e)) for e in every)]
+    if not limited:
+        return []
+    rule = get_catalogue().rule("FC-003")
+    return [Finding(m.start(), m.end(), m.group(), rule.id, rule.family, "violation", rule.title,
+                    rule.legal_basis, rule.suggestion,
+                    "文本自述每单都有，\"前N单\"是虚假紧迫 / the text says every order gets it")
+            for m in limited]
+
+
 def check_in_context(check: Callable[[str, str, str, Facts | None], Iterable[Finding]],
                      text: str, category: str, context: str,
                      facts: Facts | None) -> list[Finding]:
@@ -81,5 +121,13 @@ def check_in_context(check: Callable[[str, str, str, Facts | None], Iterable[Fin
             continue
         if matched is not text:
             finding = dataclasses.replace(finding, text=text[finding.start:finding.end])
+        if (finding.rule_id == "PRC-003" and finding.severity == "warning"
+                and _never_charged(text, finding)):
+            finding = dataclasses.replace(
+                finding, severity="violation",
+                note="文本自述该价格从未成交 / the text says this price was never charged")
         findings.append(finding)
+    if not any(f.rule_id == "FC-003" for f in findings):
+        findings += _false_limited_offers(text)
+        findings.sort(key=lambda f: (f.start, f.end))
     return findings
