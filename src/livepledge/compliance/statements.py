@@ -11,6 +11,10 @@ Two general mechanisms, both linear in the text and independent of the rule patt
   was never charged (从来没卖过这个价) is a violation, not a request for the price history; an offer
   limited to the first N orders (只有前100单送) in a text that says every order gets it (每一单都送)
   is false scarcity.
+- **Warnings to buyers.** A contact or payment term (diversion, fabricated data) in a clause that
+  opens with a prohibition addressed to the buyer (不要…, 请勿…, 切勿…, 拒绝…, 谨防…) is the shop
+  warning against private deals, however far the term stands from the prohibition in that
+  clause; the clause ends at ，。！？； (not at 、, which joins a list under one prohibition).
 - **Statements of the rules.** A finding in a sentence that states a rule or a prohibition before
   the term (不得宣称…, 严禁…, …均为违法, 广告法规定…) is a mention of the rule, not a claim, unless
   a contrast (但/但是/可是/不过) comes between the statement and the term.
@@ -34,6 +38,27 @@ _RULE_TALK = re.compile(
     r"|不允许宣称|不能宣称|不可宣称|的界定")
 _CONTRAST = re.compile(r"但|可是|不过|然而")
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
+
+
+_PROHIBITIVE = re.compile(r"(?:请|千万|一定|务必)?(?:不要|别|请勿|切勿|勿|拒绝|谨防|警惕|严禁|禁止|不可以|不可)")
+_OWN_HANDLE = re.compile(r"我|主播|本人|小编")
+_WARNING_FAMILIES = frozenset({"diversion", "fabricated_data"})
+_CLAUSE_BREAK = re.compile(r"[，,；;。！？!?\n]")
+
+
+def warns_buyer(text: str, finding: Finding) -> bool:
+    """The finding's clause opens with a prohibition addressed to the buyer."""
+    if finding.family not in _WARNING_FAMILIES:
+        return False
+    start = 0
+    for match in _CLAUSE_BREAK.finditer(text, 0, finding.start):
+        start = match.end()
+    head = text[start:finding.start]
+    head = head.lstrip(" 　")
+    opening = _PROHIBITIVE.match(head)
+    # 别在这拍加我微信: the speaker offers their own handle, which is no warning.
+    return (bool(opening) and not _CONTRAST.search(head)
+            and not _OWN_HANDLE.search(head, opening.end()))
 
 
 def _sentence_bounds(text: str, position: int) -> tuple[int, int]:
@@ -117,7 +142,7 @@ def check_in_context(check: Callable[[str, str, str, Facts | None], Iterable[Fin
     matched, facts = stated_facts(text, category, facts)
     findings = []
     for finding in check(matched, category, context, facts):
-        if states_rule(text, finding):
+        if states_rule(text, finding) or warns_buyer(text, finding):
             continue
         if matched is not text:
             finding = dataclasses.replace(finding, text=text[finding.start:finding.end])
