@@ -120,3 +120,14 @@ def test_a_clause_opening_with_a_prohibition_to_the_buyer_is_a_warning_not_diver
     assert _violations(text, "general") == set()
     assert _violations("别在直播间拍加我微信私下转账更便宜", "general") != set()
     assert _violations("不要下单，扫二维码付款更便宜", "general") != set()
+
+
+def test_codes_shelf_life_and_ingredient_negation_are_not_claims() -> None:
+    assert _violations("色号No.1是正红色") == set()
+    assert _violations("型号：TOP1-X200", "digital") == set()
+    assert _violations("No.1号链接是杯子", "general") == set()
+    assert _violations("我们是全网No.1", "general") == {"ABS-003"}
+    assert _violations("销量TOP1的杯子", "general") == {"ABS-003"}
+    assert _violations("最佳食用期为开封后7天", "food") == set()
+    assert _violations("不含激素，不添加抗生素") == set()
+    assert _violations("含抗生素，消炎快") != set()

@@ -15,6 +15,9 @@ Two general mechanisms, both linear in the text and independent of the rule patt
   opens with a prohibition addressed to the buyer (不要…, 请勿…, 切勿…, 拒绝…, 谨防…) is the shop
   warning against private deals, however far the term stands from the prohibition in that
   clause; the clause ends at ，。！？； (not at 、, which joins a list under one prohibition).
+- **Codes and labels.** A ranking word that is part of an identifier — after a label word
+  (色号, 型号, 货号, 款号, 编号, 序号, 链接) in its clause, or followed by 号 or by a dash and more
+  code (TOP1-X200) — names a shade, model or link, not a rank.
 - **Statements of the rules.** A finding in a sentence that states a rule or a prohibition before
   the term (不得宣称…, 严禁…, …均为违法, 广告法规定…) is a mention of the rule, not a claim, unless
   a contrast (但/但是/可是/不过) comes between the statement and the term.
@@ -44,6 +47,21 @@ _PROHIBITIVE = re.compile(r"(?:请|千万|一定|务必)?(?:不要|别|请勿|�
 _OWN_HANDLE = re.compile(r"我|主播|本人|小编")
 _WARNING_FAMILIES = frozenset({"diversion", "fabricated_data"})
 _CLAUSE_BREAK = re.compile(r"[，,；;。！？!?\n]")
+
+
+_ID_LABEL = re.compile(r"(?:色号|型号|货号|款号|编号|序号|批号|链接|规格型号)\s*[：:#＃]?\s*$")
+_ID_TAIL = re.compile(r"^(?:号|\s*[-_/－][0-9A-Za-z])")
+
+
+def is_code(text: str, finding: Finding) -> bool:
+    """An absolute-family term that is part of a shade, model or link identifier."""
+    if finding.family != "absolute":
+        return False
+    start = 0
+    for match in _CLAUSE_BREAK.finditer(text, 0, finding.start):
+        start = match.end()
+    head = text[start:finding.start]
+    return bool(_ID_LABEL.search(head) or _ID_TAIL.match(text[finding.end:finding.end + 3]))
 
 
 def warns_buyer(text: str, finding: Finding) -> bool:
@@ -142,7 +160,7 @@ def check_in_context(check: Callable[[str, str, str, Facts | None], Iterable[Fin
     matched, facts = stated_facts(text, category, facts)
     findings = []
     for finding in check(matched, category, context, facts):
-        if states_rule(text, finding) or warns_buyer(text, finding):
+        if states_rule(text, finding) or warns_buyer(text, finding) or is_code(text, finding):
             continue
         if matched is not text:
             finding = dataclasses.replace(finding, text=text[finding.start:finding.end])
