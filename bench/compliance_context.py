@@ -52,7 +52,8 @@ def main() -> None:
             start = time.thread_time()
             run()
             times[name].append(time.thread_time() - start)
-    per_line = {name: statistics.median(values) / len(items) * 1e6 for name, values in times.items()}
+    per_line = {name: statistics.median(values) / len(items) * 1e6
+                for name, values in times.items()}
     ratio = per_line["with_context"] / per_line["engine"]
     print(orjson.dumps({
         "lines": len(items), "rounds": args.rounds,

@@ -109,14 +109,16 @@ def test_reference_price_the_text_says_was_never_charged_is_a_violation() -> Non
 
 
 def test_first_n_orders_when_every_order_gets_it_is_false_scarcity() -> None:
-    assert _findings("只有前100单送赠品，其实每一单都送") == [("FC-003", "violation", "只有前100单")]
+    assert _findings("只有前100单送赠品，其实每一单都送") == [
+        ("FC-003", "violation", "只有前100单")]
     assert _findings("前50名下单送杯子，拍了都有") == [("FC-003", "violation", "前50名")]
     assert _findings("前50名下单就送杯子") == []
     assert _findings("不限量，前50名还送杯子") == []
 
 
 def test_a_clause_opening_with_a_prohibition_to_the_buyer_is_a_warning_not_diversion() -> None:
-    text = "拒绝向陌生人转账、代付款项，不要在陌生链接中付款，不要接受陌生文件或随意扫描陌生二维码付款"
+    text = ("拒绝向陌生人转账、代付款项，不要在陌生链接中付款，"
+            "不要接受陌生文件或随意扫描陌生二维码付款")
     assert _violations(text, "general") == set()
     assert _violations("别在直播间拍加我微信私下转账更便宜", "general") != set()
     assert _violations("不要下单，扫二维码付款更便宜", "general") != set()

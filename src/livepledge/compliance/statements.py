@@ -43,7 +43,8 @@ _CONTRAST = re.compile(r"但|可是|不过|然而")
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
 
 
-_PROHIBITIVE = re.compile(r"(?:请|千万|一定|务必)?(?:不要|别|请勿|切勿|勿|拒绝|谨防|警惕|严禁|禁止|不可以|不可)")
+_PROHIBITIVE = re.compile(
+    r"(?:请|千万|一定|务必)?(?:不要|别|请勿|切勿|勿|拒绝|谨防|警惕|严禁|禁止|不可以|不可)")
 _OWN_HANDLE = re.compile(r"我|主播|本人|小编")
 _WARNING_FAMILIES = frozenset({"diversion", "fabricated_data"})
 _CLAUSE_BREAK = re.compile(r"[，,；;。！？!?\n]")
@@ -91,9 +92,8 @@ def states_rule(text: str, finding: Finding) -> bool:
     """The finding's sentence states a rule before the term, with no contrast in between."""
     start, _ = _sentence_bounds(text, finding.start)
     head = text[start:finding.start]
-    talk = None
-    for talk in _RULE_TALK.finditer(head):
-        pass
+    talks = list(_RULE_TALK.finditer(head))
+    talk = talks[-1] if talks else None
     if talk is None:
         # A rule stated after the term in the same clause: 杀菌抑菌等功效均为违法.
         _, end = _sentence_bounds(text, finding.start)
@@ -126,7 +126,8 @@ _NEVER_CHARGED = re.compile(
     r"(?:这个|那个|该)?(?:原价|吊牌价|划线价|专柜价|市场价|价格|价)?(?:卖|售|销售|成交|买)过"
     r"|(?:原价|吊牌价|划线价)(?:只是|就是|都是)?(?:虚标|标着玩|摆设|参考)")
 _PRICE_FIGURE = re.compile(r"[0-9０-９]+(?:\.[0-9]+)?\s*(?:元|块|￥)?|[¥￥]\s*[0-9]+")
-_LIMITED_OFFER = re.compile(r"(?:只有|仅限|只限|限|仅)?前\s*[0-9一二三四五六七八九十百千两]+\s*(?:单|名|位|份)")
+_LIMITED_OFFER = re.compile(
+    r"(?:只有|仅限|只限|限|仅)?前\s*[0-9一二三四五六七八九十百千两]+\s*(?:单|名|位|份)")
 _EVERY_ORDER = re.compile(
     r"每一?(?:单|位|个人|份|个订单)都|所有(?:订单|人|下单的人?|买的人?)都|人人都有|拍了都有"
     r"|都有份|全部都送|买了都送")
