@@ -133,3 +133,9 @@ def test_codes_shelf_life_and_ingredient_negation_are_not_claims() -> None:
     assert _violations("最佳食用期为开封后7天", "food") == set()
     assert _violations("不含激素，不添加抗生素") == set()
     assert _violations("含抗生素，消炎快") != set()
+
+
+def test_specific_cosmetic_claims_ask_for_the_efficacy_evaluation() -> None:
+    assert _warnings("专为敏感肌研发") == {"MED-009"}
+    assert _violations("专为敏感肌研发") == set()
+    assert _warnings("这款面霜很滋润") == set()

@@ -243,7 +243,8 @@ with its `source`; a rule names the lexicons it uses (`lexicons = ["diseases"]`)
   (《化妆品监督管理条例》第十六条, 《化妆品分类规则和分类目录》), for MED-005;
 - `health_functions`: the 24 functions a health food may be approved for (2023 catalogue), for
   MED-006;
-- `efficacy_evidence`: claims that need evidence under 《化妆品功效宣称评价规范》 (reference data).
+- `efficacy_evidence`: claims that need evidence under 《化妆品功效宣称评价规范》; its specific
+  claims (敏感肌适用, 无泪配方, 温和无刺激) are MED-009 warnings asking for the evaluation report.
 - `endorsers`: state organs, hospitals, institutes, experts and media that may not vouch for goods
   (《广告法》第九条第（二）项、第十六条、第十八条), for END-003 (needs 推荐/指定/认证/合作 …);
 - `quality_exemption`: 免检 and its variants (《产品质量法》第十五条; exemption abolished 2008), for
