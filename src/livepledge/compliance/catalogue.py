@@ -54,6 +54,7 @@ _KNOWN_FIELDS = frozenset({
     "contexts", "chat_severity", "negatable", "negation_window", "quote_ok", "pinyin",
     "self_comparison_ok", "sourced_ok", "warning_context", "cue_window", "verify", "detector",
     "suggestion", "keys", "cue_scope", "handle_after", "clause_end_cue", "word_cues", "follows",
+    "lexicons",
 })
 
 
@@ -274,7 +275,81 @@ def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
     return str(value)
 
 
-def _build_rule(family: str, merged: dict[str, Any], where: str) -> Rule:
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """A word list from a rule-maker (rules/lexicons/NAME.toml), with its source named: `groups`
+    of terms add to a rule's patterns, `keys` add words to a rule's keyed groups."""
+    name: str
+    source: str
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    lists: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t for _, words in self.groups for t in words))
+
+
+def _lexicon_files() -> list[tuple[str, bytes]]:
+    folder = resources.files("livepledge.compliance") / "rules" / "lexicons"
+    if not folder.is_dir():
+        return []
+    return sorted((entry.name, entry.read_bytes()) for entry in folder.iterdir()
+                  if entry.name.endswith(".toml"))
+
+
+def load_lexicons(files: list[tuple[str, bytes]] | None = None) -> dict[str, Lexicon]:
+    lexicons: dict[str, Lexicon] = {}
+    for name, data in _lexicon_files() if files is None else files:
+        where = f"lexicons/{name}"
+        try:
+            document = tomllib.loads(data.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise CatalogueError(f"{where}: {exc}") from exc
+        source = document.get("source")
+        if not isinstance(source, str) or not source:
+            raise CatalogueError(f"{where}: missing source")
+
+        def table(key: str, doc: dict[str, Any] = document,
+                  at: str = where) -> tuple[tuple[str, tuple[str, ...]], ...]:
+            value = doc.get(key, {})
+            if not isinstance(value, dict):
+                raise CatalogueError(f"{at}: {key} must be a table")
+            return tuple((k, _as_tuple(v, f"{at}.{key}.{k}")) for k, v in value.items())
+
+        lists = tuple((k, _as_tuple(v, f"{where}.{k}")) for k, v in document.items()
+                      if isinstance(v, list))
+        lexicons[name.removesuffix(".toml")] = Lexicon(
+            name.removesuffix(".toml"), source, table("groups"), table("keys"), lists)
+    return lexicons
+
+
+def _with_lexicons(merged: dict[str, Any], lexicons: dict[str, Lexicon] | None,
+                   where: str) -> dict[str, Any]:
+    names = _as_tuple(merged.get("lexicons", []), f"{where}.lexicons")
+    if not names:
+        return merged
+    lexicons = load_lexicons() if lexicons is None else lexicons
+    merged = dict(merged)
+    patterns = list(merged.get("patterns", []))
+    keys = {k: list(v) for k, v in merged.get("keys", {}).items()}
+    for name in names:
+        if name not in lexicons:
+            raise CatalogueError(f"{where}: unknown lexicon {name}")
+        lexicon = lexicons[name]
+        patterns += [t for t in lexicon.terms if t not in patterns]
+        for key, words in lexicon.keys:
+            keys.setdefault(key, [])
+            keys[key] += [w for w in words if w not in keys[key]]
+    merged["patterns"] = patterns
+    if keys:
+        merged["keys"] = keys
+    return merged
+
+
+def _build_rule(family: str, merged: dict[str, Any], where: str,
+                lexicons: dict[str, Lexicon] | None = None) -> Rule:
+    merged = _with_lexicons(merged, lexicons, where)
     lists = {name: _as_tuple(merged.get(name, []), f"{where}.{name}") for name in _LIST_FIELDS}
     verify = merged.get("verify")
     if verify is not None and verify not in VERIFIERS:
@@ -343,6 +418,7 @@ def load_rules(files: list[tuple[str, bytes]] | None = None
     rules: list[Rule] = []
     families: list[Family] = []
     words: ContextWords | None = None
+    lexicons = load_lexicons()
     for name, data in files:
         try:
             document = tomllib.loads(data.decode("utf-8"))
@@ -360,7 +436,7 @@ def load_rules(files: list[tuple[str, bytes]] | None = None
         defaults = document.get("defaults", {})
         for raw in document.get("rule", []):
             where = f"{name}:{raw.get('id', '?')}"
-            rules.append(_build_rule(family, _merge(defaults, raw, where), where))
+            rules.append(_build_rule(family, _merge(defaults, raw, where), where, lexicons))
     if words is None:
         raise CatalogueError("_context.toml is missing")
     ids = [rule.id for rule in rules]

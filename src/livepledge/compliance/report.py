@@ -168,6 +168,114 @@ The labelled corpus in `corpus/compliance/` holds realistic live-selling speech,
 listings and chat, with hard negatives and evasion attempts. Precision and recall count families
 reported as violations; the targets are P ≥ 0.95 and R ≥ 0.95 (a test asserts them).
 
+### Text the rules were not written beside / 外部评测集
+
+```
+livepledge compliance evaluate corpus/external   # lines collected from published cases
+livepledge compliance evaluate --json corpus/external
+python bench/compliance_context.py               # cost of the context layer beside the engine
+```
+
+`corpus/external/` holds 301 lines collected from public sources — regulators' published cases
+of illegal live-commerce and advertising, news reports of those cases, platform rules and police
+and platform anti-fraud notices — each with its source URL and title (see its README): 204
+violating (207 family labels), 97 hard negatives. It is for measurement: rules are not written
+from its lines. Targets on it (issue #15): precision ≥ 0.95, recall ≥ 0.90, hard-negative false
+positives ≤ 3 %, no family below 0.80 recall.
+
+Recall per family (support), then overall, measured on the whole set at each step: main before
+this work (7c6cfe0), rule-maker lexicons, stated facts and rule statements, endorsement
+lexicons (广告法 categories), stated prices and offers, warnings to buyers, codes and shelf-life:
+
+| family (support) | before | lexicons | statements | endorsers | prices | warnings | codes |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| absolute (11) | 0.727 | 0.727 | 0.727 | 0.727 | 0.727 | 0.727 | 0.727 |
+| diversion (1) | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 |
+| endorsement (28) | 0.179 | 0.179 | 0.179 | 0.643 | 0.643 | 0.643 | 0.643 |
+| fabricated_data (1) | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 |
+| false_claim (39) | 0.359 | 0.359 | 0.359 | 0.359 | 0.359 | 0.359 | 0.359 |
+| medical (113) | 0.398 | 0.504 | 0.504 | 0.504 | 0.504 | 0.504 | 0.504 |
+| price (20) | 0.200 | 0.200 | 0.200 | 0.200 | 0.200 | 0.200 | 0.200 |
+| **recall** | 0.361 | 0.418 | 0.418 | 0.479 | 0.479 | 0.479 | 0.479 |
+| **precision** | 0.906 | 0.917 | 0.937 | 0.953 | 0.962 | 0.971 | 0.971 |
+| hard-negative FP (of 97) | 6.2 % | 6.2 % | 4.1 % | 4.1 % | 3.1 % | 2.1 % | 2.1 % |
+
+On `corpus/compliance/` (1,030 lines, 408 hard negatives) every step keeps precision 1.000,
+recall 1.000 and 0 % hard-negative false positives.
+
+Targets on the external set: precision ≥ 0.95 **met** (0.971); hard-negative false positives
+≤ 3 % **met** (2.1 %); recall ≥ 0.90 **not met** (0.479); no family below 0.80 **not met**
+(only fabricated_data, with one line). What the remaining misses are: medical-device and
+appliance claims beyond a registration (治疗Ⅰ型糖尿病 on a device, 净化血液 on a mattress —
+devices may claim their registered uses, which `facts` do not carry yet); claims with no
+catalogue word (能让聚集的红细胞分开, 仪器代替运动); slimming without effort (不节食不运动,
+坐着也能减肥); comparisons with other sellers and urgency without a time limit (比拼多多还低30%,
+随时涨价); named people and bodies (钟南山推荐); and guarantees outside shopping (稳赚不赔).
+
+Caveats, so the figures are read right: the set was collected and labelled by the same session
+that changed the rules, and its misses were looked at when choosing which rule-makers' lists to
+add (the endorsement lexicon came after its 0.18 recall on this set; its words come from the
+categories of 广告法第九条、第十六条、第十八条, not from the lines). A second labelling pass applied
+the README's rules uniformly to nine lines (stock scarcity is `false_claim` in the engine's
+taxonomy; ordinary food naming a health function is also `medical`). Lines whose illegality needed
+an investigation (日产80万瓶) were left out. A set collected by someone else would be the next
+check.
+
+Cost: the context layer (`compliance/statements.py`) adds 25 % CPU per line to the engine
+(`python bench/compliance_context.py --rounds 21`: 23.7 → 29.7 µs per line over 1,331 lines,
+same run, shared machine). The lexicons make the automaton larger for the engine and for the bare
+Aho-Corasick scan alike; `bench/compliance.py --rounds 8`, alternating main and this branch in one
+session, gave CPU ratios to the bare scan of 7.3 / 7.3 (main) and 7.1 / 7.0 (branch) on the corpus
+mix and 5.0 / 5.0 (main) and 4.5 / 4.8 (branch) on the chat mix: no worse. (The issue's ≤ 3 ×
+target is not met by the engine on main either; speed is another change's work.)
+
+### Lexicons / 词表
+
+Word lists from the rule-makers live in `src/livepledge/compliance/rules/lexicons/*.toml`, each
+with its `source`; a rule names the lexicons it uses (`lexicons = ["diseases"]`) and their terms
+(`groups`) or keyed words (`keys`) are added to its own when the catalogue is compiled:
+
+- `diseases`: disease and symptom vocabulary by body system (GB/T 14396 chapters, colloquial
+  forms), for MED-002 (needs a cure or prevention cue);
+- `cosmetic_medical_terms`: medical wording a cosmetic may not use (《化妆品命名指南》,
+  《化妆品标签管理办法》), for MED-004;
+- `cosmetic_special_uses`: special-use categories and their catalogue wording
+  (《化妆品监督管理条例》第十六条, 《化妆品分类规则和分类目录》), for MED-005;
+- `health_functions`: the 24 functions a health food may be approved for (2023 catalogue), for
+  MED-006;
+- `efficacy_evidence`: claims that need evidence under 《化妆品功效宣称评价规范》; its specific
+  claims (敏感肌适用, 无泪配方, 温和无刺激) are MED-009 warnings asking for the evaluation report.
+- `endorsers`: state organs, hospitals, institutes, experts and media that may not vouch for goods
+  (《广告法》第九条第（二）项、第十六条、第十八条), for END-003 (needs 推荐/指定/认证/合作 …);
+- `quality_exemption`: 免检 and its variants (《产品质量法》第十五条; exemption abolished 2008), for
+  END-001;
+- `superstition`: 风水 wording (《广告法》第九条第（八）项, 《房地产广告发布规定》第八条), for
+  END-002.
+
+END-004 (no lexicon) reports spokespersons (代言人, 品牌挚友) in health-food and medical-device
+texts (《广告法》第十六条、第十八条).
+
+### Facts the text states / 文本自述的事实
+
+`compliance/statements.py` runs around the engine (linear in the text).
+
+- A cosmetic text that says it is an ordinary cosmetic (普通化妆品, 妆字号, 普通备案, 非特殊化妆品,
+  没有特证) is judged as if `facts` said `special_cosmetic_uses: []`: its special-use claims are
+  violations, not warnings (facts given decide over the text).
+- A sentence that states a rule before the term (不得宣称…, 严禁…, …均为违法, 规定…) is a
+  mention, unless a contrast (但是, 不过) comes between.
+- A reference price (原价, 吊牌价) that the same sentence says was never charged
+  (从来没卖过这个价) is a violation; 只有前N单 in a text that says every order gets it
+  (每一单都送) is false scarcity (FC-003).
+- A contact or payment term in a clause that opens with a prohibition to the buyer (不要…,
+  请勿…, 拒绝…) is the shop's warning, unless the speaker offers their own handle.
+- A ranking word inside an identifier (色号No.1, TOP1-X200, No.1号链接) names a shade or model;
+  最佳食用期 and similar consumer tips are exempt (《广告绝对化用语执法指南》); 不含/不添加 negate
+  medical terms.
+
+`check --jsonl` takes an optional `facts` object on each line (same fields as `--facts`); a bad
+facts object is an error naming the line, like an unknown category.
+
 ## 商品类目 / Categories
 
 """

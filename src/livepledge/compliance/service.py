@@ -15,6 +15,7 @@ import orjson
 from livepledge.compliance.catalogue import CATEGORIES, CONTEXTS
 from livepledge.compliance.engine import Finding, check
 from livepledge.compliance.facts import Facts
+from livepledge.compliance.statements import check_in_context
 from livepledge.infra.problems import Problem
 
 MAX_TEXT_CHARS = 100_000
@@ -66,7 +67,7 @@ def check_text(text: str, *, category: str, context: str,
                facts: Facts | None = None) -> CheckResult:
     """Check one text. Raises InputError on empty or oversized text, unknown category/context."""
     validate(text, category, context)
-    return CheckResult(tuple(check(text, category, context, facts)))
+    return CheckResult(tuple(check_in_context(check, text, category, context, facts)))
 
 
 def check_item(item: Any) -> CheckResult:
