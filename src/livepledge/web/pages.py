@@ -184,6 +184,13 @@ async def addresses_page(request: Request, principal: OptionalPrincipalDep) -> R
     return _render(request, "addresses.html", principal)
 
 
+@router.get("/notices", response_class=HTMLResponse)
+async def notices_page(request: Request, principal: OptionalPrincipalDep) -> Response:
+    if principal is None:
+        return _login_first(request)
+    return _render(request, "notices.html", principal)
+
+
 @router.get("/orders/{order_id}/slip", response_class=HTMLResponse)
 async def packing_slip_page(order_id: int, request: Request, rt: RuntimeDep,
                             principal: OptionalPrincipalDep) -> Response:

@@ -7,8 +7,11 @@ const OrderPages = {
     const s = order.snapshot;
     return LP.el("div", { class: "order-line" },
       LP.el("div", {}, LP.el("b", {}, s.product_title), LP.el("div", { class: "muted" }, `${s.sku_name} × ${order.quantity}`)),
+      // The shop's list price is a real current price, shown as such, never struck through
+      // as if it had been the price before (docs/promises.md, reference price).
       LP.el("div", { class: "right" }, `¥${LP.yuan(order.unit_price)}`,
-        s.list_price > order.unit_price ? LP.el("s", { class: "muted" }, ` ¥${LP.yuan(s.list_price)}`) : null),
+        s.list_price > order.unit_price
+          ? LP.el("div", { class: "muted small" }, `${LP.t("list_price")} ¥${LP.yuan(s.list_price)}`) : null),
       LP.el("div", { class: "muted small full" },
         `${LP.t("order_no")} ${order.id} · ${LP.t("placed_at")} ${LP.time(order.created_at)}`),
       LP.el("div", { class: "muted small full" }, `${LP.t("seller_info")}：${s.seller.name}（${s.seller.legal_name}）`));
@@ -20,10 +23,39 @@ const OrderPages = {
     if (step.step === "shipped") parts.push(`${step.carrier} ${step.tracking_number}`);
     if (step.step === "cancelled") {
       parts.push(LP.t("cancelled_by_" + (step.by || "system")));
-      if (step.reason) parts.push(`${LP.t("reason")}：${step.reason}`);
+      if (step.reason) parts.push(`${LP.t("reason")}${LP.t("colon")}${step.reason}`);
       if (step.refunded) parts.push(`${LP.t("refunded")} ¥${LP.yuan(step.refunded)}`);
     }
     return parts.join(" · ");
+  },
+
+  promises(list, frozen) {
+    if (!list || !list.length) return [LP.el("p", { class: "muted" }, LP.t("promises_none"))];
+    const lang = document.documentElement.lang === "en" ? "en" : "zh-CN";
+    const items = list.map((p) => LP.el("li", { class: "promise", "data-kind": p.kind },
+      LP.el("span", { class: "badge promise-badge" }, p.label[lang]),
+      LP.el("div", {}, p.description[lang],
+        LP.el("div", { class: "muted small" },
+          LP.t(p.enforced ? "promise_enforced" : "promise_recorded"),
+          p.hash ? ` · #${p.hash.slice(0, 12)}` : ""))));
+    const out = [LP.el("ul", { class: "promise-list", "data-testid": "promises" }, ...items)];
+    if (frozen) out.push(LP.el("p", { class: "muted small" }, LP.t("promise_frozen")));
+    return out;
+  },
+
+  money(order) {
+    const rows = (order.refunds || []).map((r) => LP.el("li", { "data-reason": r.reason },
+      LP.el("span", {}, LP.t("refund_reason_" + r.reason)),
+      LP.el("b", {}, `¥${LP.yuan(r.amount)}`),
+      LP.el("time", { class: "muted small", datetime: r.at }, LP.time(r.at))));
+    return [LP.el("ul", { class: "money-list", "data-testid": "refunds" }, ...rows),
+      LP.el("p", { class: "right" }, `${LP.t("refunded_total")} ¥${LP.yuan(order.refunded_total || 0)}`,
+        order.compensated_total ? ` · ${LP.t("compensated_total")} ¥${LP.yuan(order.compensated_total)}` : "")];
+  },
+
+  cooling(order) {
+    return order.status === "paid" && order.cooling_off_until
+      && new Date(order.cooling_off_until) > new Date();
   },
 
   timeline(order) {
@@ -83,6 +115,7 @@ async function checkoutPage(root) {
   };
   const render = () => {
     $("summary-body").replaceChildren(OrderPages.summary(order));
+    $("checkout-promises").replaceChildren(...OrderPages.promises(order.promises, false));
     $("amount-due").textContent = `¥${LP.yuan(order.amount)}`;
     const pending = order.status === "pending_payment";
     $("pay-now").hidden = $("cancel-order").hidden = !pending;
@@ -105,7 +138,10 @@ async function checkoutPage(root) {
   $("pay-now").addEventListener("click", async () => {
     $("pay-now").disabled = true;
     try {
-      order = await LP.api("POST", `/api/v1/orders/${orderId}/pay`, { address_id: chosen });
+      const cooling = $("cooling-off").value;
+      const body = { address_id: chosen };
+      if (cooling !== "") body.cooling_off_minutes = Number(cooling);
+      order = await LP.api("POST", `/api/v1/orders/${orderId}/pay`, body);
       LP.toast(LP.t("payment_done"));
     } catch (error) {
       LP.toast(error.message, true);
@@ -120,6 +156,10 @@ async function checkoutPage(root) {
     catch (error) { LP.toast(error.message, true); }
     render();
   });
+  try {
+    const mine = await LP.api("GET", "/api/v1/me/cooling-off");
+    $("cooling-off").value = String(mine.minutes || 0);
+  } catch (error) { /* the choice stays at "none" */ }
   render();
   if (order.status === "pending_payment") await renderAddresses();
   else $("ship-to").hidden = true;
@@ -137,6 +177,12 @@ async function detailPage(root) {
     $("order-address").replaceChildren(a ? Addresses.card(a) : LP.el("p", { class: "muted" }, LP.t("no_addresses")));
     $("order-summary").replaceChildren(OrderPages.summary(order),
       LP.el("p", { class: "right" }, `${LP.t("amount")} `, LP.el("b", { class: "live-price" }, `¥${LP.yuan(order.amount)}`)));
+    $("order-promises").replaceChildren(...OrderPages.promises(order.promises, true));
+    $("order-money").hidden = !(order.refunds && order.refunds.length);
+    $("order-money-body").replaceChildren(...OrderPages.money(order));
+    const cooling = OrderPages.cooling(order);
+    $("order-cooling").hidden = !cooling;
+    if (cooling) $("order-cooling").textContent = LP.format("cooling_until", { t: LP.time(order.cooling_off_until) });
     const actions = $("order-actions");
     actions.replaceChildren();
     const act = (label, path, question, cls) => actions.append(button(label, async () => {
@@ -147,6 +193,9 @@ async function detailPage(root) {
     if (order.status === "pending_payment") {
       actions.append(LP.el("a", { class: "button primary", href: `/checkout/${order.id}` }, LP.t("go_pay")));
       act(LP.t("cancel_order"), "cancel", LP.t("confirm_cancel_order"), "link");
+    }
+    if (cooling && root.dataset.buyer === "true") {
+      act(LP.t("cooling_cancel"), "cancel", LP.t("confirm_cooling_cancel"), "primary");
     }
     if (order.status === "paid" && root.dataset.buyer === "true") {
       actions.append(button(LP.t("change_address"), async () => {
