@@ -312,6 +312,16 @@ async def _announce_lineup(
     uow.on_commit(announce)
 
 
+async def republish(db: Database, notifier: Notifier, session_ids: list[int],
+                    now: datetime) -> None:
+    """Send the rooms their session again (the lineup's promises or prices changed outside a
+    lineup action: a promise declared or withdrawn)."""
+    for session_id in session_ids:
+        async with db.read() as conn:
+            view = await session_view(conn, session_id, now)
+        await notifier.room(session_id, {"type": "session", "session": _room_session(view)})
+
+
 def _room_session(view: dict[str, Any]) -> dict[str, Any]:
     return {k: view[k] for k in ("id", "status", "title", "pinned_item_id", "lineup",
                                   "started_at", "ended_at", "playback_url")}

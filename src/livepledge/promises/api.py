@@ -4,11 +4,17 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from livepledge.deps import PrincipalDep, RuntimeDep
+from livepledge.deps import PrincipalDep, Runtime, RuntimeDep
+from livepledge.live.service import republish
 from livepledge.promises import service
 from livepledge.promises.schemas import PromiseCreate, PromiseRevision
 
 router = APIRouter(prefix="/api/v1", tags=["promises"])
+
+
+async def _rooms_see(rt: Runtime, promise_id: int) -> None:
+    """The live rooms the promise reaches show it (or stop showing it) at once."""
+    await republish(rt.db, rt.notifier, await service.open_sessions(rt.db, promise_id), rt.now())
 
 
 @router.post("/shops/{shop_id}/promises", status_code=201)
@@ -20,6 +26,7 @@ async def declare(shop_id: int, body: PromiseCreate, principal: PrincipalDep,
         rt.db, rt.notifier, principal, shop_id, kind=body.kind, terms=body.terms,
         scope_type=body.scope.type, scope_id=body.scope.id, starts_at=body.starts_at,
         ends_at=body.ends_at, now=now)
+    await _rooms_see(rt, promise_id)
     async with rt.db.read() as conn:
         return await service.get(conn, promise_id, now)
 
@@ -44,6 +51,7 @@ async def withdraw(promise_id: int, principal: PrincipalDep, rt: RuntimeDep) -> 
     """End a promise from now on; orders that carry it keep it."""
     now = rt.now()
     await service.withdraw(rt.db, rt.notifier, principal, promise_id, now=now)
+    await _rooms_see(rt, promise_id)
     async with rt.db.read() as conn:
         return await service.get(conn, promise_id, now)
 
@@ -55,6 +63,7 @@ async def revise(promise_id: int, body: PromiseRevision, principal: PrincipalDep
     now = rt.now()
     new_id = await service.revise(rt.db, rt.notifier, principal, promise_id, terms=body.terms,
                                   ends_at=body.ends_at, now=now)
+    await _rooms_see(rt, new_id)
     async with rt.db.read() as conn:
         return await service.get(conn, new_id, now)
 

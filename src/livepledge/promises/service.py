@@ -82,6 +82,20 @@ async def _check_gift(conn: AsyncConnection, shop_id: int, terms: dict[str, Any]
                       f"赠品 SKU {sku_id} 不属于本店 / gift SKU {sku_id} is not this shop's")
 
 
+async def open_sessions(db: Database, promise_id: int) -> list[int]:
+    """The shop's sessions not ended whose lineup a promise reaches (their rooms show it)."""
+    async with db.read() as conn:
+        row = (await conn.execute(select(promises).where(promises.c.id == promise_id))).first()
+        if row is None:
+            return []
+        items = await _affected_items(conn, row.shop_id, row.scope_type, row.scope_id)
+        if not items:
+            return []
+        found = await conn.execute(select(lineup_items.c.session_id).where(
+            lineup_items.c.id.in_(items)).distinct())
+        return sorted(int(r.session_id) for r in found)
+
+
 async def _affected_items(conn: AsyncConnection, shop_id: int, scope_type: str,
                           scope_id: int) -> list[int]:
     query = (select(lineup_items.c.id).join(live_sessions,
