@@ -39,9 +39,11 @@ def orders_table(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> str:
 
 
 def detect(rows: list[tuple], window: float | Fraction, threshold: float | Fraction,
-           rule: str = "period-share", all_shops: bool = True) -> dict[str, str]:
+           rule: str = "period-share", all_shops: bool = True,
+           step: float | Fraction = 1) -> dict[str, str]:
+    """step 1: the official whole-second windows (the default); step 0: continuous."""
     con = connection()
     orders_table(con, rows)
-    params = BrushingParams(Fraction(window), Fraction(threshold), rule)
+    params = BrushingParams(Fraction(window), Fraction(threshold), rule, Fraction(step))
     brushing.detect_brushing(con, "orders", params)
     return brushing.result_dict(con, "orders", all_shops=all_shops)
