@@ -227,3 +227,36 @@ def test_non_utf8_line_is_reported_as_invalid_encoding(tmp_path):
     result, _ = brushing(tmp_path, data)
     assert result.exit_code == 2
     assert "gbk.csv 第 2 行 / line 2 (invalid encoding)" in result.stderr
+
+
+WORKED = """orderid,shopid,userid,event_time
+1,10,x,2019-12-27 10:00:00
+2,10,u,2019-12-27 10:00:01
+3,10,u,2019-12-27 10:30:00
+4,10,u,2019-12-27 11:00:00
+5,10,y,2019-12-27 11:00:01
+"""
+
+
+def test_step_option_chooses_the_window_reading(tmp_path):
+    # docs/audit.md's worked example: only a window starting at 10:00:00.5 isolates u's orders.
+    data = write(tmp_path / "orders.csv", WORKED)
+    result, out = brushing(tmp_path, data, "--all-shops")
+    assert result.exit_code == 0, result.stderr
+    assert out.read_text().splitlines() == ["shop_id,buyer_ids", "10,0"]
+    result, out = brushing(tmp_path, data, "--all-shops", "--step", "1")
+    assert out.read_text().splitlines() == ["shop_id,buyer_ids", "10,0"]
+    result, out = brushing(tmp_path, data, "--all-shops", "--step", "0")
+    assert result.exit_code == 0, result.stderr
+    assert out.read_text().splitlines() == ["shop_id,buyer_ids", "10,u"]
+    result, out = brushing(tmp_path, data, "--all-shops", "--step", "0.5")
+    assert out.read_text().splitlines() == ["shop_id,buyer_ids", "10,u"]
+
+
+def test_bad_step_is_refused(tmp_path):
+    data = write(tmp_path / "orders.csv", WORKED)
+    for bad, words in (("soon", "--step needs seconds"), ("-1", "--step must be 0 … 86400"),
+                       ("0.0000001", "whole number of microseconds")):
+        result, out = brushing(tmp_path, data, "--step", bad)
+        assert result.exit_code == 2 and words in result.stderr, result.stderr
+        assert not out.exists()

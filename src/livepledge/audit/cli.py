@@ -104,6 +104,24 @@ def _window(text: str) -> Fraction:
     return value
 
 
+def _step(text: str) -> Fraction:
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise AuditInputError(f"--step 需要秒数 / --step needs seconds, got {text!r}") from exc
+    if value < 0 or value > 86400:
+        raise AuditInputError("--step 需在 0 到 86400 秒之间 / --step must be 0 … 86400 seconds")
+    if (value * 1_000_000).denominator != 1:
+        raise AuditInputError("--step 最小单位为微秒 / --step must be a whole number of "
+                              "microseconds")
+    return value
+
+
+StepOption = Annotated[str, typer.Option(
+    "--step", help="窗口起点间隔秒数：1 = 官方规则（整秒起点），0 = 任意起点 / windows start "
+    "every STEP seconds: 1 = official rule (whole seconds), 0 = anywhere (continuous)")]
+
+
 def _warn(warnings: list[str]) -> None:
     for warning in warnings:
         typer.echo(f"警告 / warning: {warning}", err=True)
@@ -121,6 +139,7 @@ def brushing_command(
         "--all-shops", help="每个店铺一行（未刷单为 0）/ one row per shop")] = False,
     suspect_rule: Annotated[str, typer.Option(
         "--suspect-rule", help="period-share（默认）| buyer-share")] = "period-share",
+    step: StepOption = "1",
     timezone: TimezoneOption = "Asia/Shanghai",
     on_error: OnErrorOption = "stop",
     memory_limit: MemoryOption = "2GB",
@@ -128,7 +147,8 @@ def brushing_command(
     """刷单检测 / Order brushing: shops whose orders ÷ buyers ≥ T in some W-second window."""
     if suspect_rule not in SUSPECT_RULES:
         raise AuditInputError(f"--suspect-rule 只能是 / must be one of {', '.join(SUSPECT_RULES)}")
-    params = BrushingParams(_window(window), columns.parse_threshold(threshold), suspect_rule)
+    params = BrushingParams(_window(window), columns.parse_threshold(threshold), suspect_rule,
+                            _step(step))
     options = _run_options(mapping, columns.ORDER_COLUMNS, timezone, on_error, "fen",
                            memory_limit)
     run = service.run_brushing([str(file)], params, out, all_shops=all_shops, options=options)
@@ -172,6 +192,7 @@ def report_command(
     viewer_format: ViewerFormatOption = "auto",
     window: Annotated[str, typer.Option("--window")] = "3600",
     threshold: Annotated[str, typer.Option("--threshold")] = "3",
+    step: StepOption = "1",
     settlement_days: Annotated[int, typer.Option(
         "--settlement-days", help="结算截止天数 / settlement cut-off in days")] = 7,
     commission_rate: Annotated[str, typer.Option("--commission-rate")] = "0.2",
@@ -197,7 +218,8 @@ def report_command(
         deal = roi.Deal(_fen(slot_fee, "--slot-fee"), rate,
                         _fraction(promised_roi, "--promised-roi"), anchor)
     params = service.ReportParams(
-        brushing=BrushingParams(_window(window), columns.parse_threshold(threshold)),
+        brushing=BrushingParams(_window(window), columns.parse_threshold(threshold),
+                                step_seconds=_step(step)),
         laundering=laundering.LaunderingParams(settlement_days=settlement_days,
                                                commission_rate=rate),
         deal=deal)

@@ -201,11 +201,17 @@ def _brushing(data: dict[str, Any]) -> str:
         rows.append([s["shop_id"], s["buyer_ids"], s["suspect_orders"], s["orders_in_periods"],
                      periods, ", ".join(s["order_ids"][:12])])
     params = b["params"]
+    step = params.get("step_seconds", "1")
+    if step == "0":
+        starts = "窗口起点任意（连续）/ windows start anywhere (continuous)"
+    else:
+        starts = f"窗口起点每 {step} 秒 / windows start every {step} s"
     return (
         "<h2>刷单 / Order brushing</h2>"
         f"<p>窗口 W = {params['window_seconds']} 秒，阈值 T = {params['threshold']}（订单数 ÷ "
         f"买家数）；可疑买家规则 {params['suspect_rule']}。/ Window W = "
-        f"{params['window_seconds']} s, threshold T = {params['threshold']}.</p>"
+        f"{params['window_seconds']} s, threshold T = {params['threshold']}. "
+        f"{escape(starts)}.</p>"
         + _kpi("店铺 / shops", f"{b['summary']['shops']:,}")
         + _kpi("刷单店铺 / brushing shops", f"{b['summary']['brushing_shops']:,}")
         + _kpi("刷单时段订单 / orders in periods", f"{b['summary']['orders_in_periods']:,}")

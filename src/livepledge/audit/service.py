@@ -181,7 +181,8 @@ def brushing_findings(con: duckdb.DuckDBPyConnection, params: BrushingParams,
     """).fetchone()
     return {
         "params": {"window_seconds": str(params.window_seconds),
-                   "threshold": str(params.threshold), "suspect_rule": params.suspect_rule},
+                   "threshold": str(params.threshold), "suspect_rule": params.suspect_rule,
+                   "step_seconds": str(params.step_seconds)},
         "summary": asdict(summary),
         "span": dict(zip(("start_us", "end_us", "start", "end"), span, strict=True)),
         "shops": [{"shop_id": shop, "buyer_ids": ids, "suspects": suspects,
@@ -316,7 +317,7 @@ def _copy(con: duckdb.DuckDBPyConnection, sql: str, out: Path) -> None:
 
 
 async def shop_report(db: Any, shop_id: int, *, window_seconds: int = 3600,
-                      threshold: int = 3) -> dict[str, Any]:
+                      threshold: int = 3, step_seconds: int = 1) -> dict[str, Any]:
     """The audit report on one shop's own sessions (merchant console): the same analyses as on
     an export file, fed from our database."""
     import asyncio
@@ -328,7 +329,8 @@ async def shop_report(db: Any, shop_id: int, *, window_seconds: int = 3600,
         directory = Path(tmp)
         async with db.read() as conn:
             counts = await export_shop(conn, shop_id, directory)
-        params = ReportParams(BrushingParams(Fraction(window_seconds), Fraction(threshold)))
+        params = ReportParams(BrushingParams(Fraction(window_seconds), Fraction(threshold),
+                                             step_seconds=Fraction(step_seconds)))
         options = RunOptions(show_progress=False)
         orders = [str(directory / "orders.parquet")]
         if counts["orders"] == 0:
