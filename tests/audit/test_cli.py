@@ -221,12 +221,95 @@ def test_window_out_of_range(tmp_path):
     assert result.exit_code == 2 and "--window must be 0 … 1e11 seconds" in result.stderr
 
 
-def test_non_utf8_line_is_reported_as_invalid_encoding(tmp_path):
-    data = tmp_path / "gbk.csv"
-    data.write_bytes(b"order_id,shop_id,buyer_id,created_at\n1,\xc9\xcc,2,2026-03-01 10:00:00\n")
-    result, _ = brushing(tmp_path, data)
+def test_bytes_valid_neither_as_utf8_nor_as_gb18030_are_reported_by_line(tmp_path):
+    data = tmp_path / "bad.csv"
+    data.write_bytes(b"order_id,shop_id,buyer_id,created_at\n1,\x80\xff,2,2026-03-01 10:00:00\n")
+    result, out = brushing(tmp_path, data)
     assert result.exit_code == 2
-    assert "gbk.csv 第 2 行 / line 2 (invalid encoding)" in result.stderr
+    assert "bad.csv 第 2 行 / line 2 (invalid encoding)" in result.stderr
+    assert not out.exists()
+
+
+GBK_ORDERS = """订单号,店铺ID,买家ID,下单时间,实付金额
+1,旗舰店,张三,2026-03-01 10:00:00,12.50
+2,旗舰店,张三,2026-03-01 10:10:00,12.50
+3,旗舰店,张三,2026-03-01 10:20:00,99.00
+4,小店,李四,2026-03-01 10:00:00,5.00
+"""
+
+
+def test_gbk_and_gb18030_exports_are_read_directly(tmp_path):
+    for encoding in ("gbk", "gb18030"):
+        data = tmp_path / f"{encoding}.csv"
+        data.write_bytes(GBK_ORDERS.encode(encoding))
+        result, out = brushing(tmp_path, data, "--all-shops")
+        assert result.exit_code == 0, result.stderr
+        assert out.read_text(encoding="utf-8").splitlines() == [
+            "shop_id,buyer_ids", "小店,0", "旗舰店,张三"]
+
+
+def test_utf8_file_with_one_corrupt_byte_stays_utf8(tmp_path):
+    # Valid GB18030 as a whole (mojibake), but mostly valid UTF-8: read as UTF-8, the bad
+    # line reported.
+    text = "".join(f"{i},旗舰店,张三,2026-03-01 10:{i:02d}:00\n" for i in range(1, 6))
+    data = tmp_path / "mixed.csv"
+    data.write_bytes(b"order_id,shop_id,buyer_id,created_at\n" + text.encode()
+                     + b"6,\xc9\xcc,x,2026-03-01 10:30:00\n")
+    result, out = brushing(tmp_path, data, "--on-error", "skip", "--all-shops")
+    assert result.exit_code == 0, result.stderr
+    assert "mixed.csv 第 7 行 / line 7 (invalid encoding)" in result.stderr
+    assert out.read_text(encoding="utf-8").splitlines() == ["shop_id,buyer_ids", "旗舰店,张三"]
+
+
+def laundering(tmp_path: Path, data: Path, *extra: str):
+    out = tmp_path / "groups.csv"
+    return runner.invoke(app, ["laundering", str(data), "--out", str(out), *extra])
+
+
+def test_decimal_amounts_are_read_as_yuan_and_said_so(tmp_path):
+    data = tmp_path / "gbk.csv"
+    data.write_bytes(GBK_ORDERS.encode("gbk"))
+    result = laundering(tmp_path, data)
+    assert result.exit_code == 0, result.stderr
+    assert '"gross_fen": 12900' in result.stdout  # 12.50 + 12.50 + 99.00 + 5.00 yuan
+    assert "amounts read as yuan (they have decimals, e.g. 实付金额='12.50')" in result.stderr
+    # Forcing fen on 12.50 leaves values that are not whole fen: refused, nothing written.
+    (tmp_path / "groups.csv").unlink()
+    result = laundering(tmp_path, data, "--amount-unit", "fen")
+    assert result.exit_code == 2 and "amount='12.50'" in result.stderr
+    assert not (tmp_path / "groups.csv").exists()
+
+
+def test_whole_yuan_written_with_decimals_is_not_read_as_fen(tmp_path):
+    text = ("order_id,shop_id,buyer_id,created_at,amount\n"
+            "1,1,7,2026-03-01 10:00:00,99.00\n2,1,8,2026-03-01 10:00:00,100.00\n")
+    result = laundering(tmp_path, write(tmp_path / "o.csv", text))
+    assert result.exit_code == 0, result.stderr
+    assert '"gross_fen": 19900' in result.stdout
+
+
+def test_whole_number_amounts_are_fen_with_a_warning_and_headers_decide(tmp_path):
+    text = "order_id,shop_id,buyer_id,created_at,{h}\n1,1,7,2026-03-01 10:00:00,{v}\n"
+    result = laundering(tmp_path, write(tmp_path / "a.csv", text.format(h="amount", v="990")))
+    assert result.exit_code == 0, result.stderr
+    assert '"gross_fen": 990' in result.stdout
+    assert "all amounts are whole numbers and are read as fen" in result.stderr
+    result = laundering(tmp_path, write(tmp_path / "b.csv", text.format(h="实付金额(元)", v="99")),
+                        "--map", "amount=实付金额(元)")
+    assert result.exit_code == 0, result.stderr
+    assert '"gross_fen": 9900' in result.stdout and "warning" not in result.stderr
+    result = laundering(tmp_path, write(tmp_path / "c.csv", text.format(h="amount_fen", v="99")),
+                        "--map", "amount=amount_fen")
+    assert '"gross_fen": 99' in result.stdout and "warning" not in result.stderr
+
+
+def test_a_fen_header_over_decimal_values_is_refused(tmp_path):
+    text = "order_id,shop_id,buyer_id,created_at,金额(分)\n1,1,7,2026-03-01 10:00:00,12.5\n"
+    result = laundering(tmp_path, write(tmp_path / "a.csv", text), "--map", "amount=金额(分)")
+    assert result.exit_code == 2
+    assert "the header says fen but an amount has decimals" in result.stderr
+    assert "--amount-unit" in result.stderr
+    assert not (tmp_path / "groups.csv").exists()
 
 
 WORKED = """orderid,shopid,userid,event_time

@@ -51,7 +51,8 @@ TimezoneOption = Annotated[str, typer.Option(
 OnErrorOption = Annotated[str, typer.Option(
     "--on-error", help="坏行：stop 停止 | skip 跳过 / bad rows: stop | skip")]
 AmountUnitOption = Annotated[str, typer.Option(
-    "--amount-unit", help="金额单位 fen|yuan / unit of money columns")]
+    "--amount-unit", help="金额单位 auto|fen|yuan（auto：按列名或小数判断）/ unit of money "
+    "columns (auto: from the header or decimals in the values)")]
 MemoryOption = Annotated[str, typer.Option(
     "--memory-limit", help="DuckDB 内存上限 / DuckDB memory limit")]
 ViewerFormatOption = Annotated[str, typer.Option(
@@ -200,7 +201,7 @@ def report_command(
         "--slot-fee", help="坑位费（元）/ slot fee in yuan; enables the ROI section")] = None,
     promised_roi: Annotated[str, typer.Option("--promised-roi")] = "3",
     anchor: Annotated[str | None, typer.Option("--anchor", help="ROI 的主播 / deal anchor")] = None,
-    amount_unit: AmountUnitOption = "fen",
+    amount_unit: AmountUnitOption = "auto",
     timezone: TimezoneOption = "Asia/Shanghai",
     on_error: OnErrorOption = "stop",
     memory_limit: MemoryOption = "2GB",
@@ -241,7 +242,7 @@ def laundering_command(
     mapping: MapOption = None,
     settlement_days: Annotated[int, typer.Option("--settlement-days")] = 7,
     commission_rate: Annotated[str, typer.Option("--commission-rate")] = "0.2",
-    amount_unit: AmountUnitOption = "fen",
+    amount_unit: AmountUnitOption = "auto",
     timezone: TimezoneOption = "Asia/Shanghai",
     on_error: OnErrorOption = "stop",
     memory_limit: MemoryOption = "2GB",
@@ -253,6 +254,7 @@ def laundering_command(
                                          commission_rate=_fraction(commission_rate,
                                                                    "--commission-rate"))
     summary = service.run_laundering([str(file)], params, out, options=options)
+    _warn(options.warnings)
     typer.echo(report.to_json(asdict(summary)).decode())
 
 
@@ -317,7 +319,7 @@ def roi_command(
     session: Annotated[list[str] | None, typer.Option("--session")] = None,
     mapping: MapOption = None,
     settlement_days: Annotated[int, typer.Option("--settlement-days")] = 7,
-    amount_unit: AmountUnitOption = "fen",
+    amount_unit: AmountUnitOption = "auto",
     timezone: TimezoneOption = "Asia/Shanghai",
     on_error: OnErrorOption = "stop",
 ) -> None:
@@ -327,6 +329,7 @@ def roi_command(
     deal = roi.Deal(_fen(slot_fee, "--slot-fee"), _fraction(commission_rate, "--commission-rate"),
                     _fraction(promised_roi, "--promised-roi"), anchor, tuple(session or ()))
     result = service.run_roi([str(file)], deal, settlement_days, options=options)
+    _warn(options.warnings)
     typer.echo(report.to_json(result.as_dict()).decode())
     if not result.promise_met:
         raise typer.Exit(3)

@@ -7,8 +7,13 @@ types in one pass:
 - ids and text → VARCHAR (trimmed, empty = missing), so `007` stays `007`;
 - times → TIMESTAMPTZ; a time without a zone is read in `timezone` (default Asia/Shanghai);
   epoch seconds (10 digits) and milliseconds (13 digits) are accepted too;
-- money → BIGINT fen; `amount_unit="yuan"` multiplies by 100; a value that is not a whole
-  number of fen after conversion is a bad value (no silent rounding);
+- money → BIGINT fen; `amount_unit="yuan"` multiplies by 100; `"auto"` decides per file from the
+  column header (元/yuan vs 分/fen) or the values (a decimal point or ¥/元 means yuan; only
+  whole numbers are read as fen, with a warning); a value that is not a whole number of fen
+  after conversion is a bad value (no silent rounding);
+- CSV encoding: UTF-8, or GB18030 (a superset of GBK and GB2312, what Chinese back-office
+  exports come in) when the file is not valid UTF-8 but is valid GB18030 — detected by strict
+  decoding and transcoded to a temporary UTF-8 copy that DuckDB reads;
 - counts → BIGINT.
 
 Each row keeps its position in its file (`row_no`, 1-based data row; for CSV the report gives
@@ -18,8 +23,14 @@ the physical line number too), so a bad value is reported as "file, line, column
 from __future__ import annotations
 
 import bisect
+import codecs
+import contextlib
+import dataclasses
 import os
+import re
+import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +46,7 @@ MAX_EXAMPLES = 20
 class LoadOptions:
     mapping: dict[str, str] = field(default_factory=dict)
     timezone: str = "Asia/Shanghai"
-    amount_unit: str = "fen"  # fen | yuan
+    amount_unit: str = "fen"  # fen | yuan | auto
     on_error: str = "stop"  # stop | skip
 
 
@@ -95,8 +106,8 @@ def load_table(
     `only` restricts the canonical columns loaded (the others are not created). `unique` may be
     an SQL expression over the canonical columns; `unique_label` then names it in messages.
     """
-    if options.amount_unit not in ("fen", "yuan"):
-        raise AuditInputError("--amount-unit 只能是 fen 或 yuan / must be fen or yuan")
+    if options.amount_unit not in AMOUNT_UNITS:
+        raise AuditInputError("--amount-unit 只能是 auto、fen 或 yuan / must be auto, fen or yuan")
     if options.on_error not in ("stop", "skip"):
         raise AuditInputError("--on-error 只能是 stop 或 skip / must be stop or skip")
     set_timezone(con, options.timezone)
@@ -106,16 +117,25 @@ def load_table(
     rejects: dict[int, list[int]] = {}
     kinds: dict[int, dict[int, str]] = {}
     bases: dict[int, int] = {}
-    for file_no, path in enumerate(paths):
-        source = _source_sql(path)
-        described = _describe(con, source, path)
-        resolved = resolve_columns(list(described), options.mapping, canonical, required)
-        report.columns = resolved.columns
-        select = _select_sql(resolved, described, canonical, options, file_no, source)
-        verb = f"CREATE OR REPLACE TABLE {table} AS" if file_no == 0 else f"INSERT INTO {table}"
-        bases[file_no] = 0 if file_no == 0 else _count(con, table)
-        _execute(con, f"{verb} {select}", path)
-        rejects[file_no], kinds[file_no] = _take_rejects(con)
+    with readable(paths) as readable_paths:
+        for file_no, path in enumerate(paths):
+            source = _source_sql(readable_paths[file_no])
+            described = _describe(con, source, path)
+            resolved = resolve_columns(list(described), options.mapping, canonical, required)
+            report.columns = resolved.columns
+            unit = options.amount_unit
+            if unit == "auto":
+                unit, note = detect_amount_unit(con, source, resolved, described, canonical,
+                                                path)
+                if note:
+                    report.warnings.append(note)
+            file_options = dataclasses.replace(options, amount_unit=unit)
+            select = _select_sql(resolved, described, canonical, file_options, file_no, source)
+            verb = (f"CREATE OR REPLACE TABLE {table} AS" if file_no == 0
+                    else f"INSERT INTO {table}")
+            bases[file_no] = 0 if file_no == 0 else _count(con, table)
+            _execute(con, f"{verb} {select}", path)
+            rejects[file_no], kinds[file_no] = _take_rejects(con)
     places = _Places(paths, rejects, bases, kinds)
     _check_rows(con, table, required, canonical, options, report, places)
     if unique:
@@ -124,6 +144,146 @@ def load_table(
     if report.rows_kept == 0:
         raise AuditInputError("没有可用的数据行 / no usable data rows after validation")
     return report
+
+
+AMOUNT_UNITS = ("auto", "fen", "yuan")
+_YUAN_HEADER = re.compile(r"元|yuan|cny|rmb|[¥￥]", re.IGNORECASE)
+_FEN_HEADER = re.compile(r"[(（_\s]分[)）]?$|\bfen\b|_fen$|cents?\b", re.IGNORECASE)
+# A decimal point between digits, or a currency sign or word: the value is written in yuan.
+_YUAN_VALUE = r"[0-9]\.[0-9]|^[+-]?\.[0-9]|[¥￥元]|CNY|RMB"
+
+
+def detect_amount_unit(con: duckdb.DuckDBPyConnection, source: str, resolved: Resolved,
+                       described: dict[str, str], canonical: dict[str, str],
+                       path: str) -> tuple[str, str | None]:
+    """The unit of a file's money columns ("fen" or "yuan") and a note for the user.
+
+    Header first (`实付金额(元)`, `amount_yuan` → yuan; `金额(分)`, `amount_fen` → fen); else the
+    values: a decimal point or a currency sign/word in any value (or a fractional numeric
+    column) means yuan — fen are never written with decimals. A file of whole numbers only is
+    read as fen (the canonical unit) with a warning naming --amount-unit. Contradictions (a fen
+    header over decimal values, a yuan and a fen header) are refused.
+    """
+    money = [name for name, kind in canonical.items() if kind == "money" and resolved.has(name)]
+    if not money:
+        return "fen", None
+    name = os.path.basename(path)
+    headers = {resolved.columns[m] for m in money}
+    said = {"yuan" if _YUAN_HEADER.search(h) else "fen" if _FEN_HEADER.search(h) else None
+            for h in headers} - {None}
+    if len(said) > 1:
+        raise AuditInputError(
+            f"{name}: 金额列的单位不一致（{', '.join(sorted(headers))}），请用 --amount-unit 指定 / "
+            f"the money columns name different units ({', '.join(sorted(headers))}); pass "
+            f"--amount-unit fen or yuan")
+    decimal_example = None
+    for m in money:
+        column = '"' + resolved.columns[m].replace('"', '""') + '"'
+        kind = described[resolved.columns[m]].upper()
+        if kind.startswith("VARCHAR"):
+            where = f"regexp_matches(CAST({column} AS VARCHAR), '{_YUAN_VALUE}')"
+        elif kind.startswith("DECIMAL") and not kind.endswith(",0)"):
+            where = f"{column} IS NOT NULL"
+        elif kind in ("DOUBLE", "FLOAT", "REAL"):
+            where = f"{column} <> floor({column})"
+        else:
+            continue
+        row = _execute(con, f"SELECT CAST({column} AS VARCHAR) FROM {source} WHERE {where} "
+                            f"LIMIT 1", path).fetchone()
+        if row is not None:
+            decimal_example = f"{resolved.columns[m]}={row[0]!r}"
+            break
+    if said == {"fen"}:
+        if decimal_example:
+            raise AuditInputError(
+                f"{name}: 列名表示单位为分，但有小数金额（{decimal_example}），请用 --amount-unit "
+                f"指定 / the header says fen but an amount has decimals ({decimal_example}); "
+                f"pass --amount-unit fen or yuan")
+        return "fen", None
+    if said == {"yuan"}:
+        return "yuan", None
+    if decimal_example:
+        return "yuan", (f"{name}: 金额按元读取（含小数，如 {decimal_example}）；如不对请用 "
+                        f"--amount-unit 指定 / amounts read as yuan (they have decimals, e.g. "
+                        f"{decimal_example}); pass --amount-unit fen|yuan to override")
+    return "fen", (f"{name}: 金额全为整数，按分读取；如单位是元请用 --amount-unit yuan / all "
+                   f"amounts are whole numbers and are read as fen (分); if they are yuan, pass "
+                   f"--amount-unit yuan")
+
+
+@contextlib.contextmanager
+def readable(paths: list[str]) -> Iterator[list[str]]:
+    """The paths DuckDB should read: a CSV that is not UTF-8 but is GB18030 (GBK, GB2312) is
+    transcoded to a temporary UTF-8 copy, removed afterwards."""
+    tmp: Path | None = None
+    result = []
+    try:
+        for path in paths:
+            if detect_encoding(path) == "gb18030":
+                if tmp is None:
+                    spill = Path(tempfile.gettempdir()) / "livepledge-audit-spill"
+                    spill.mkdir(parents=True, exist_ok=True)
+                    tmp = Path(tempfile.mkdtemp(prefix="enc-", dir=spill))
+                target = tmp / f"{len(result)}-{Path(path).name}"
+                _transcode(path, target, "gb18030")
+                result.append(str(target))
+            else:
+                result.append(path)
+        yield result
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+CHUNK = 1 << 20
+
+
+def detect_encoding(path: str) -> str:
+    """"utf-8" or "gb18030" for a CSV file (Parquet and unreadable files: "utf-8").
+
+    Strict UTF-8 first (a UTF-8 BOM is fine); on the first invalid byte, strict GB18030 over the
+    whole file. A file valid in neither stays "utf-8" and its bad lines are reported as such.
+    A UTF-8 file with a few corrupt bytes can also be valid GB18030 (as mojibake): it is only
+    taken as GB18030 when it holds fewer valid multi-byte UTF-8 characters than invalid bytes.
+    """
+    file = Path(path)
+    if not file.is_file() or file.suffix.lower() in (".parquet", ".pq"):
+        return "utf-8"
+    if _decodes(file, "utf-8"):
+        return "utf-8"
+    if not _decodes(file, "gb18030"):
+        return "utf-8"
+    good = bad = 0
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+    with file.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            if chunk.isascii():
+                continue
+            text = decoder.decode(chunk)
+            bad += sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
+            good += sum(1 for ch in text if ch > "\x7f" and not "\udc80" <= ch <= "\udcff")
+    return "gb18030" if good < bad else "utf-8"
+
+
+def _decodes(file: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    try:
+        with file.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                if encoding == "utf-8" and chunk.isascii():
+                    continue
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _transcode(source: str, target: Path, encoding: str) -> None:
+    with (open(source, encoding=encoding, errors="strict", newline="") as reader,
+          target.open("w", encoding="utf-8", newline="") as writer):
+        while text := reader.read(CHUNK):
+            writer.write(text)
 
 
 def _source_sql(path: str) -> str:
@@ -145,7 +305,8 @@ def _source_sql(path: str) -> str:
 
 def file_columns(con: duckdb.DuckDBPyConnection, path: str) -> list[str]:
     """The column names of a CSV or Parquet file (clear errors for missing or empty files)."""
-    return list(_describe(con, _source_sql(path), path))
+    with readable([path]) as (readable_path,):
+        return list(_describe(con, _source_sql(readable_path), path))
 
 
 def _describe(con: duckdb.DuckDBPyConnection, source: str, path: str) -> dict[str, str]:
@@ -296,9 +457,9 @@ def _check_rows(con: duckdb.DuckDBPyConnection, table: str, required: tuple[str,
             for f, lines in rejects.items() for line in lines[:MAX_EXAMPLES]
         ][:MAX_EXAMPLES]
         messages.append(
-            f"{report.rejected_lines} 行格式错误（列数不符、引号未闭合或非 UTF-8）/ "
-            f"{report.rejected_lines} malformed lines (wrong number of fields, quoting, or not "
-            f"UTF-8 — convert GBK with iconv): " + "; ".join(shown)
+            f"{report.rejected_lines} 行格式错误（列数不符、引号未闭合或编码既非 UTF-8 也非 GB18030）/ "
+            f"{report.rejected_lines} malformed lines (wrong number of fields, quoting, or "
+            f"bytes valid neither as UTF-8 nor as GB18030/GBK): " + "; ".join(shown)
         )
     if report.rows_read == 0 and not report.rejected_lines:
         raise AuditInputError("文件没有数据行（只有表头）/ the file has a header but no data rows")

@@ -31,6 +31,9 @@ class RunOptions:
     threads: int | None = None
     show_progress: bool | None = None
     viewer_format: str = "auto"  # auto | visits | minutes
+    # Warnings of every load (bad rows skipped, the amount unit chosen), for commands whose
+    # result has no place for them.
+    warnings: list[str] = field(default_factory=list)
 
 
 def open_connection(paths: list[str], options: RunOptions) -> duckdb.DuckDBPyConnection:
@@ -61,9 +64,11 @@ def _remove_database(con: duckdb.DuckDBPyConnection, database: str) -> None:
 
 def load_orders(con: duckdb.DuckDBPyConnection, paths: list[str], options: RunOptions,
                 steps: Steps, *, only: tuple[str, ...] | None = None) -> loader.LoadReport:
-    return steps.run("读取订单 / loading orders", lambda: loader.load_table(
+    report = steps.run("读取订单 / loading orders", lambda: loader.load_table(
         con, paths, table="orders", canonical=columns.ORDER_COLUMNS,
         required=columns.ORDER_REQUIRED, options=options.load, unique="order_id", only=only))
+    options.warnings.extend(report.warnings)
+    return report
 
 
 def load_viewers(con: duckdb.DuckDBPyConnection, paths: list[str], options: RunOptions,
