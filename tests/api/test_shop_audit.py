@@ -99,3 +99,26 @@ async def test_step_seconds_is_checked_and_reported(app_client: httpx.AsyncClien
                    422, "validation_failed")
     assert_problem(await app_client.get(f"{base}?step_seconds=86401",
                                         headers=auth(world.merchant)), 422, "validation_failed")
+
+
+async def test_report_names_the_shop_its_sessions_and_anchors(app_client: httpx.AsyncClient):
+    world = await build_world(app_client, allocated=10, limit=1, buyers=2)
+    for buyer in world.buyers:
+        order = (await world.buy(buyer)).json()
+        await app_client.post(f"/api/v1/orders/{order['id']}/pay", headers=auth(buyer))
+    base = f"/api/v1/shops/{world.shop_id}/audit"
+
+    data = (await app_client.get(base, headers=auth(world.merchant))).json()
+    page = (await app_client.get(f"{base}/report.html", headers=auth(world.merchant))).text
+
+    assert data["names"] == {"shop": {str(world.shop_id): "测试小店"},
+                             "session": {str(world.session_id): "红茶专场"},
+                             "anchor": {str(world.anchor_id): "anchor"}}
+    assert data["generated_for"] == "店铺 / shop 测试小店 · Livepledge"
+    assert "店铺 / shop 测试小店 · Livepledge" in page and "shop 1" not in page
+    assert f"红茶专场 ({world.session_id})" in page
+    assert f"anchor ({world.anchor_id})" in page
+    # All orders fell on one day: the daily GMV chart still draws its point (two series).
+    daily = page[page.index("Daily GMV"):]
+    daily = daily[:daily.index("</svg>")]
+    assert daily.count("<circle") == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pyarrow.parquet as pq
@@ -31,13 +32,15 @@ INSERT INTO orders VALUES
   (3, 9, 5, 1, 3, 1, 1000, 'paid', '2026-03-01 02:40:00.000000', NULL),
   (4, 8, 6, NULL, 3, 1, 1000, 'paid', '2026-03-01 02:40:00.000000', NULL),
   (5, 8, 6, NULL, 3, 1, 1000, 'cancelled', '2026-03-01 02:45:00.000000',
-   '2026-03-01 02:46:00.000000');
+   '2026-03-01 02:46:00.000000'),
+  (6, 4, 5, 1, 3, 1, 1000, 'paid', '2026-03-01 05:00:00.000000', NULL);
 INSERT INTO payments VALUES (1, 5, 1000, '2026-03-01 02:46:00.000000'),
   (2, 5, -1000, '2026-03-03 09:00:00.000000');
 INSERT INTO viewer_visits VALUES
   (1, 1, 'u:9', '2026-03-01 02:00:00', '2026-03-01 02:10:00'),
   (2, 1, 'u:9', '2026-03-01 02:30:00', '2026-03-01 02:50:00'),
-  (3, 1, 'a:xyz', '2026-03-01 02:05:00', NULL);
+  (3, 1, 'a:xyz', '2026-03-01 02:05:00', NULL),
+  (4, 1, 'u:4', '2026-03-01 04:55:00', '2026-03-01 05:10:00');
 INSERT INTO chat_messages VALUES (1, 1, 9, 'hi', '2026-03-01 02:01:00');
 INSERT INTO likes VALUES (1, 1, 9, 5, '2026-03-01 02:01:00'), (2, 1, 9, 2, '2026-03-01 02:02:00');
 """
@@ -52,9 +55,15 @@ def test_export_our_database_and_audit_it(tmp_path):
                                  f"sqlite+aiosqlite:///{db}"])
     assert result.exit_code == 0, result.stderr
     viewers = pq.read_table(out_dir / "viewers.parquet").to_pylist()
-    assert [(v["viewer_id"], v["chat_count"], v["like_count"]) for v in viewers] == [
-        ("a:xyz", 0, 0), ("u:9", 1, 7)]
-    assert str(viewers[1]["left_at"]) == "2026-03-01 02:50:00+00:00"
+    # A purchase is engagement: u:4 only bought, and is counted with its order.
+    assert [(v["viewer_id"], v["chat_count"], v["like_count"], v["order_count"])
+            for v in viewers] == [("a:xyz", 0, 0, 0), ("u:4", 0, 0, 1), ("u:9", 1, 7, 3)]
+    assert str(viewers[2]["left_at"]) == "2026-03-01 02:50:00+00:00"
+    result = runner.invoke(app, ["viewers", str(out_dir / "viewers.parquet"), "--out",
+                                 str(tmp_path / "suspects.csv")])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["raw_viewers"], summary["engaged_viewers"]) == (3, 2)
     orders = pq.read_table(out_dir / "orders.parquet").to_pylist()
     assert orders[0]["anchor_id"] == "77" and orders[3]["anchor_id"] is None
     refunded = orders[4]  # paid, then cancelled by the merchant: sold and refunded

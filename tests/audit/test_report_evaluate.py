@@ -83,3 +83,30 @@ def test_roi_command_exits_3_when_the_promise_is_not_met(tmp_path):
     assert json.loads(result.stdout)["roi_net"] == 100000 / 30000
     result = runner.invoke(app, [*args, "--promised-roi", "3"])
     assert result.exit_code == 0
+
+
+def test_line_chart_with_one_day_draws_the_point():
+    svg = report.line_chart("GMV", ["03-01"], [("gross", [12.5]), ("net", [10.0])])
+    assert "<polyline" not in svg
+    assert svg.count("<circle") == 2
+    assert 'cx="380.0"' in svg  # centred
+    two = report.line_chart("GMV", ["03-01", "03-02"], [("gross", [1.0, 2.0])])
+    assert two.count("<polyline") == 1 and two.count("<circle") == 2
+
+
+def test_report_uses_names_from_the_export(tmp_path):
+    text = ("订单号,店铺ID,店铺名称,买家ID,下单时间,实付金额,anchor_id,主播昵称,session_id,直播标题\n"
+            "1,7,旗舰店,a,2026-03-01 10:00:00,10.00,3,小美,55,春季上新\n"
+            "2,7,旗舰店,a,2026-03-01 10:01:00,10.00,3,小美,55,春季上新\n"
+            "3,7,旗舰店,a,2026-03-01 10:02:00,10.00,3,小美,55,春季上新\n")
+    data = tmp_path / "orders.csv"
+    data.write_text(text, encoding="utf-8")
+    out = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", str(data), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.stderr
+    names = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["names"]
+    assert names == {"shop": {"7": "旗舰店"}, "anchor": {"3": "小美"},
+                     "session": {"55": "春季上新"}}
+    html = out.read_text(encoding="utf-8")
+    assert "旗舰店 (7)" in html and "小美 (3)" in html and "春季上新 (55)" in html
+    assert '"gross_fen": 3000' in (tmp_path / "r.json").read_text(encoding="utf-8")

@@ -31,6 +31,10 @@ ORDER_COLUMNS: dict[str, str] = {
     "device_id": "id",
     "ip": "id",
     "payment_account": "id",
+    # Display names, only for the report ("shop 1" → the shop's name).
+    "shop_name": "id",
+    "anchor_name": "id",
+    "session_title": "id",
 }
 ORDER_REQUIRED = ("order_id", "shop_id", "buyer_id", "created_at")
 
@@ -82,6 +86,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "session_id": ("live_id", "room_id", "直播场次", "场次id"),
     "anchor_id": ("streamer_id", "主播id"),
     "status": ("order_status", "订单状态"),
+    "shop_name": ("store_name", "店铺名称", "店铺名"),
+    "anchor_name": ("streamer_name", "主播昵称", "主播名称", "主播名"),
+    "session_title": ("live_title", "room_title", "直播标题", "场次名称", "直播间标题"),
     "viewer_id": ("viewer_key", "user_id", "userid", "观众id"),
     "joined_at": ("join_time", "enter_time", "进入时间"),
     "left_at": ("leave_time", "exit_time", "离开时间"),

@@ -34,12 +34,14 @@ LEFT JOIN (SELECT order_id, max(created_at) AS refunded_at, -sum(amount) AS refu
 ORDER BY o.id
 """
 
-# One row per (session, viewer): first join, last leave, and the viewer's chat and like counts
-# (viewer_key is u:<user id> for signed-in viewers; anonymous viewers cannot chat or like).
+# One row per (session, viewer): first join, last leave, and the viewer's chat, like and order
+# counts in that session — a purchase is engagement too (viewer_key is u:<user id> for
+# signed-in viewers; anonymous viewers cannot chat, like or buy).
 VIEWERS_SQL = """
 SELECT v.session_id, v.viewer_key AS viewer_id, min(v.joined_at) AS joined_at,
        max(v.left_at) AS left_at,
-       coalesce(max(c.n), 0) AS chat_count, coalesce(max(k.n), 0) AS like_count
+       coalesce(max(c.n), 0) AS chat_count, coalesce(max(k.n), 0) AS like_count,
+       coalesce(max(p.n), 0) AS order_count
 FROM viewer_visits v
 LEFT JOIN (SELECT session_id, 'u:' || user_id AS viewer_key, count(*) AS n
            FROM chat_messages GROUP BY session_id, user_id) c
@@ -47,6 +49,9 @@ LEFT JOIN (SELECT session_id, 'u:' || user_id AS viewer_key, count(*) AS n
 LEFT JOIN (SELECT session_id, 'u:' || user_id AS viewer_key, sum(count) AS n
            FROM likes GROUP BY session_id, user_id) k
        ON k.session_id = v.session_id AND k.viewer_key = v.viewer_key
+LEFT JOIN (SELECT session_id, 'u:' || buyer_id AS viewer_key, count(*) AS n
+           FROM orders WHERE session_id IS NOT NULL GROUP BY session_id, buyer_id) p
+       ON p.session_id = v.session_id AND p.viewer_key = v.viewer_key
 GROUP BY v.session_id, v.viewer_key
 ORDER BY v.session_id, v.viewer_key
 """
@@ -62,7 +67,25 @@ ORDER_SCHEMA = pa.schema([
 VIEWER_SCHEMA = pa.schema([
     ("session_id", pa.string()), ("viewer_id", pa.string()), ("joined_at", TIME),
     ("left_at", TIME), ("chat_count", pa.int64()), ("like_count", pa.int64()),
+    ("order_count", pa.int64()),
 ])
+
+# Display names for the report (shop name, session titles, anchors' display names).
+NAMES_SQL = {
+    "shop": "SELECT id, name FROM shops WHERE id = :shop_id",
+    "session": "SELECT id, title FROM live_sessions WHERE shop_id = :shop_id",
+    "anchor": ("SELECT id, display_name FROM users WHERE id IN "
+               "(SELECT anchor_id FROM live_sessions WHERE shop_id = :shop_id)"),
+}
+
+
+async def shop_names(conn: Any, shop_id: int) -> dict[str, dict[str, str]]:
+    """{"shop"|"session"|"anchor": {id: name}} for one shop's report."""
+    names: dict[str, dict[str, str]] = {}
+    for kind, sql in NAMES_SQL.items():
+        rows = (await conn.execute(text(sql), {"shop_id": shop_id})).all()
+        names[kind] = {str(row[0]): str(row[1]) for row in rows}
+    return names
 
 
 def sync_url(url: str) -> str:

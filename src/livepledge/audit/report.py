@@ -42,21 +42,29 @@ def line_chart(title: str, labels: list[str], series: list[tuple[str, list[float
         return ""
     top = _scale([v for _, values in series for v in values])
     step = (WIDTH - 2 * PAD) / max(len(labels) - 1, 1)
+    # One label (one day of data): a single point in the middle, drawn as a marker — a
+    # polyline of one point would draw nothing.
+    left = WIDTH / 2 if len(labels) == 1 else PAD
     parts = [_frame(title, top)]
     for index, (name, values) in enumerate(series):
-        points = " ".join(
-            f"{PAD + i * step:.1f},{HEIGHT - PAD - (v / top) * (HEIGHT - 2 * PAD):.1f}"
-            for i, v in enumerate(values)
-        )
+        xy = [(left + i * step, HEIGHT - PAD - (v / top) * (HEIGHT - 2 * PAD))
+              for i, v in enumerate(values)]
         color = COLORS[index % len(COLORS)]
-        parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" '
-                     f'points="{points}"/>')
+        if len(xy) > 1:
+            points = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+            parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" '
+                         f'points="{points}"/>')
+        if len(xy) <= 62:
+            parts.extend(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color}">'
+                f'<title>{escape(labels[i])} {escape(name)}: {values[i]:,.2f}</title></circle>'
+                for i, (x, y) in enumerate(xy))
         parts.append(f'<text x="{WIDTH - PAD - 150}" y="{20 + 14 * index}" fill="{color}" '
                      f'font-size="12">■ {escape(name)}</text>')
     every = max(1, len(labels) // 8)
     for i, label in enumerate(labels):
         if i % every == 0:
-            parts.append(f'<text x="{PAD + i * step:.1f}" y="{HEIGHT - PAD + 16}" '
+            parts.append(f'<text x="{left + i * step:.1f}" y="{HEIGHT - PAD + 16}" '
                          f'font-size="10" text-anchor="middle">{escape(label)}</text>')
     return _svg(parts)
 
@@ -148,6 +156,13 @@ font-size:1.4em}.none{color:#888}.note{color:#555;font-size:.85em}svg{max-width:
 """
 
 
+def label(data: dict[str, Any], kind: str, key: Any) -> str:
+    """A shop, session or anchor by name when the report knows it ("name (id)"), else its id."""
+    key = "" if key is None else str(key)
+    name = (data.get("names") or {}).get(kind, {}).get(key)
+    return f"{name} ({key})" if name and name != key else key
+
+
 def render_html(data: dict[str, Any]) -> str:
     sections = [_overview(data), _brushing(data), _laundering(data), _viewers(data), _roi(data)]
     return (
@@ -189,8 +204,8 @@ def _overview(data: dict[str, Any]) -> str:
 def _brushing(data: dict[str, Any]) -> str:
     b = data["brushing"]
     shops = b["shops"]
-    lanes = [(s["shop_id"], [(p["start_us"], p["end_us"]) for p in s["periods"]])
-             for s in shops[:25]]
+    lanes = [(label(data, "shop", s["shop_id"]),
+              [(p["start_us"], p["end_us"]) for p in s["periods"]]) for s in shops[:25]]
     chart = timeline("刷单时段 / Brushing periods (first 25 shops)", lanes,
                      b["span"]["start_us"], b["span"]["end_us"], b["span"]["start"],
                      b["span"]["end"]) if lanes else ""
@@ -198,7 +213,7 @@ def _brushing(data: dict[str, Any]) -> str:
     for s in shops[:200]:
         periods = "; ".join(f"{p['start']} → {p['end']} ({p['orders']} 单/{p['buyers']} 人, "
                             f"≤{p['max_ratio']:.2f})" for p in s["periods"][:5])
-        rows.append([s["shop_id"], s["buyer_ids"], s["suspect_orders"], s["orders_in_periods"],
+        rows.append([label(data, "shop", s["shop_id"]), s["buyer_ids"], s["suspect_orders"], s["orders_in_periods"],
                      periods, ", ".join(s["order_ids"][:12])])
     params = b["params"]
     step = params.get("step_seconds", "1")
@@ -228,16 +243,18 @@ def _laundering(data: dict[str, Any]) -> str:
                 "export has no amount column</p>")
     anchors = sales["by_anchor"][:30]
     chart = bar_chart("主播退款率 / Return rate by anchor (top 30 by GMV)",
-                      [(a["key"], [a["return_rate"]]) for a in anchors], ["退款率 return rate"],
+                      [(label(data, "anchor", a["key"]), [a["return_rate"]]) for a in anchors],
+                      ["退款率 return rate"],
                       percent=True)
     sessions = sales["by_session"][:30]
     chart2 = bar_chart("场次退款率 / Return rate by session (top 30 by GMV)",
-                       [(a["key"], [a["return_rate"]]) for a in sessions],
+                       [(label(data, "session", a["key"]), [a["return_rate"]])
+                        for a in sessions],
                        ["退款率 return rate"], percent=True)
     groups = [[", ".join(g["buyers"][:8]), g["orders"], yuan(g["gross"]), pct(g["refund_rate"]),
                g["late_refunds"], ", ".join(g["shared"][:3]), ", ".join(g["order_ids"][:8])]
               for g in sales["groups"][:100]]
-    late = [[a["anchor_id"], a["late_orders"], yuan(a["late_refunded"]),
+    late = [[label(data, "anchor", a["anchor_id"]), a["late_orders"], yuan(a["late_refunded"]),
              yuan(a["commission_on_late_refunds"])] for a in sales["late_by_anchor"][:30]]
     s = sales["summary"]
     return (
@@ -260,18 +277,21 @@ def _viewers(data: dict[str, Any]) -> str:
     if not v:
         return ""
     if v.get("kind") == "minutes":
-        return _minute_viewers(v)
+        return _minute_viewers(v, data)
     sessions = v["sessions"][:30]
     chart = bar_chart("观众与互动 / Raw vs engaged vs suspect viewers (top 30 sessions)",
-                      [(s["session_id"], [s["raw_viewers"], s["engaged_viewers"],
-                                          s["suspect_viewers"]]) for s in sessions],
+                      [(label(data, "session", s["session_id"]),
+                        [s["raw_viewers"], s["engaged_viewers"], s["suspect_viewers"]])
+                       for s in sessions],
                       ["原始 raw", "互动 engaged", "可疑 suspect"])
     series = v.get("series") or []
-    chart2 = line_chart(f"场次 {v.get('series_session')} 在线人数 / concurrent viewers",
+    chart2 = line_chart(f"场次 {label(data, 'session', v.get('series_session'))} 在线人数 / "
+                        "concurrent viewers",
                         [p["minute"] for p in series],
                         [("全部 all", [p["viewers"] for p in series]),
                          ("去除可疑 without suspects", [p["without_suspects"] for p in series])])
-    rows = [[s["session_id"], s["raw_viewers"], s["engaged_viewers"], s["suspect_viewers"],
+    rows = [[label(data, "session", s["session_id"]), s["raw_viewers"], s["engaged_viewers"],
+             s["suspect_viewers"],
              s["synchronized_leave"], f"{s['interactions_per_viewer']:.2f}",
              "是 yes" if s["out_of_proportion"] else ""] for s in v["sessions"][:100]]
     m = v["summary"]
@@ -286,26 +306,28 @@ def _viewers(data: dict[str, Any]) -> str:
     )
 
 
-def _minute_viewers(v: dict[str, Any]) -> str:
+def _minute_viewers(v: dict[str, Any], data: dict[str, Any]) -> str:
     """Per-minute export: raw vs engaged viewers per session, the most affected session's
     viewers vs engagement per minute, and every finding with its evidence."""
     sessions = v["sessions"][:30]
     chart = bar_chart("平均在线与互动支撑的观众 / Avg viewers: raw vs engaged (first 30 sessions, "
                       "flagged first)",
-                      [(s["session_id"], [s["avg_viewers"], s["engaged_viewers"]])
+                      [(label(data, "session", s["session_id"]),
+                        [s["avg_viewers"], s["engaged_viewers"]])
                        for s in sessions], ["原始 raw", "互动支撑 engaged"])
     series = v.get("series") or []
-    chart2 = line_chart(f"场次 {v.get('series_session')}：观众与互动 / viewers vs engagement "
+    chart2 = line_chart(f"场次 {label(data, 'session', v.get('series_session'))}：观众与互动 / "
+                        "viewers vs engagement "
                         "per minute",
                         [p["minute"] for p in series],
                         [("在线 viewers", [p["viewers"] for p in series]),
                          ("互动支撑 engaged", [p["engaged_viewers"] for p in series]),
                          ("互动/分 engagement", [p["engagement"] for p in series])])
-    found = [[f["session_id"], f["kind"], f"{f['first_minute']} → {f['last_minute'][-5:]}",
+    found = [[label(data, "session", f["session_id"]), f["kind"], f"{f['first_minute']} → {f['last_minute'][-5:]}",
               f["viewers"], f["engagement"], f["per_viewer"], f["peer_median"],
               "" if f["robust_z"] is None else f["robust_z"], f["engaged_viewers"], f["detail"]]
              for f in v["findings"][:200]]
-    rows = [[s["session_id"], s["peer_group"], s["minutes"], s["avg_viewers"],
+    rows = [[label(data, "session", s["session_id"]), s["peer_group"], s["minutes"], s["avg_viewers"],
              s["peak_viewers"], s["engaged_viewers"], s["engagement_per_viewer"],
              s["peer_median"], s["robust_z"], s["steps"], "是 yes" if s["flagged"] else ""]
             for s in v["sessions"][:100]]
@@ -343,7 +365,7 @@ def _roi(data: dict[str, Any]) -> str:
         "<h2>真实 ROI / Honest ROI</h2>"
         + table(["主播 anchor", "总额 gross", "净额 net", "已付费用 fees paid", "ROI gross",
                  "ROI net", "承诺 promised", "结论 verdict", "多付佣金 overpaid"],
-                [[r["anchor_id"] or "全部 all", yuan(r["gross_fen"]), yuan(r["net_fen"]),
+                [[label(data, "anchor", r["anchor_id"]) if r["anchor_id"] else "全部 all", yuan(r["gross_fen"]), yuan(r["net_fen"]),
                   yuan(r["fees_paid_fen"]), f"{r['roi_gross'] or 0:.2f}",
                   f"{r['roi_net'] or 0:.2f}", f"{r['promised_roi']:.2f}", met,
                   yuan(r["overpaid_commission_fen"])]])

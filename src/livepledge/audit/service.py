@@ -146,6 +146,9 @@ def build_report(order_paths: list[str], viewer_paths: list[str], params: Report
                        "bad_rows_skipped": load.bad_rows, "duplicates_skipped":
                        load.duplicate_rows, "columns": load.columns, "warnings": load.warnings},
         }
+        names = export_names(con, load.columns)
+        if names:
+            data["names"] = names
         summary = steps.run("检测刷单 / detecting brushing",
                             lambda: brushing.detect_brushing(con, "orders", params.brushing))
         data["brushing"] = brushing_findings(con, params.brushing, summary, params.max_shops)
@@ -157,6 +160,23 @@ def build_report(order_paths: list[str], viewer_paths: list[str], params: Report
         if viewer_paths:
             data["viewers"] = viewer_section(con, viewer_paths, params, options, steps)
     return data
+
+
+NAME_COLUMNS = {"shop": ("shop_id", "shop_name"), "anchor": ("anchor_id", "anchor_name"),
+                "session": ("session_id", "session_title")}
+
+
+def export_names(con: duckdb.DuckDBPyConnection, loaded: dict[str, str],
+                 limit: int = 20_000) -> dict[str, dict[str, str]]:
+    """Display names from the export's optional name columns: {"shop": {id: name}, …}."""
+    names: dict[str, dict[str, str]] = {}
+    for kind, (key, name) in NAME_COLUMNS.items():
+        if name in loaded and key in loaded:
+            rows = con.execute(f"""SELECT {key}, min({name}) FROM orders
+                                   WHERE {key} IS NOT NULL AND {name} IS NOT NULL
+                                   GROUP BY {key} LIMIT {int(limit)}""").fetchall()
+            names[kind] = {str(k): str(v) for k, v in rows}
+    return names
 
 
 def brushing_findings(con: duckdb.DuckDBPyConnection, params: BrushingParams,
@@ -328,19 +348,24 @@ async def shop_report(db: Any, shop_id: int, *, window_seconds: int = 3600,
     import asyncio
     from fractions import Fraction
 
-    from livepledge.audit.database import export_shop
+    from livepledge.audit.database import export_shop, shop_names
 
     with tempfile.TemporaryDirectory(prefix="lp-audit-") as tmp:
         directory = Path(tmp)
         async with db.read() as conn:
             counts = await export_shop(conn, shop_id, directory)
+            names = await shop_names(conn, shop_id)
         params = ReportParams(BrushingParams(Fraction(window_seconds), Fraction(threshold),
                                              step_seconds=Fraction(step_seconds)))
-        options = RunOptions(show_progress=False)
+        # Our own export stores integer fen: no unit to guess.
+        options = RunOptions(show_progress=False, load=loader.LoadOptions(amount_unit="fen"))
         orders = [str(directory / "orders.parquet")]
+        shop_name = names["shop"].get(str(shop_id), f"#{shop_id}")
         if counts["orders"] == 0:
-            return {"generated_for": f"shop {shop_id}", "orders": {"rows": 0}, "empty": True}
+            return {"generated_for": f"店铺 / shop {shop_name}", "orders": {"rows": 0},
+                    "empty": True, "names": names}
         viewers_paths = [str(directory / "viewers.parquet")] if counts["viewers"] else []
         data = await asyncio.to_thread(build_report, orders, viewers_paths, params, options)
-    data["generated_for"] = f"店铺 / shop {shop_id} · Livepledge"
+    data["generated_for"] = f"店铺 / shop {shop_name} · Livepledge"
+    data["names"] = names
     return data
