@@ -95,7 +95,7 @@ def run_engines(directory: Path, data: Path, engines: list[str], repeat: int,
                 orders: int) -> dict:
     results: dict = {}
     outputs: dict[str, dict] = {}
-    for run in range(repeat):
+    for _ in range(repeat):
         for name in engines:  # interleaved, so that load changes hit every engine alike
             out = directory / f"brushing_{name}.json"
             child = run_child([sys.executable, __file__, "--engine-child", name, str(data),

@@ -95,7 +95,8 @@ def test_line_chart_with_one_day_draws_the_point():
 
 
 def test_report_uses_names_from_the_export(tmp_path):
-    text = ("订单号,店铺ID,店铺名称,买家ID,下单时间,实付金额,anchor_id,主播昵称,session_id,直播标题\n"
+    text = ("订单号,店铺ID,店铺名称,买家ID,下单时间,实付金额,"
+            "anchor_id,主播昵称,session_id,直播标题\n"
             "1,7,旗舰店,a,2026-03-01 10:00:00,10.00,3,小美,55,春季上新\n"
             "2,7,旗舰店,a,2026-03-01 10:01:00,10.00,3,小美,55,春季上新\n"
             "3,7,旗舰店,a,2026-03-01 10:02:00,10.00,3,小美,55,春季上新\n")

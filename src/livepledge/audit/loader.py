@@ -173,7 +173,8 @@ def detect_amount_unit(con: duckdb.DuckDBPyConnection, source: str, resolved: Re
             for h in headers} - {None}
     if len(said) > 1:
         raise AuditInputError(
-            f"{name}: 金额列的单位不一致（{', '.join(sorted(headers))}），请用 --amount-unit 指定 / "
+            f"{name}: 金额列的单位不一致（{', '.join(sorted(headers))}），"
+            f"请用 --amount-unit 指定 / "
             f"the money columns name different units ({', '.join(sorted(headers))}); pass "
             f"--amount-unit fen or yuan")
     decimal_example = None
@@ -457,7 +458,8 @@ def _check_rows(con: duckdb.DuckDBPyConnection, table: str, required: tuple[str,
             for f, lines in rejects.items() for line in lines[:MAX_EXAMPLES]
         ][:MAX_EXAMPLES]
         messages.append(
-            f"{report.rejected_lines} 行格式错误（列数不符、引号未闭合或编码既非 UTF-8 也非 GB18030）/ "
+            f"{report.rejected_lines} 行格式错误（列数不符、引号未闭合或编码既非 UTF-8 "
+            f"也非 GB18030）/ "
             f"{report.rejected_lines} malformed lines (wrong number of fields, quoting, or "
             f"bytes valid neither as UTF-8 nor as GB18030/GBK): " + "; ".join(shown)
         )

@@ -213,7 +213,8 @@ def _brushing(data: dict[str, Any]) -> str:
     for s in shops[:200]:
         periods = "; ".join(f"{p['start']} → {p['end']} ({p['orders']} 单/{p['buyers']} 人, "
                             f"≤{p['max_ratio']:.2f})" for p in s["periods"][:5])
-        rows.append([label(data, "shop", s["shop_id"]), s["buyer_ids"], s["suspect_orders"], s["orders_in_periods"],
+        rows.append([label(data, "shop", s["shop_id"]), s["buyer_ids"], s["suspect_orders"],
+                     s["orders_in_periods"],
                      periods, ", ".join(s["order_ids"][:12])])
     params = b["params"]
     step = params.get("step_seconds", "1")
@@ -323,11 +324,13 @@ def _minute_viewers(v: dict[str, Any], data: dict[str, Any]) -> str:
                         [("在线 viewers", [p["viewers"] for p in series]),
                          ("互动支撑 engaged", [p["engaged_viewers"] for p in series]),
                          ("互动/分 engagement", [p["engagement"] for p in series])])
-    found = [[label(data, "session", f["session_id"]), f["kind"], f"{f['first_minute']} → {f['last_minute'][-5:]}",
+    found = [[label(data, "session", f["session_id"]), f["kind"],
+              f"{f['first_minute']} → {f['last_minute'][-5:]}",
               f["viewers"], f["engagement"], f["per_viewer"], f["peer_median"],
               "" if f["robust_z"] is None else f["robust_z"], f["engaged_viewers"], f["detail"]]
              for f in v["findings"][:200]]
-    rows = [[label(data, "session", s["session_id"]), s["peer_group"], s["minutes"], s["avg_viewers"],
+    rows = [[label(data, "session", s["session_id"]), s["peer_group"], s["minutes"],
+             s["avg_viewers"],
              s["peak_viewers"], s["engaged_viewers"], s["engagement_per_viewer"],
              s["peer_median"], s["robust_z"], s["steps"], "是 yes" if s["flagged"] else ""]
             for s in v["sessions"][:100]]
@@ -365,7 +368,8 @@ def _roi(data: dict[str, Any]) -> str:
         "<h2>真实 ROI / Honest ROI</h2>"
         + table(["主播 anchor", "总额 gross", "净额 net", "已付费用 fees paid", "ROI gross",
                  "ROI net", "承诺 promised", "结论 verdict", "多付佣金 overpaid"],
-                [[label(data, "anchor", r["anchor_id"]) if r["anchor_id"] else "全部 all", yuan(r["gross_fen"]), yuan(r["net_fen"]),
+                [[label(data, "anchor", r["anchor_id"]) if r["anchor_id"] else "全部 all",
+                  yuan(r["gross_fen"]), yuan(r["net_fen"]),
                   yuan(r["fees_paid_fen"]), f"{r['roi_gross'] or 0:.2f}",
                   f"{r['roi_net'] or 0:.2f}", f"{r['promised_roi']:.2f}", met,
                   yuan(r["overpaid_commission_fen"])]])
