@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from livepledge import __version__
 from livepledge.accounts.api import router as accounts_router
+from livepledge.aftersales.api import router as aftersales_router
 from livepledge.audit.api import router as audit_router
 from livepledge.catalog.api import router as catalog_router
 from livepledge.compliance.api import router as compliance_router
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (accounts_router, catalog_router, live_router, orders_router,
                    compliance_router, audit_router, promises_router, notices_router,
-                   pages_router):
+                   aftersales_router, pages_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"),
               name="static")

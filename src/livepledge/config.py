@@ -69,6 +69,25 @@ class Settings(BaseSettings):
         default=500, ge=1, le=10_000_00, description="...at least this much (fen)...")
     compensation_cap_fen: int = Field(
         default=5000, ge=1, le=100_000_00, description="...and at most this much (fen).")
+    aftersales_merchant_response_hours: int = Field(
+        default=48, ge=1, le=720,
+        description="After-sales: the shop answers a case within this many hours, or the "
+                    "buyer wins.")
+    aftersales_buyer_answer_hours: int = Field(
+        default=48, ge=1, le=720,
+        description="After-sales: the buyer answers a partial offer within this, or the case "
+                    "closes.")
+    aftersales_buyer_ship_return_hours: int = Field(
+        default=168, ge=1, le=720,
+        description="After-sales: the buyer ships an approved return within this, or the case "
+                    "closes.")
+    aftersales_merchant_confirm_return_hours: int = Field(
+        default=168, ge=1, le=720,
+        description="After-sales: the shop confirms returned goods within this, or the buyer "
+                    "is refunded.")
+    aftersales_escalation_hours: int = Field(
+        default=168, ge=1, le=720,
+        description="After-sales: a refused case may be escalated within this, then closes.")
     consumer_poll_seconds: float = Field(
         default=0.5, gt=0, le=60,
         description="How often each worker looks for new events for the event consumers.")

@@ -16,6 +16,8 @@ from starlette.requests import HTTPConnection
 from livepledge.accounts.guard import LoginGuard, LoginPolicy
 from livepledge.accounts.principal import TokenCache
 from livepledge.accounts.service import Principal, authenticate
+from livepledge.aftersales.rules import Deadlines as CaseDeadlines
+from livepledge.aftersales.service import CaseDue
 from livepledge.config import Settings
 from livepledge.infra.batching import BatchQueue
 from livepledge.infra.broker import Broker, InProcessBroker, RedisBroker
@@ -82,6 +84,7 @@ class Runtime:
     media: LocalMediaStore
     redis: Any = None
     compensation: CompensationPolicy = field(default_factory=CompensationPolicy)
+    aftersales: CaseDeadlines = field(default_factory=CaseDeadlines)
     consumers: ConsumerRunner | None = None  # the outbox's consumers (infra/consumers.py)
     deadlines: DeadlineRunner | None = None  # durable deadlines (infra/deadlines.py)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -184,13 +187,19 @@ async def build_runtime(settings: Settings) -> Runtime:
     runtime.consumers = ConsumerRunner(
         db, [OrderNotices(), PriceProtection(runtime.payments)],
         poll_seconds=settings.consumer_poll_seconds)
+    runtime.aftersales = CaseDeadlines(
+        settings.aftersales_merchant_response_hours, settings.aftersales_buyer_answer_hours,
+        settings.aftersales_buyer_ship_return_hours,
+        settings.aftersales_merchant_confirm_return_hours,
+        settings.aftersales_escalation_hours)
     runtime.compensation = CompensationPolicy(
         settings.compensation_percent, settings.compensation_floor_fen,
         max(settings.compensation_floor_fen, settings.compensation_cap_fen))
     runtime.deadlines = DeadlineRunner(
         db, {SaleOpens.kind: SaleOpens(),
              ShipBy.kind: ShipBy(runtime.payments, runtime.compensation),
-             CoolingOffEnds.kind: CoolingOffEnds()},
+             CoolingOffEnds.kind: CoolingOffEnds(),
+             CaseDue.kind: CaseDue(runtime.payments, runtime.aftersales)},
         poll_seconds=settings.deadline_poll_seconds)
     runtime.consumers.start()
     runtime.deadlines.start()

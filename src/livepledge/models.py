@@ -1,6 +1,7 @@
 """Imports every domain's tables so `metadata` is complete (for migrations and tests)."""
 
 from livepledge.accounts import models as accounts_models  # noqa: F401
+from livepledge.aftersales import models as aftersales_models  # noqa: F401
 from livepledge.catalog import models as catalog_models  # noqa: F401
 from livepledge.infra import models as infra_models  # noqa: F401
 from livepledge.infra.db import metadata

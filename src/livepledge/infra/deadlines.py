@@ -48,6 +48,21 @@ async def schedule(uow: UnitOfWork, kind: str, ref_id: int, due_at: datetime, no
     return bool(result.rowcount == 1)
 
 
+async def reschedule(uow: UnitOfWork, kind: str, ref_id: int, due_at: datetime | None,
+                     now: datetime, payload: dict[str, Any] | None = None) -> None:
+    """Set (kind, ref_id)'s deadline to `due_at` whatever it was — unfired again — or cancel
+    it (None). For something that moves through steps, each with its own due time (an
+    after-sales case); its handler checks that the step it was set for is still current."""
+    if due_at is None:
+        await cancel(uow, kind, ref_id, now)
+        return
+    if not await schedule(uow, kind, ref_id, due_at, now, payload):
+        await uow.conn.execute(update(deadlines).where(
+            deadlines.c.kind == kind, deadlines.c.ref_id == ref_id).values(
+            due_at=due_at, payload=payload or {}, fired_at=None, cancelled_at=None,
+            outcome=None))
+
+
 async def cancel(uow: UnitOfWork, kind: str, ref_id: int, now: datetime) -> bool:
     """The deadline no longer matters (the order shipped in time, ...). False when it already
     fired or was cancelled."""

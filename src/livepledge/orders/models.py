@@ -46,6 +46,8 @@ orders = Table(
     # The buyer's cooling-off period (冷静期): not released for shipping before this time, and
     # until then the buyer may cancel the paid order with one tap for a full refund.
     Column("cooling_off_until", UTCDateTime, nullable=True),
+    # Units the buyer returned through after-sales (price protection covers the rest).
+    Column("returned_quantity", Integer, nullable=False, server_default="0"),
     Column("carrier", String(64), nullable=True),
     Column("tracking_number", String(64), nullable=True),
     # The buyer's address as it was when chosen (at payment, or changed before shipping):

@@ -17,6 +17,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "buyer_cancel": (frozenset({"pending_payment"}), "cancelled"),
     # a paid order, by its buyer, during the cooling-off period they chose (冷静期)
     "cooling_cancel": (frozenset({"paid"}), "cancelled"),
+    # refunded in full before shipping (after-sales 仅退款 on an unshipped order)
+    "refunded_cancel": (frozenset({"paid"}), "cancelled"),
     "merchant_cancel": (frozenset({"pending_payment", "paid"}), "cancelled"),
     "expire": (frozenset({"pending_payment"}), "expired"),
 }

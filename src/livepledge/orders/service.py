@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from livepledge.accounts import service as accounts
 from livepledge.accounts.models import shops, users
 from livepledge.accounts.service import Principal, access_shop
+from livepledge.aftersales.models import cases
 from livepledge.catalog.models import product_images, products, skus
 from livepledge.infra import clock, deadlines
 from livepledge.infra.db import Database, UnitOfWork
@@ -294,6 +295,7 @@ async def get_order(db: Database, principal: Principal, order_id: int) -> dict[s
         row = await access_order(conn, principal, order_id)
         view = order_view(row, principal)
         refunds = await refunds_of(conn, order_id)
+        view["cases"] = await order_cases(conn, order_id)
         view["refunds"] = refunds
         view["refunded_total"] = sum(r["amount"] for r in refunds if r["reason"] != "compensation")
         view["compensated_total"] = sum(r["amount"] for r in refunds
@@ -596,6 +598,32 @@ async def cancel(db: Database, provider: PaymentProvider, gate: StockGate, notif
         await deadlines.cancel(uow, CoolingOffEnds.kind, order_id, now)
         uow.on_commit(_after_units_returned(gate, notifier, [current], db))
     return await get_order(db, principal, order_id)
+
+
+async def do_close_refunded(uow: UnitOfWork, order: Any, now: datetime) -> None:
+    """A paid, unshipped order refunded in full through after-sales: nothing is left to ship.
+    It is cancelled (by the buyer's request) and its units go back."""
+    await _move(uow, order, "refunded_cancel", now, {
+        "closed_at": now, "cancel_reason": "仅退款（未发货）/ refunded before shipping",
+        "cancelled_by": "buyer"})
+    await do_return_units(uow, order, now)
+    await deadlines.cancel(uow, ShipBy.kind, int(order.id), now)
+    await deadlines.cancel(uow, CoolingOffEnds.kind, int(order.id), now)
+    await record_event(uow, "OrderCancelled", now, shop_id=order.shop_id,
+                       session_id=order.session_id, order_id=order.id,
+                       payload={"by": "buyer", "reason": "refund before shipping", "code": None,
+                                "was": order.status, "refunded": int(order.amount),
+                                "compensated": 0})
+
+
+async def order_cases(conn: AsyncConnection, order_id: int) -> list[dict[str, Any]]:
+    """The order's after-sales cases, oldest first (the contract of GET /orders/{id})."""
+    rows = (await conn.execute(select(cases).where(cases.c.order_id == order_id)
+                               .order_by(cases.c.id))).all()
+    iso = lambda v: clock.as_utc(v).isoformat() if v else None  # noqa: E731
+    return [{"id": r.id, "type": r.type, "status": r.status, "opened_at": iso(r.opened_at),
+             "decided_at": iso(r.decided_at), "outcome": r.outcome,
+             "deadline": iso(r.deadline_at)} for r in rows]
 
 
 class ShipBy:

@@ -120,7 +120,8 @@ async def sweep(uow: UnitOfWork, provider: PaymentProvider, offer: Offer, event:
         entry = money[int(order.id)]
         amount = rules.protection_refund(
             unit_price=int(order.unit_price), offer_price=offer.price,
-            quantity=int(order.quantity), returned=0, already=entry["protected"],
+            quantity=int(order.quantity),
+            returned=int(order.returned_quantity or 0), already=entry["protected"],
             refunded_total=entry["refunded"], amount=int(order.amount))
         if amount <= 0 or entry["charge"] is None:
             continue

@@ -1,0 +1,85 @@
+"""After-sales rules, table-driven: windows, what may be opened, refusals a promise forbids,
+and that every open state has a deadline and a decision when it passes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from livepledge.aftersales import rules
+
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+RETURN_15 = {"promise_id": 1, "kind": "no_reason_return", "terms": {"days": 15}}
+EXEMPT = {"promise_id": 2, "kind": "no_reason_return",
+          "terms": {"exempt": "perishable", "reason": "鲜果"}}
+FAKE3 = {"promise_id": 3, "kind": "counterfeit_compensation", "terms": {"multiple": 3}}
+
+
+def test_every_open_state_has_a_deadline_and_a_decision() -> None:
+    cfg = rules.Deadlines()
+    for state in rules.OPEN_STATES:
+        assert cfg.due(state, NOW) is not None and cfg.due(state, NOW) > NOW
+        assert state in rules.ON_DEADLINE
+    assert cfg.due(rules.CLOSED, NOW) is None
+
+
+@pytest.mark.parametrize(("promises", "days"), [
+    ([], 7), ([RETURN_15], 15), ([EXEMPT], None), ([RETURN_15, EXEMPT], None)])
+def test_the_no_reason_window(promises: list, days: int | None) -> None:
+    assert rules.return_window_days(promises) == days
+
+
+def _open(**changes: object) -> str | None:
+    args = {"case_type": "return_refund", "reason": "no_reason", "order_status": "received",
+            "received_at": NOW - timedelta(days=3), "now": NOW, "promises": [],
+            "promise_id": None, "amount": 9900, "refundable": 9900, "quantity": 1, "kept": 1}
+    args.update(changes)
+    return rules.open_error(**args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("changes", "says"), [
+    ({}, None),
+    ({"received_at": NOW - timedelta(days=8)}, "7-day"),
+    ({"received_at": NOW - timedelta(days=8), "promises": [RETURN_15]}, None),
+    ({"promises": [EXEMPT]}, "exempt"),
+    ({"order_status": "pending_payment"}, "pending_payment"),
+    ({"order_status": "paid"}, "not shipped yet"),
+    ({"amount": 9901}, "1-9900"),
+    ({"amount": 0}, "1-9900"),
+    ({"quantity": 2}, "1-1"),
+    ({"case_type": "refund_only", "reason": "not_shipped", "order_status": "shipped"},
+     "already shipped"),
+    ({"case_type": "refund_only", "reason": "not_received", "order_status": "received"},
+     "not received"),
+    ({"case_type": "counterfeit", "reason": "counterfeit"}, "no counterfeit promise"),
+    ({"case_type": "counterfeit", "reason": "counterfeit", "promises": [FAKE3]}, None),
+    ({"case_type": "promise_breach", "reason": "promise", "promise_id": 9,
+      "promises": [FAKE3]}, "frozen"),
+    ({"case_type": "promise_breach", "reason": "promise", "promise_id": 3,
+      "promises": [FAKE3]}, None),
+    ({"case_type": "refund_only", "reason": "quality"}, "unknown"),
+])
+def test_what_may_be_opened(changes: dict, says: str | None) -> None:
+    error = _open(**changes)
+    assert (error is None) if says is None else (says in (error or ""))
+
+
+@pytest.mark.parametrize(("case", "promises", "received", "opened", "allowed"), [
+    ({"type": "return_refund", "reason": "no_reason"}, [], NOW, NOW + timedelta(days=6), False),
+    ({"type": "return_refund", "reason": "no_reason"}, [], NOW, NOW + timedelta(days=8), True),
+    ({"type": "return_refund", "reason": "no_reason"}, [EXEMPT], NOW, NOW, True),
+    ({"type": "return_refund", "reason": "quality"}, [], NOW, NOW, True),
+    ({"type": "refund_only", "reason": "not_shipped"}, [], None, NOW, False),
+    ({"type": "refund_only", "reason": "not_received"}, [], None, NOW, True),
+])
+def test_refusals_a_promise_or_the_law_forbids(case: dict, promises: list,
+                                                received: datetime | None, opened: datetime,
+                                                allowed: bool) -> None:
+    error = rules.refusal_error(case, promises=promises, received_at=received, opened_at=opened)
+    assert (error is None) is allowed
+
+
+def test_counterfeit_award() -> None:
+    assert rules.counterfeit_award(9900, [FAKE3]) == 29700
+    assert rules.counterfeit_award(9900, []) == 0
