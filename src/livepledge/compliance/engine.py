@@ -15,9 +15,10 @@ without facts depend only on key and category are computed once per key and cate
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 import rjieba
@@ -251,15 +252,21 @@ def _boundary_ok(view: NormalizedText, nstart: int, nend: int) -> bool:
     if first >= "\u3400" and last >= "\u3400":
         return True  # Chinese on both edges: no word-boundary question
     gaps = view.gaps  # a removed character between two letters separates them
-    if nstart > 0 and nstart not in gaps:
+    if nstart > 0 and not _in_sorted(gaps, nstart):
         previous = norm[nstart - 1]
         if (_is_latin(first) and _is_latin(previous)) or (first.isdigit() and previous.isdigit()):
             return False
-    if nend < len(norm) and nend not in gaps:
+    if nend < len(norm) and not _in_sorted(gaps, nend):
         following = norm[nend]
         if (_is_latin(last) and _is_latin(following)) or (last.isdigit() and following.isdigit()):
             return False
     return True
+
+
+def _in_sorted(values: list[int], value: int) -> bool:
+    """`value in values` for a sorted list, in log time (gaps can be as long as the text)."""
+    index = bisect_left(values, value)
+    return index < len(values) and values[index] == value
 
 
 _HANDLE = re.compile(r"[a-z0-9_-]{4,}")
@@ -333,8 +340,6 @@ def _quoted(hit: _Hit, words: ContextWords) -> bool:
     if hit.after.startswith(words.meta_suffixes):
         return True
     folded = hit.view.folded
-    if QUOTE not in folded:
-        return False
     ostart = hit.ostart
     if QUOTE not in folded[ostart - 3 if ostart > 3 else 0:ostart] \
             or QUOTE not in folded[hit.oend:hit.oend + 4]:
@@ -399,7 +404,8 @@ def _brand_name(hit: _Hit, facts: Facts) -> bool:
     norm = hit.view.norm
     for brand in facts.brand_names:
         name = _pattern(brand)
-        start = norm.find(name, max(0, hit.nstart - len(name)))
+        # bounded: an occurrence starting at or after nend cannot overlap (no scan to the end)
+        start = norm.find(name, max(0, hit.nstart - len(name)), hit.nend + len(name) - 1)
         if name and 0 <= start < hit.nend and start + len(name) > hit.nstart:
             return True
     return False
@@ -553,7 +559,7 @@ def _scan(catalogue: Catalogue, norm: str, applicable: frozenset[int]
                 else:
                     candidates.append((end - length + 1, end + 1, rule_index, key))
     if shields and candidates:
-        candidates = [c for c in candidates if not _shielded(shields, c[0], c[1], c[2])]
+        candidates = _unshielded(candidates, shields)
     if not candidates:
         return None
     if len(candidates) > 1:
@@ -572,17 +578,23 @@ def _keep(catalogue: Catalogue, view: NormalizedText,
             return [_Hit(view, start, end, start + bisect_right(gaps, start),
                          end + bisect_right(gaps, end - 1), rules[rule_index], key)]
         return [_Hit(view, start, end, start, end, rules[rule_index], key)]
-    kept: dict[str, list[tuple[int, int]]] = {}
+    # per family: for each position p, the best kept span over p, as (end, -start) packed in
+    # one int (end * width - start); a kept span contains [start, end) without being it exactly
+    # when the best one over `start` ends later, or at `end` but starts earlier.
+    width = len(view.norm) + 1
+    kept: dict[str, dict[int, int]] = {}
     hits = []
     for start, end, rule_index, key in candidates:
         rule = rules[rule_index]
-        spans = kept.get(rule.family)
-        if spans is None:
-            kept[rule.family] = [(start, end)]
-        elif _covered(spans, start, end):
+        best = kept.get(rule.family)
+        if best is None:
+            best = kept[rule.family] = {}
+        elif best.get(start, -1) > end * width - start:
             continue  # a longer match of the same family covers it
-        else:
-            spans.append((start, end))
+        packed = end * width - start
+        for position in range(start, end):
+            if best.get(position, -1) < packed:
+                best[position] = packed
         if gaps:
             hits.append(_Hit(view, start, end, start + bisect_right(gaps, start),
                              end + bisect_right(gaps, end - 1), rule, key))
@@ -591,18 +603,26 @@ def _keep(catalogue: Catalogue, view: NormalizedText,
     return hits
 
 
-def _shielded(shields: list[tuple[int, int, int]], start: int, end: int, rule_index: int) -> bool:
-    for s, e, r in shields:  # noqa: SIM110 - a plain loop is cheaper than any() on a generator
-        if r == rule_index and s < end and start < e:
-            return True
-    return False
+def _unshielded(candidates: list[tuple[int, int, int, str]],
+                shields: list[tuple[int, int, int]]) -> list[tuple[int, int, int, str]]:
+    """The candidates that overlap no shield of their own rule.
 
-
-def _covered(spans: list[tuple[int, int]], start: int, end: int) -> bool:
-    for s, e in spans:  # noqa: SIM110 - a plain loop is cheaper than any() on a generator
-        if s <= start and end <= e and (s != start or e != end):
-            return True
-    return False
+    The positions each rule's shields cover are collected in a set, so a candidate is tested in
+    as many steps as it has characters, whatever the number of shields (linear, not pairwise).
+    """
+    covers: dict[int, set[int]] = {}
+    for start, end, rule_index in shields:
+        cover = covers.get(rule_index)
+        if cover is None:
+            covers[rule_index] = set(range(start, end))
+        else:
+            cover.update(range(start, end))
+    kept = []
+    for candidate in candidates:
+        cover = covers.get(candidate[2])
+        if cover is None or cover.isdisjoint(range(candidate[0], candidate[1])):
+            kept.append(candidate)
+    return kept
 
 
 def _number_hits(catalogue: Catalogue, view: NormalizedText,
@@ -651,18 +671,46 @@ def _resolve(found: list[_Found], text: str) -> list[Finding]:
             return [_finding(text, *found[0])]
     overriders = [f for f in found if f[2].overrides]
     if overriders:
-        found = [f for f in found if not any(
-            f[2].family in o[2].overrides and f[0] < o[1] and o[0] < f[1] for o in overriders)]
+        # the positions covered by findings that override each family
+        overridden: dict[str, set[int]] = {}
+        for o in overriders:
+            for family in o[2].overrides:
+                cover = overridden.get(family)
+                if cover is None:
+                    overridden[family] = set(range(o[0], o[1]))
+                else:
+                    cover.update(range(o[0], o[1]))
+        found = [f for f in found if (cover := overridden.get(f[2].family)) is None
+                 or cover.isdisjoint(range(f[0], f[1]))]
     found.sort(key=lambda f: (_SEVERITY_RANK[f[3]], f[0] - f[1], f[0]))
+    # Each finding merges into the earliest kept finding of its family that it overlaps (which
+    # widens in place), or is kept. `owner[family][p]` is the index in `kept` of the earliest
+    # kept finding of the family covering position p: a finding is placed in as many steps as
+    # it has characters, plus the characters a widening adds, whatever the number of findings.
     kept: list[_Found] = []
+    owner: dict[str, dict[int, int]] = {}
     for finding in found:
         start, end, family = finding[0], finding[1], finding[2].family
-        for k in kept:
-            if k[2].family == family and k[0] < end and start < k[1]:
-                k[0], k[1] = min(k[0], start), max(k[1], end)
-                break
-        else:
+        cover = owner.get(family)
+        if cover is None:
+            cover = owner[family] = {}
+        first = -1
+        for position in range(start, end):
+            index = cover.get(position, -1)
+            if index >= 0 and (first < 0 or index < first):
+                first = index
+        if first < 0:
+            index = len(kept)
+            for position in range(start, end):
+                cover[position] = index
             kept.append(finding)
+            continue
+        k = kept[first]
+        old_start, old_end = k[0], k[1]
+        k[0], k[1] = min(old_start, start), max(old_end, end)
+        for position in chain(range(k[0], old_start), range(old_end, k[1])):
+            if cover.get(position, first) >= first:
+                cover[position] = first
     kept.sort(key=lambda f: (f[0], f[1], f[2].id))
     return [_finding(text, *f) for f in kept]
 
