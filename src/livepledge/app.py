@@ -20,6 +20,7 @@ from livepledge.aftersales.api import router as aftersales_router
 from livepledge.audit.api import router as audit_router
 from livepledge.catalog.api import router as catalog_router
 from livepledge.compliance.api import router as compliance_router
+from livepledge.compliance.catalogue import get_catalogue
 from livepledge.config import Settings, get_settings
 from livepledge.config import apply as apply_settings
 from livepledge.deps import build_runtime, close_runtime
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = await build_runtime(settings)
+        # compile the compliance rules now, not on the first chat message of a live session
+        get_catalogue()
         try:
             yield
         finally:

@@ -156,6 +156,16 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", description="Log level (debug, info, warning).")
     log_format: str = Field(default="text", description="text, or json for one JSON object "
                             "per line (structured logs).")
+    compliance_check_max_chars: int = Field(
+        default=20_000, ge=1, le=100_000, description="Characters one anonymous "
+        "POST /api/v1/compliance/check may carry (all texts of a batch together); more is "
+        "answered 413.")
+    compliance_checks_per_address: int = Field(
+        default=60, ge=1, description="Compliance checks per client address within "
+        "LIVEPLEDGE_COMPLIANCE_CHECK_WINDOW_SECONDS; more are answered 429 with Retry-After.")
+    compliance_check_window_seconds: float = Field(
+        default=60.0, gt=0, le=86400, description="Window over which compliance checks are "
+        "counted per client address.")
 
     @field_validator("stock_gate")
     @classmethod

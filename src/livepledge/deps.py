@@ -87,6 +87,7 @@ class Runtime:
     aftersales: CaseDeadlines = field(default_factory=CaseDeadlines)
     consumers: ConsumerRunner | None = None  # the outbox's consumers (infra/consumers.py)
     deadlines: DeadlineRunner | None = None  # durable deadlines (infra/deadlines.py)
+    throttle: Throttle | None = None  # attempt counters (login guard, compliance checks)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: Stop = field(default_factory=Stop)  # tells the background loops to end (stopping.py)
     metrics: Metrics = field(default_factory=Metrics)
@@ -176,6 +177,7 @@ async def build_runtime(settings: Settings) -> Runtime:
             registrations_per_address=settings.registrations_per_address)),
         media=LocalMediaStore(settings.effective_media_dir),
         redis=redis_client,
+        throttle=throttle,
     )
 
     _register_metrics(runtime)

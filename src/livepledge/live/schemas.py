@@ -47,12 +47,18 @@ class SlowModeRequest(Strict):
     seconds: Int64
 
 
+# Staff texts are checked by the compliance engine: the same bounds as live/oversight.py, stated
+# in the schema so that the API document tells them and a longer body is refused while parsing.
+SCRIPT_MAX_CHARS = 20_000
+TRANSCRIPT_MAX_CHARS = 2_000
+
+
 class ScriptRequest(Strict):
-    text: str = Field(max_length=100_000)
+    text: str = Field(max_length=SCRIPT_MAX_CHARS)
 
 
 class TranscriptRequest(Strict):
-    text: str = Field(max_length=100_000)
+    text: str = Field(max_length=TRANSCRIPT_MAX_CHARS)
     spoken_at: AwareDatetime | None = None
     source: str = Field(default="asr", max_length=64)
 
