@@ -1,5 +1,7 @@
 """The real CLI, run as a subprocess: exit codes and the JSON-lines contract."""
 
+import os
+import re
 import subprocess
 import sys
 
@@ -16,7 +18,9 @@ def _command():
 
 
 def _run(*args, stdin=b""):
-    return subprocess.run([*_command(), *args], input=stdin, capture_output=True, timeout=60)
+    # wide enough that rich does not wrap the messages the tests look for
+    return subprocess.run([*_command(), *args], input=stdin, capture_output=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "300"})
 
 
 def test_check_file_with_violation_exits_1_and_names_the_rule(tmp_path):
@@ -81,3 +85,70 @@ def test_check_bad_file_is_a_clear_error_with_exit_2(tmp_path, content):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr.decode()
     assert "error" in result.stderr.decode()
+
+
+# --- edge cases (issue #16 item 12, issue #8) -----------------------------------------------
+
+@pytest.mark.parametrize("content", [b"\x00", b"\x00" * 4096, b"\x00\n\x00 \r\n"])
+def test_a_file_of_only_nul_bytes_is_an_error_like_an_empty_file(tmp_path, content):
+    script = tmp_path / "zeros.bin"
+    script.write_bytes(content)
+
+    result = _run("check", str(script))
+
+    assert result.returncode == 2
+    assert result.stdout == b""
+    stderr = result.stderr.decode()
+    assert "只有 NUL 字节" in stderr
+    assert "nothing to check" in stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("stdin", [b"", b"\n", b"  \n\r\n\t\n"])
+def test_jsonl_without_any_line_is_an_error(stdin):
+    result = _run("check", "--jsonl", "-", stdin=stdin)
+
+    assert result.returncode == 2
+    assert result.stdout == b""
+    stderr = result.stderr.decode()
+    assert "没有输入行" in stderr
+    assert "no input lines" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_jsonl_exits_1_when_any_line_is_a_violation_and_0_when_none_is():
+    clean = orjson.dumps({"id": 1, "text": "支持微信支付", "context": "chat"})
+    violation = orjson.dumps({"id": 2, "text": "加我薇信", "context": "chat"})
+    warning = orjson.dumps({"id": 3, "text": "全网最低价", "context": "chat"})
+
+    flagged = _run("check", "--jsonl", "-", stdin=b"\n".join([clean, violation, clean]) + b"\n")
+    fine = _run("check", "--jsonl", "-", stdin=b"\n".join([clean, warning]) + b"\n")
+
+    assert flagged.returncode == 1
+    assert [orjson.loads(line)["violation"] for line in flagged.stdout.splitlines()] == [
+        False, True, False]
+    assert "行有违规 / lines with a violation: 1" in flagged.stderr.decode()
+    assert fine.returncode == 0
+    outputs = [orjson.loads(line) for line in fine.stdout.splitlines()]
+    assert [o["violation"] for o in outputs] == [False, False]
+    assert [f["severity"] for f in outputs[1]["findings"]] == ["warning"]
+
+
+def test_jsonl_bad_lines_still_exit_2_even_beside_a_violation():
+    lines = orjson.dumps({"text": "加我薇信", "context": "chat"}) + b"\nnot json\n"
+
+    result = _run("check", "--jsonl", "-", stdin=lines)
+
+    assert result.returncode == 2
+
+
+@pytest.mark.parametrize("command", [(), ("check",), ("catalogue",), ("evaluate",)])
+def test_help_names_no_internal_feature_numbers_and_shows_flags_as_flags(command):
+    result = subprocess.run([*_command(), *command, "--help"], capture_output=True, timeout=60,
+                            env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"})
+
+    assert result.returncode == 0
+    out = result.stdout.decode()
+    assert re.search(r"\bF\d+\b", out) is None
+    assert "<bool>" not in out
+    assert re.search(r"--help +Show this message", out)
