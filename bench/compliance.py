@@ -28,7 +28,17 @@ How it is measured, so that the two sides are comparable:
 * nothing is cached across messages beyond the compiled catalogue: repeating the lines in later
   rounds does not make them cheaper.
 
-    python bench/compliance.py [--rounds 30] [--flagged-share 0.05]
+Adversarial text (`adversarial`, issue #16): about 1 MB (UTF-8) of dense, overlapping lexicon
+terms of every family, shield terms, exemption words, punctuation and phone numbers, drawn with a
+fixed seed from the catalogue's own lexicon, checked as one script. Reported: the CPU time of one
+full check (this thread's CPU time, so that other load on the machine does not count), the same
+for a bare Aho-Corasick scan of the same normalised text (every match iterated, nothing done
+with it), their ratio, and the CPU time of a quarter of the text (linear work: the full text
+costs about 4 times a quarter; the pairwise resolution this replaced cost about 16 times).
+Rounds alternate the two sides; the median round is reported.
+
+    python bench/compliance.py [--rounds 30] [--flagged-share 0.05] [--adversarial-bytes N]
+                               [--adversarial-rounds 3] [--adversarial-only]
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import random
 import statistics
 import sys
 import time
@@ -167,10 +178,79 @@ def mix_result(lines: list[Line], full: Run, bare: Run, automaton: Any,
             **measure_pair(full, bare, lines, rounds)}
 
 
+def adversarial_text(catalogue: Any, size_bytes: int, seed: int = 16) -> str:
+    """Dense overlapping matches: lexicon terms (sorted, so the same text on every run) run
+    together, with the phrase of the issue, punctuation and phone numbers mixed in."""
+    terms = sorted(k for k in catalogue.lexicon if any(ch >= "\u3400" for ch in k))
+    rng = random.Random(seed)
+    parts: list[str] = []
+    size = 0
+    while size < size_bytes:
+        part = rng.choice(terms) if rng.random() < 0.7 else "全网最低价加微信"
+        if rng.random() < 0.05:
+            part += rng.choice("，。！ ")
+        if rng.random() < 0.02:
+            part += "13800138000"
+        parts.append(part)
+        size += len(part.encode())
+    text = "".join(parts)
+    while len(text.encode()) > size_bytes:
+        text = text[:-1]
+    return text
+
+
+def _cpu(run: Callable[[], object]) -> float:
+    gc.collect()
+    started = time.thread_time()
+    run()
+    return time.thread_time() - started
+
+
+def adversarial(catalogue: Any, size_bytes: int, rounds: int) -> dict[str, Any]:
+    text = adversarial_text(catalogue, size_bytes)
+    quarter = text[:len(text) // 4]
+    automaton = catalogue.automaton
+    norm = normalize(text).norm
+
+    def full() -> object:
+        return check(text, "general", "script", catalogue=catalogue)
+
+    def full_quarter() -> object:
+        return check(quarter, "general", "script", catalogue=catalogue)
+
+    def bare() -> object:
+        for _ in automaton.iter(norm):
+            pass
+        return None
+
+    findings = len(full())  # warm-up
+    matches = sum(1 for _ in automaton.iter(norm))
+    fulls, bares, quarters = [], [], []
+    for r in range(rounds):
+        order = (fulls, full), (bares, bare), (quarters, full_quarter)
+        for times, run in order if r % 2 == 0 else order[::-1]:
+            times.append(_cpu(run))
+    full_s, bare_s = statistics.median(fulls), statistics.median(bares)
+    quarter_s = statistics.median(quarters)
+    return {
+        "bytes_utf8": len(text.encode()), "chars": len(text), "aho_corasick_matches": matches,
+        "findings": findings, "rounds": rounds,
+        "full_check_cpu_s": round(full_s, 3),
+        "full_check_cpu_s_all_rounds": [round(t, 3) for t in fulls],
+        "bare_aho_corasick_cpu_s": round(bare_s, 4),
+        "ratio_cpu_time": round(full_s / bare_s, 1),
+        "quarter_text_cpu_s": round(quarter_s, 3),
+        "full_to_quarter": round(full_s / quarter_s, 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--flagged-share", type=float, default=0.05)
+    parser.add_argument("--adversarial-bytes", type=int, default=1_048_576)
+    parser.add_argument("--adversarial-rounds", type=int, default=3)
+    parser.add_argument("--adversarial-only", action="store_true")
     args = parser.parse_args()
     cpus = None
     if hasattr(os, "sched_setaffinity"):
@@ -180,6 +260,18 @@ def main() -> None:
     catalogue = get_catalogue()
     compile_s = time.perf_counter() - started
     automaton = catalogue.automaton
+    worst = adversarial(catalogue, args.adversarial_bytes, args.adversarial_rounds)
+    worst_targets = {"full_check_cpu_s": 1.0, "ratio_cpu_time": 3}
+    worst_result = {
+        **worst, "targets": worst_targets,
+        "meets_targets": {"full_check_cpu_s": worst["full_check_cpu_s"] < 1.0,
+                          "ratio_cpu_time": worst["ratio_cpu_time"] <= 3},
+    }
+    if args.adversarial_only:
+        sys.stdout.write(orjson.dumps({"adversarial": worst_result, "cpu": cpus,
+                                       "python": sys.version.split()[0]},
+                                      option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
     items = corpus_items()
     lines = [(item["text"], item["category"]) for item in items]
     mixed = chat_mix(items, args.flagged_share)
@@ -206,19 +298,22 @@ def main() -> None:
         "ratio_median_of_rounds": corpus["ratio_median_of_rounds"],
         "corpus_mix_shares": corpus["shares"],
         "chat_mix": {"flagged_share": args.flagged_share, **chat},
-        "targets": {"messages_per_s": 10_000, "p99_us": 1000, "ratio": 5},
+        "targets": {"messages_per_s": 10_000, "p99_us": 1000, "ratio_cpu_time": 3},
         "meets_targets": {name: _meets(mix) for name, mix in (("corpus_mix", corpus),
                                                               ("chat_mix", chat))},
+        "adversarial": worst_result,
         "cpu": cpus,
         "python": sys.version.split()[0],
     }
     sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def _meets(mix: dict[str, Any]) -> bool:
+def _meets(mix: dict[str, Any]) -> dict[str, bool]:
+    """Each target on its own (met or not), the ratio on this thread's CPU time (issue #14)."""
     full = mix["full_check"]
-    return (full["messages_per_s"] >= 10_000 and full["p99_us"] < 1000
-            and mix["ratio_full_to_bare"] <= 5)
+    return {"messages_per_s": full["messages_per_s"] >= 10_000,
+            "p99_us": full["p99_us"] < 1000,
+            "ratio_cpu_time": mix["ratio_cpu_time"] <= 3}
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -76,12 +77,28 @@ def spans(draw, rules=len(_RULES)):
     return start, start + draw(st.integers(1, 12)), draw(st.integers(0, rules - 1))
 
 
+@contextmanager
+def _pairwise_max(value: int):
+    """Force the engine's choice between pairwise and position-map resolution."""
+    saved = engine._PAIRWISE_MAX
+    engine._PAIRWISE_MAX = value
+    try:
+        yield
+    finally:
+        engine._PAIRWISE_MAX = saved
+
+
+_BOTH_WAYS = (0, 10**9)  # always the position maps; always pairwise
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.lists(spans(), max_size=30), st.lists(spans(), max_size=15))
 def test_shield_filter_equals_the_pairwise_one(candidates, shields):
     candidates = [(s, e, r, f"k{i}") for i, (s, e, r) in enumerate(candidates)]
+    expected = ref_unshielded(candidates, shields)
 
-    assert engine._unshielded(candidates, shields) == ref_unshielded(candidates, shields)
+    assert engine._unshielded(candidates, shields) == expected
+    assert [c for c in candidates if not engine._shielded(shields, c[0], c[1], c[2])] == expected
 
 
 @settings(max_examples=400, deadline=None)
@@ -90,11 +107,13 @@ def test_family_cover_equals_the_pairwise_one(raw):
     candidates = sorted([(s, e, r, f"k{i}") for i, (s, e, r) in enumerate(raw)],
                         key=engine._longest_first)  # as _scan hands them over
     catalogue = type("C", (), {"rules": _RULES})()
+    expected = ref_keep(_RULES, candidates)
 
-    hits = engine._keep(catalogue, NormalizedText(_TEXT, _TEXT, _TEXT), candidates)
+    for pairwise_max in _BOTH_WAYS:
+        with _pairwise_max(pairwise_max):
+            hits = engine._keep(catalogue, NormalizedText(_TEXT, _TEXT, _TEXT), candidates)
 
-    assert [(h.nstart, h.nend, _RULES.index(h.rule), h.key) for h in hits] == \
-        ref_keep(_RULES, candidates)
+        assert [(h.nstart, h.nend, _RULES.index(h.rule), h.key) for h in hits] == expected
 
 
 @settings(max_examples=600, deadline=None)
@@ -103,11 +122,14 @@ def test_family_cover_equals_the_pairwise_one(raw):
 def test_resolution_equals_the_pairwise_one(raw):
     found = [[s, e, _RULES[r], severity, note] for (s, e, r), severity, note in raw]
 
-    resolved = engine._resolve(copy.deepcopy(found), _TEXT)
+    expected = ref_resolve(copy.deepcopy(found))
 
-    assert [(f.start, f.end, f.rule_id, f.severity, f.note) for f in resolved] == \
-        ref_resolve(copy.deepcopy(found))
-    assert all(f.text == _TEXT[f.start:f.end] for f in resolved)
+    for pairwise_max in _BOTH_WAYS:
+        with _pairwise_max(pairwise_max):
+            resolved = engine._resolve(copy.deepcopy(found), _TEXT)
+
+        assert [(f.start, f.end, f.rule_id, f.severity, f.note) for f in resolved] == expected
+        assert all(f.text == _TEXT[f.start:f.end] for f in resolved)
 
 
 # --- linear work -------------------------------------------------------------------------------

@@ -9,14 +9,15 @@ from typing import Any, BinaryIO
 
 import orjson
 import typer
-from typer.core import TyperCommand, TyperGroup
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
 from livepledge.compliance import service
 from livepledge.compliance.catalogue import CatalogueError, get_catalogue
 from livepledge.compliance.evaluation import DEFAULT_CORPUS, evaluate, load_corpus
 from livepledge.compliance.facts import Facts
 from livepledge.compliance.report import catalogue_markdown, print_check, print_evaluation
+
 
 class _FlagsAsFlags:
     """Help that shows an on/off option as a bare flag (`--jsonl`), not as `--jsonl <bool>`."""
@@ -101,7 +102,8 @@ def check_command(
     jsonl: bool = typer.Option(False, "--jsonl", help="输入为 JSON lines / input is JSON lines"),
     category: str = typer.Option("general", help="商品类目 / product category"),
     context: str = typer.Option("script", help="speech | script | listing | chat"),
-    facts: Path | None = typer.Option(None, help="平台掌握的事实（JSON 文件）/ facts the platform holds (JSON file)"),
+    facts: Path | None = typer.Option(
+        None, help="平台掌握的事实（JSON 文件）/ facts the platform holds (JSON file)"),
 ) -> None:
     """检查话术脚本或商品文案；--jsonl 时逐行检查 / Check a script or listing, or JSON lines.
 

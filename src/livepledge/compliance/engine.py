@@ -82,6 +82,10 @@ _POSSESSIVE = ("的", "这款", "这个", "这件", "这支", "这瓶", "这台"
 # An earlier clause ending in one of these names the range a comparison is made in (…里，).
 _RANGE_ENDS = ("里", "里面", "里头", "中", "当中", "之中")
 _SEGMENT_CHARS = 4  # characters on each side of a candidate that word segmentation looks at
+# Overlaps among a few candidates or findings (a chat line) are resolved pairwise, which is the
+# cheapest when they are few; beyond this many pairs, with maps from positions, which keeps the
+# work linear in the text however dense the matches (issue #16).
+_PAIRWISE_MAX = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -559,7 +563,10 @@ def _scan(catalogue: Catalogue, norm: str, applicable: frozenset[int]
                 else:
                     candidates.append((end - length + 1, end + 1, rule_index, key))
     if shields and candidates:
-        candidates = _unshielded(candidates, shields)
+        if len(shields) * len(candidates) <= _PAIRWISE_MAX:  # a chat line: a few of each
+            candidates = [c for c in candidates if not _shielded(shields, c[0], c[1], c[2])]
+        else:
+            candidates = _unshielded(candidates, shields)
     if not candidates:
         return None
     if len(candidates) > 1:
@@ -578,6 +585,8 @@ def _keep(catalogue: Catalogue, view: NormalizedText,
             return [_Hit(view, start, end, start + bisect_right(gaps, start),
                          end + bisect_right(gaps, end - 1), rules[rule_index], key)]
         return [_Hit(view, start, end, start, end, rules[rule_index], key)]
+    if len(candidates) * len(candidates) <= _PAIRWISE_MAX:
+        return _keep_pairwise(rules, view, candidates)
     # per family: for each position p, the best kept span over p, as (end, -start) packed in
     # one int (end * width - start); a kept span contains [start, end) without being it exactly
     # when the best one over `start` ends later, or at `end` but starts earlier.
@@ -601,6 +610,43 @@ def _keep(catalogue: Catalogue, view: NormalizedText,
         else:
             hits.append(_Hit(view, start, end, start, end, rule, key))
     return hits
+
+
+def _keep_pairwise(rules: tuple[Rule, ...], view: NormalizedText,
+                   candidates: list[tuple[int, int, int, str]]) -> list[_Hit]:
+    """_keep for a few candidates: each is compared with the kept spans of its family."""
+    gaps = view.gaps
+    kept: dict[str, list[tuple[int, int]]] = {}
+    hits = []
+    for start, end, rule_index, key in candidates:
+        rule = rules[rule_index]
+        spans = kept.get(rule.family)
+        if spans is None:
+            kept[rule.family] = [(start, end)]
+        elif _covered(spans, start, end):
+            continue  # a longer match of the same family covers it
+        else:
+            spans.append((start, end))
+        if gaps:
+            hits.append(_Hit(view, start, end, start + bisect_right(gaps, start),
+                             end + bisect_right(gaps, end - 1), rule, key))
+        else:
+            hits.append(_Hit(view, start, end, start, end, rule, key))
+    return hits
+
+
+def _covered(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    for s, e in spans:  # noqa: SIM110 - a plain loop is cheaper than any() on a generator
+        if s <= start and end <= e and (s != start or e != end):
+            return True
+    return False
+
+
+def _shielded(shields: list[tuple[int, int, int]], start: int, end: int, rule_index: int) -> bool:
+    for s, e, r in shields:  # noqa: SIM110 - a plain loop is cheaper than any() on a generator
+        if r == rule_index and s < end and start < e:
+            return True
+    return False
 
 
 def _unshielded(candidates: list[tuple[int, int, int, str]],
@@ -669,20 +715,33 @@ def _resolve(found: list[_Found], text: str) -> list[Finding]:
         rule = found[0][2]
         if rule.family not in rule.overrides:  # a finding cannot override itself
             return [_finding(text, *found[0])]
+    if len(found) * len(found) <= _PAIRWISE_MAX:
+        return _resolve_pairwise(found, text)
     overriders = [f for f in found if f[2].overrides]
     if overriders:
-        # the positions covered by findings that override each family
-        overridden: dict[str, set[int]] = {}
-        for o in overriders:
-            for family in o[2].overrides:
-                cover = overridden.get(family)
-                if cover is None:
-                    overridden[family] = set(range(o[0], o[1]))
-                else:
-                    cover.update(range(o[0], o[1]))
-        found = [f for f in found if (cover := overridden.get(f[2].family)) is None
-                 or cover.isdisjoint(range(f[0], f[1]))]
+        found = _not_overridden(found, overriders)
     found.sort(key=lambda f: (_SEVERITY_RANK[f[3]], f[0] - f[1], f[0]))
+    kept = _merged(found)
+    kept.sort(key=lambda f: (f[0], f[1], f[2].id))
+    return [_finding(text, *f) for f in kept]
+
+
+def _not_overridden(found: list[_Found], overriders: list[_Found]) -> list[_Found]:
+    """The findings that overlap no finding of a family overriding theirs."""
+    overridden: dict[str, set[int]] = {}  # family -> the positions its overriders cover
+    for o in overriders:
+        for family in o[2].overrides:
+            cover = overridden.get(family)
+            if cover is None:
+                overridden[family] = set(range(o[0], o[1]))
+            else:
+                cover.update(range(o[0], o[1]))
+    return [f for f in found if (cover := overridden.get(f[2].family)) is None
+            or cover.isdisjoint(range(f[0], f[1]))]
+
+
+def _merged(found: list[_Found]) -> list[_Found]:
+    """Findings in resolution order -> the kept ones, overlapping ones of a family merged."""
     # Each finding merges into the earliest kept finding of its family that it overlaps (which
     # widens in place), or is kept. `owner[family][p]` is the index in `kept` of the earliest
     # kept finding of the family covering position p: a finding is placed in as many steps as
@@ -711,6 +770,25 @@ def _resolve(found: list[_Found], text: str) -> list[Finding]:
         for position in chain(range(k[0], old_start), range(old_end, k[1])):
             if cover.get(position, first) >= first:
                 cover[position] = first
+    return kept
+
+
+def _resolve_pairwise(found: list[_Found], text: str) -> list[Finding]:
+    """_resolve for a few findings: each is compared with the others (cheapest when few)."""
+    overriders = [f for f in found if f[2].overrides]
+    if overriders:
+        found = [f for f in found if not any(
+            f[2].family in o[2].overrides and f[0] < o[1] and o[0] < f[1] for o in overriders)]
+    found.sort(key=lambda f: (_SEVERITY_RANK[f[3]], f[0] - f[1], f[0]))
+    kept: list[_Found] = []
+    for finding in found:
+        start, end, family = finding[0], finding[1], finding[2].family
+        for k in kept:
+            if k[2].family == family and k[0] < end and start < k[1]:
+                k[0], k[1] = min(k[0], start), max(k[1], end)
+                break
+        else:
+            kept.append(finding)
     kept.sort(key=lambda f: (f[0], f[1], f[2].id))
     return [_finding(text, *f) for f in kept]
 

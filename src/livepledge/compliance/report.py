@@ -276,6 +276,40 @@ texts (《广告法》第十六条、第十八条).
 `check --jsonl` takes an optional `facts` object on each line (same fields as `--facts`); a bad
 facts object is an error naming the line, like an unknown category.
 
+## 命令行 / Command line
+
+```
+livepledge compliance check script.txt --category cosmetics --context speech
+livepledge compliance check --jsonl - < items.jsonl > results.jsonl
+```
+
+Exit status: 0 no violation, 1 a violation (with `--jsonl`: in any line), 2 bad input. Bad input
+is an empty file, a file of only NUL bytes (a binary file), text that is not UTF-8, an unknown
+category or context, and with `--jsonl` an input without any line or any bad line (each bad line
+still gets an output line with an `error` field, and its number on stderr).
+
+## 限制与速度 / Limits and speed
+
+- **Work is linear in the text.** One Aho-Corasick pass finds every candidate; the context
+  checks look at a bounded window around each; overlaps are resolved with maps from positions
+  to the shields, longer matches, overriding families and merged findings that cover them, so
+  each candidate costs as many steps as it has characters, never a comparison with every other
+  candidate. (The pairwise resolution before issue #16 was quadratic: 100,000 characters of
+  `全网最低价加微信` took about two minutes of CPU; now about 0.6 s.) A test counts the engine's
+  executed lines on dense overlapping matches at two sizes; `bench/compliance.py` times 1 MB of
+  such text beside a bare scan ([benchmarks.md](benchmarks.md)).
+- **`POST /api/v1/compliance/check`** is open to anyone, so it is bounded: at most 20,000
+  characters per request, a batch's texts counted together (`LIVEPLEDGE_COMPLIANCE_CHECK_MAX_CHARS`;
+  more is `413 payload_too_large`), and at most 60 requests per client address per minute
+  (`LIVEPLEDGE_COMPLIANCE_CHECKS_PER_ADDRESS`, `LIVEPLEDGE_COMPLIANCE_CHECK_WINDOW_SECONDS`; more
+  is `429 rate_limited` with `Retry-After`), counted in the same throttle as logins (shared by
+  all workers through Redis when scaled out). A refused request is not checked; an oversized one
+  is not counted.
+- **Staff texts**: a pre-live script at most 20,000 characters, a transcript segment 2,000, a
+  correction 2,000; the command line and the engine itself accept up to 100,000 characters.
+- **Startup**: the catalogue is compiled when the server starts (about 0.5–1.5 s), not on the
+  first chat message of a live session.
+
 ## 商品类目 / Categories
 
 """

@@ -14,7 +14,8 @@ class CheckItem(BaseModel):
     text: str = Field(description="要检查的文本 / text to check")
     category: str = Field("general", description="商品类目 / product category")
     context: str = Field("script", description="speech | script | listing | chat")
-    facts: dict[str, Any] | None = Field(None, description="平台掌握的事实 / facts the platform holds")
+    facts: dict[str, Any] | None = Field(None,
+                                         description="平台掌握的事实 / facts the platform holds")
 
 
 class CheckRequest(BaseModel):
