@@ -298,11 +298,11 @@ still gets an output line with an `error` field, and its number on stderr).
   pairwise resolution before issue #16 was quadratic: 100,000 characters of
   `全网最低价加微信` took about two minutes of CPU; now under a second.) A test counts the engine's
   executed lines on dense overlapping matches at two sizes; `bench/compliance.py` times 1 MB of
-  such text beside a bare scan ([benchmarks.md](benchmarks.md)): 2.6 s of CPU for 1 MiB
-  (486,640 characters, 277,268 matches, 65,973 findings), a quarter of it 0.58 s, 32 × a bare
+  such text beside a bare scan ([benchmarks.md](benchmarks.md)): 2.5 s of CPU for 1 MiB
+  (486,663 characters, 276,549 matches, 64,295 findings), a quarter of it 0.47 s, 46 × a bare
   Aho-Corasick scan of the same normalised text. The targets (< 1 s, ≤ 3 ×) are **not met**:
   the cost left is the context checks around each match (about 9 µs each), not the resolution.
-  Chat lines: 15 µs of CPU per line on the chat mix, 5.2 × the bare scan (target 3 ×, not met).
+  Chat lines: 13 µs of CPU per line on the chat mix, 5.1 × the bare scan (target 3 ×, not met).
 - **`POST /api/v1/compliance/check`** is open to anyone, so it is bounded: at most 20,000
   characters per request, a batch's texts counted together (`LIVEPLEDGE_COMPLIANCE_CHECK_MAX_CHARS`;
   more is `413 payload_too_large`), and at most 60 requests per client address per minute
