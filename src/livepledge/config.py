@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
@@ -156,6 +156,15 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", description="Log level (debug, info, warning).")
     log_format: str = Field(default="text", description="text, or json for one JSON object "
                             "per line (structured logs).")
+    gate_worker_ttl_seconds: float = Field(
+        default=5.0, gt=0, description="Scale-out: a worker's liveness key in Redis expires "
+        "this long after its last heartbeat; then its pending stock reservations are given back "
+        "(by the next retry of the same order, or the reclaim loop), instead of after the lease.")
+    gate_heartbeat_seconds: float = Field(
+        default=1.0, gt=0, description="Scale-out: how often each worker refreshes its liveness "
+        "key (from a thread, so a busy event loop is not taken for a dead worker) and looks for "
+        "dead workers' reservations. At most half of LIVEPLEDGE_GATE_WORKER_TTL_SECONDS (the "
+        "server refuses to start otherwise).")
 
     @field_validator("stock_gate")
     @classmethod
@@ -163,6 +172,13 @@ class Settings(BaseSettings):
         if value not in {"batched", "naive"}:
             raise ValueError("stock_gate must be 'batched' or 'naive'")
         return value
+
+    @model_validator(mode="after")
+    def _heartbeat_within_ttl(self) -> Settings:
+        if self.gate_heartbeat_seconds * 2 > self.gate_worker_ttl_seconds:
+            raise ValueError("LIVEPLEDGE_GATE_HEARTBEAT_SECONDS must be at most half of "
+                             "LIVEPLEDGE_GATE_WORKER_TTL_SECONDS (a live worker would look dead)")
+        return self
 
     @property
     def effective_database_url(self) -> str:
