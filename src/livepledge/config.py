@@ -165,6 +165,10 @@ class Settings(BaseSettings):
         "key (from a thread, so a busy event loop is not taken for a dead worker) and looks for "
         "dead workers' reservations. At most half of LIVEPLEDGE_GATE_WORKER_TTL_SECONDS (the "
         "server refuses to start otherwise).")
+    bench_noop_endpoint: bool = Field(
+        default=False, description="Benchmark only: answer POST /api/v1/sessions/{id}/lineup/"
+        "{id}/noop with an empty 200, dispatched exactly like the buy endpoint "
+        "(bench/flash_sale.py's baseline). Refused in production.")
 
     @field_validator("stock_gate")
     @classmethod
@@ -201,6 +205,9 @@ class Settings(BaseSettings):
             raise SystemExit(
                 "LIVEPLEDGE_SECRET_KEY must be set to 32+ random characters in production"
             )
+        if self.environment == "production" and self.bench_noop_endpoint:
+            raise SystemExit("LIVEPLEDGE_BENCH_NOOP_ENDPOINT is for benchmarks; it is refused "
+                             "in production")
 
 
 @lru_cache
