@@ -13,14 +13,12 @@ database within seconds, all with the production lease of 60 s.
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 import redis.asyncio as redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from livepledge.orders.service import REPEAT_WAIT_SECONDS
 from tests.race.race_support import (
     Shape,
     burst,
@@ -97,15 +95,13 @@ async def test_retries_after_sigkill_resolve_within_seconds(pg_url, redis_url, s
     # And the server restarts, and every buyer retries with the same key (the 70 above, and
     # 170 who had not pressed yet)
     restarted = server_factory(env, workers=shape.workers)
-    started = time.monotonic()
     retried = await burst(restarted.base_url, scenario, list(keys.items()), concurrency=48)
-    took = time.monotonic() - started
 
     # Then every retry is answered (an order, or sold out); none waits out the repeat wait
+    # (a retry stuck behind a dead worker's reservation is answered 503 after REPEAT_WAIT_SECONDS)
     assert {a.status for a in retried} <= {201, 409}, sorted(
         (a.status, a.code) for a in retried if a.status not in (201, 409))
     assert {a.code for a in retried if a.status == 409} <= {"sold_out"}
-    assert took < REPEAT_WAIT_SECONDS
     # an acknowledged order is answered again with the same order, never a second one
     by_key = {a.key: a for a in retried}
     for answer in acked:
