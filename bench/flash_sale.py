@@ -1,25 +1,34 @@
-"""Flash-sale benchmark: a burst of buys at one lineup item, against a real `livepledge serve`.
+"""Flash-sale benchmark: steady load on the buy endpoint of a real `livepledge serve`.
 
     .venv/bin/python bench/flash_sale.py --db sqlite
     .venv/bin/python bench/flash_sale.py --db postgresql
     .venv/bin/python bench/flash_sale.py --db postgresql --redis --workers 2
 
-In one run it measures, with the same load client and connection count:
-  1. the no-op endpoint (GET /api/v1/noop) of the server under test;
-  2. the buy burst (the batched design): every buyer presses buy `--presses` times (distinct
-     Idempotency-Keys), all at once, for `--stock` units at a limit of 1 per buyer;
-  3. the naive baseline: the same server restarted with LIVEPLEDGE_STOCK_GATE=naive
-     (SELECT ... FOR UPDATE per request), same burst against a freshly seeded item.
-Then it reads the database directly: oversold units and lost acknowledgements (201 answered but no
-order stored) must both be 0. One JSON object is printed to stdout; progress goes to stderr.
+In one run, with the same load client, connection count and request bytes (a POST with a JSON
+body, a bearer token and an Idempotency-Key):
+  1. noop: `POST /api/v1/sessions/{s}/lineup/{i}/noop`, the bench-only no-op
+     (LIVEPLEDGE_BENCH_NOOP_ENDPOINT=1, refused in production) dispatched exactly like buy: as bare
+     ASGI ahead of FastAPI, same path shape, same body read and answer object;
+  2. buy: presses with distinct Idempotency-Keys on an item whose stock and per-buyer limit are
+     large enough that every press succeeds (each one is an order written), so at least half of
+     the presses succeed;
+  3. naive: the same server restarted with LIVEPLEDGE_STOCK_GATE=naive (SELECT ... FOR UPDATE per
+     request), same load on a freshly seeded item;
+  4. crash: the buy load again on a fresh item, and the server (every process) SIGKILLed in the
+     middle of it; then the database is read: every 201 must be an order on disk (lost
+     acknowledgements), and nothing oversold.
+Each of 1-3 is measured over a steady window (`--window`, default 10 s) that starts `--warmup`
+seconds after every connection is open: requests completed inside the window ÷ its length, and
+server CPU per request = CPU time of the server's processes (supervisor and workers, from /proc)
+over the window ÷ requests completed in it, which holds on a busy machine. One JSON object is
+printed to stdout, with the targets checked; progress goes to stderr.
 
-The load runs in a separate process (`--load-procs` of them): a raw asyncio HTTP/1.1 keep-alive
-client on uvloop, because an httpx pool is itself slower than the server under test. Before the
-sale each buyer makes one authenticated request (as when opening the live room), so tokens are
-validated and cached as they would be in a real sale.
+The load runs in separate processes (`--load-procs`): a raw asyncio HTTP/1.1 keep-alive client
+on uvloop, each connection pressing in a closed loop. Before the load each buyer makes one
+authenticated request (as when opening the live room), so tokens are validated and cached.
 
 PostgreSQL: a fresh database is created on LIVEPLEDGE_BENCH_PG (default
-postgresql://postgres@127.0.0.1:5432/test) and dropped afterwards. Redis: db 10 of
+postgresql://postgres@127.0.0.1:5432/test) and dropped afterwards. Redis: the database of
 LIVEPLEDGE_BENCH_REDIS (default redis://127.0.0.1:6379/10) is flushed before and after.
 """
 
@@ -27,11 +36,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import secrets
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -76,38 +85,46 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 async def _run_load(job: dict[str, Any]) -> dict[str, Any]:
-    requests = [r.encode("latin-1") for r in job["requests"]]
-    results: list[Any] = [None] * len(requests)
-    next_index = iter(range(len(requests)))
+    """Open every connection, wait for the common start, then press in a closed loop on each
+    connection until the end. With `unique`, `{key}` in a request becomes a fresh key."""
+    import orjson
 
-    async def connection() -> None:
-        reader, writer = await asyncio.open_connection(job["host"], job["port"])
+    templates = [t.encode("latin-1") for t in job["templates"]]
+    host, port = job["host"], job["port"]
+    conns = [await asyncio.open_connection(host, port) for _ in range(job["connections"])]
+    connected_at = time.time()
+    await asyncio.sleep(max(0.0, job["start_at"] - time.time()))
+    end = job["start_at"] + job["duration"]
+    results: list[list[Any]] = []
+    tag = job["tag"]
+
+    async def loop(index: int, reader: asyncio.StreamReader,
+                   writer: asyncio.StreamWriter) -> None:
+        template = templates[index % len(templates)]
+        n = 0
         try:
-            for index in next_index:
+            while time.time() < end:
+                request = (template.replace(b"{key}", f"{tag}x{index}x{n}".encode())
+                           if job["unique"] else template)
+                n += 1
                 started = time.perf_counter()
-                writer.write(requests[index])
+                writer.write(request)
                 try:
                     status, body = await _read_response(reader)
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    results[index] = (0, (time.perf_counter() - started) * 1000, b"")
-                    writer.close()
-                    reader, writer = await asyncio.open_connection(job["host"], job["port"])
-                    continue
-                results[index] = (status, (time.perf_counter() - started) * 1000, body)
+                except (asyncio.IncompleteReadError, OSError):
+                    results.append([time.time(), 0, 0.0, None])
+                    return  # the server is gone (the crash run): this connection stops
+                detail: Any = None
+                if job["parse"] and body:
+                    parsed = orjson.loads(body)
+                    detail = parsed.get("id") if status in (200, 201) else parsed.get("code")
+                results.append([time.time(), status,
+                                round((time.perf_counter() - started) * 1000, 3), detail])
         finally:
             writer.close()
 
-    began = time.perf_counter()
-    await asyncio.gather(*(connection() for _ in range(job["connections"])))
-    wall = time.perf_counter() - began
-    out = []
-    for status, millis, body in results:
-        detail: Any = None
-        if job["parse"] and body:
-            parsed = json.loads(body)
-            detail = parsed.get("id") if status in (200, 201) else parsed.get("code")
-        out.append([status, round(millis, 3), detail])
-    return {"wall_seconds": wall, "results": out}
+    await asyncio.gather(*(loop(i, r, w) for i, (r, w) in enumerate(conns)))
+    return {"connected_at": connected_at, "results": results}
 
 
 def load_worker_main() -> None:
@@ -116,31 +133,106 @@ def load_worker_main() -> None:
     run_job("--load-worker", _run_load)
 
 
-def run_load(host: str, port: int, requests: list[str], *, connections: int, procs: int,
-             parse: bool) -> dict[str, Any]:
-    """Fire `requests` (raw HTTP/1.1) from `procs` separate processes; merge their results."""
-    shares = [requests[i::procs] for i in range(procs)]
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in os.listdir(f"/proc/{current}/task"):
+                children = Path(f"/proc/{current}/task/{task}/children").read_text().split()
+                stack.extend(int(c) for c in children)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def descendants(pid: int) -> list[int]:
+    found, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                children = Path(f"/proc/{current}/task/{task}/children").read_text().split()
+                found.extend(int(c) for c in children)
+                stack.extend(int(c) for c in children)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
+def sleep_until(moment: float) -> None:
+    time.sleep(max(0.0, moment - time.time()))
+
+
+def run_steady(server: Server, templates: list[str], args: argparse.Namespace, *, unique: bool,
+               parse: bool, crash_after: float | None = None) -> dict[str, Any]:
+    """Run the load for warm-up + window (+ a short tail); measure over the window only. With
+    `crash_after`, SIGKILL the server that many seconds into the window instead."""
     workdir = Path(tempfile.mkdtemp(prefix="lp-load-"))
+    start_at = time.time() + args.connect_grace
+    duration = args.warmup + args.window + 1.0
     children = []
-    for n, share in enumerate(shares):
-        job = {"host": host, "port": port, "requests": share, "parse": parse,
-               "connections": max(1, connections // procs),
+    for n in range(args.load_procs):
+        job = {"host": "127.0.0.1", "port": server.port, "templates": templates[n::args.load_procs]
+               or templates, "unique": unique, "parse": parse, "tag": f"{secrets.token_hex(4)}p{n}",
+               "connections": max(1, args.connections // args.load_procs),
+               "start_at": start_at, "duration": duration,
                "output": str(workdir / f"out{n}.json")}
         (workdir / f"job{n}.json").write_text(json.dumps(job))
         children.append(subprocess.Popen(
             [sys.executable, __file__, "--load-worker", str(workdir / f"job{n}.json")]))
-    began = time.perf_counter()
+    window_start = start_at + args.warmup
+    sleep_until(window_start)
+    cpu_start, t_start = tree_cpu_seconds(server.process.pid), time.time()
+    crashed = False
+    if crash_after is not None:
+        sleep_until(window_start + crash_after)
+        server.crash()
+        crashed = True
+        cpu_end, t_end = cpu_start, time.time()
+    else:
+        sleep_until(window_start + args.window)
+        cpu_end, t_end = tree_cpu_seconds(server.process.pid), time.time()
     outputs = []
     for n, child in enumerate(children):
         if child.wait() != 0:
             raise SystemExit(f"load process {n} failed")
         outputs.append(json.loads((workdir / f"out{n}.json").read_text()))
-    elapsed = time.perf_counter() - began
-    results: list[Any] = []
-    for i in range(len(requests)):
-        results.append(outputs[i % procs]["results"][i // procs])
-    wall = max(o["wall_seconds"] for o in outputs)
-    return {"wall_seconds": wall, "elapsed_with_startup": elapsed, "results": results}
+    results = [r for o in outputs for r in o["results"]]
+    connected_at = max(o["connected_at"] for o in outputs)
+    inside = [r for r in results if t_start <= r[0] < t_end]
+    seconds = t_end - t_start
+    out: dict[str, Any] = {
+        "window_seconds": round(seconds, 2),
+        "window_starts_after_connections_open_s": round(t_start - connected_at, 2),
+        "requests_in_window": len(inside),
+        "requests_per_second": round(len(inside) / seconds, 1) if seconds > 0 else None,
+        "server_cpu_seconds": round(cpu_end - cpu_start, 2),
+        "server_cpu_us_per_request": (round((cpu_end - cpu_start) / len(inside) * 1e6, 1)
+                                      if inside and not crashed else None),
+        "statuses": _count(str(r[1]) for r in inside),
+        "p50_ms": percentile([r[2] for r in inside if r[1]], 0.5),
+        "p99_ms": percentile([r[2] for r in inside if r[1]], 0.99),
+        "requests_total": len(results),
+    }
+    if parse:
+        out["rejected_by_code"] = _count(str(r[3]) for r in inside if r[1] == 409)
+        out["_acked_ids"] = {r[3] for r in results if r[1] == 201}
+        out["success_share"] = (round(sum(1 for r in inside if r[1] == 201) / len(inside), 3)
+                                if inside else None)
+    return out
+
+
+def _count(values: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return counts
 
 
 def http_request(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> str:
@@ -193,6 +285,15 @@ class Server:
                 time.sleep(0.05)
         self.stop()
         raise SystemExit("server did not become ready")
+
+    def crash(self) -> None:
+        """SIGKILL the supervisor first (so it cannot restart workers), then every worker."""
+        workers = descendants(self.process.pid)
+        self.process.kill()
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+        self.process.wait()
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -278,64 +379,54 @@ def seed(env: dict[str, str], buyers: int, stock: int) -> dict[str, Any]:
     return json.loads(out)  # type: ignore[no-any-return]
 
 
+def prepare_item(database_url: str, item_id: int, *, stock: int, limit: int) -> None:
+    """Give the seeded item `stock` units and a per-buyer limit of `limit` (before any server
+    has read it)."""
+    async def run() -> None:
+        from sqlalchemy import text
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        engine = create_async_engine(database_url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text(
+                    "UPDATE lineup_items SET stock_allocated = :s, stock_remaining = :s, "
+                    "per_buyer_limit = :l WHERE id = :i"), {"s": stock, "l": limit, "i": item_id})
+        finally:
+            await engine.dispose()
+    asyncio.run(run())
+
+
 def warm_tokens(server: Server, scenario: dict[str, Any], args: argparse.Namespace) -> None:
-    requests = [http_request("GET", "/api/v1/orders", {"Authorization": f"Bearer {t}"})
-                for t in scenario["buyer_tokens"] for _ in range(args.workers)]
-    run_load("127.0.0.1", server.port, requests, connections=args.connections,
-             procs=args.load_procs, parse=False)
+    import urllib.request as request
+
+    for token in scenario["buyer_tokens"]:
+        for _ in range(args.workers):  # each worker caches tokens of its own
+            req = request.Request(f"http://127.0.0.1:{server.port}/api/v1/orders",
+                                  headers={"Authorization": f"Bearer {token}"})
+            with request.urlopen(req, timeout=30):
+                pass
 
 
-def measure_noop(server: Server, count: int, args: argparse.Namespace) -> dict[str, Any]:
-    requests = [http_request("GET", "/api/v1/noop", {})] * count
-    run_load("127.0.0.1", server.port, requests[: max(200, count // 10)],
-             connections=args.connections, procs=args.load_procs, parse=False)  # warm-up
-    load = run_load("127.0.0.1", server.port, requests, connections=args.connections,
-                    procs=args.load_procs, parse=False)
-    latencies = [r[1] for r in load["results"]]
-    ok = sum(1 for r in load["results"] if r[0] == 200)
-    return {"requests": count, "ok": ok, "requests_per_second": round(count / load[
-        "wall_seconds"], 1), "p50_ms": percentile(latencies, 0.5),
-        "p99_ms": percentile(latencies, 0.99)}
+def press_templates(scenario: dict[str, Any], endpoint: str) -> list[str]:
+    path = (f"/api/v1/sessions/{scenario['session_id']}/lineup/{scenario['item_id']}/"
+            f"{endpoint}")
+    return [http_request("POST", path, {"Authorization": f"Bearer {token}",
+                                        "Idempotency-Key": "{key}"}, b'{"quantity": 1}')
+            for token in scenario["buyer_tokens"]]
 
 
-def measure_buy(server: Server, scenario: dict[str, Any], database_url: str,
-                args: argparse.Namespace) -> dict[str, Any]:
-    path = f"/api/v1/sessions/{scenario['session_id']}/lineup/{scenario['item_id']}/orders"
-    body = b'{"quantity": 1}'
-    requests = [
-        http_request("POST", path, {"Authorization": f"Bearer {token}",
-                                    "Idempotency-Key": secrets.token_hex(12)}, body)
-        for _ in range(args.presses) for token in scenario["buyer_tokens"]]
-    load = run_load("127.0.0.1", server.port, requests, connections=args.connections,
-                    procs=args.load_procs, parse=True)
-    results = load["results"]
-    accepted = [r for r in results if r[0] == 201]
-    rejected = [r for r in results if r[0] == 409]
-    other: dict[str, int] = {}
-    for status, _, _ in results:
-        if status not in (201, 409):
-            other[str(status)] = other.get(str(status), 0) + 1
-    db = asyncio.run(_ledger(database_url, scenario["item_id"]))
-    acked = {r[2] for r in accepted}
-    codes: dict[str, int] = {}
-    for _, _, code in rejected:
-        codes[code] = codes.get(code, 0) + 1
-    return {
-        "requests": len(results), "wall_seconds": round(load["wall_seconds"], 3),
-        "requests_per_second": round(len(results) / load["wall_seconds"], 1),
-        "accepted": len(accepted), "rejected": len(rejected), "rejected_by_code": codes,
-        "other_statuses": other,
+def with_ledger(run: dict[str, Any], database_url: str, item_id: int) -> dict[str, Any]:
+    db = asyncio.run(_ledger(database_url, item_id))
+    acked = run.pop("_acked_ids", set())
+    run.update({
+        "acknowledged": len(acked), "orders_in_db": len(db["ids"]),
+        "lost_acknowledgements": len(acked - db["ids"]),
         "oversold": max(0, db["units"] - db["allocated"]),
         "buyers_over_limit": db["over_limit_buyers"],
-        "lost_acknowledgements": len(acked - db["ids"]),
-        "orders_in_db": len(db["ids"]), "stock_remaining": db["remaining"],
         "stock_consistent": db["remaining"] == db["allocated"] - db["units"],
-        "accepted_p50_ms": percentile([r[1] for r in accepted], 0.5),
-        "accepted_p99_ms": percentile([r[1] for r in accepted], 0.99),
-        "rejected_p50_ms": percentile([r[1] for r in rejected], 0.5),
-        "rejected_p99_ms": percentile([r[1] for r in rejected], 0.99),
-        "mean_ms": round(statistics.fmean(r[1] for r in results), 2),
-    }
+    })
+    return run
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -345,48 +436,84 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.redis:
         flush_redis()
     servers: list[Server] = []
+    big = 10_000_000  # stock and per-buyer limit no steady run can exhaust: every press succeeds
     try:
-        env = base_env(database_url, redis_url)
-        log(f"seeding {args.buyers} buyers, {args.stock} units ({args.db})")
-        scenario = seed(env, args.buyers, args.stock)
-        naive_scenario = seed(env, args.buyers, args.stock) if not args.skip_naive else None
+        env = base_env(database_url, redis_url, LIVEPLEDGE_BENCH_NOOP_ENDPOINT="1")
+        log(f"seeding {args.buyers} buyers ({args.db})")
+        scenarios = {name: seed(env, args.buyers, 10)
+                     for name in ("buy", "naive", "crash") if name != "naive" or not
+                     args.skip_naive}
+        for scenario in scenarios.values():
+            prepare_item(database_url, scenario["item_id"], stock=big, limit=big)
+        buy_scenario = scenarios["buy"]
         server = Server(env, args.workers, workdir / "server.log")
         servers.append(server)
-        warm_tokens(server, scenario, args)
-        log("no-op endpoint")
-        noop = measure_noop(server, args.buyers * args.presses, args)
-        log("buy burst (batched)")
-        buy = measure_buy(server, scenario, database_url, args)
+        warm_tokens(server, buy_scenario, args)
+        log("no-op (dispatched like buy)")
+        run_steady(server, press_templates(buy_scenario, "noop"), args, unique=True,
+                   parse=False)  # warm-up run, discarded
+        noop = run_steady(server, press_templates(buy_scenario, "noop"), args, unique=True,
+                          parse=False)
+        log("buy (every press succeeds)")
+        buy = with_ledger(run_steady(server, press_templates(buy_scenario, "orders"), args,
+                                     unique=True, parse=True), database_url,
+                          buy_scenario["item_id"])
         server.stop()
         naive = None
-        if naive_scenario is not None:
-            log("buy burst (naive SELECT ... FOR UPDATE)")
-            naive_server = Server(base_env(database_url, redis_url,
-                                           LIVEPLEDGE_STOCK_GATE="naive"),
+        if "naive" in scenarios:
+            log("naive (SELECT ... FOR UPDATE per press)")
+            naive_server = Server(base_env(database_url, redis_url, LIVEPLEDGE_STOCK_GATE="naive",
+                                           LIVEPLEDGE_BENCH_NOOP_ENDPOINT="1"),
                                   args.workers, workdir / "naive.log")
             servers.append(naive_server)
-            warm_tokens(naive_server, naive_scenario, args)
-            naive = measure_buy(naive_server, naive_scenario, database_url, args)
+            warm_tokens(naive_server, scenarios["naive"], args)
+            naive = with_ledger(run_steady(naive_server, press_templates(scenarios["naive"],
+                                                                         "orders"),
+                                           args, unique=True, parse=True),
+                                database_url, scenarios["naive"]["item_id"])
             naive_server.stop()
+        log("crash: SIGKILL mid-load")
+        crash_server = Server(env, args.workers, workdir / "crash.log")
+        servers.append(crash_server)
+        warm_tokens(crash_server, scenarios["crash"], args)
+        crash = with_ledger(run_steady(crash_server, press_templates(scenarios["crash"],
+                                                                     "orders"),
+                                       args, unique=True, parse=True,
+                                       crash_after=args.crash_after),
+                            database_url, scenarios["crash"]["item_id"])
     finally:
         for server in servers:
             server.stop()
         drop_database(database_url)
         if args.redis:
             flush_redis()
+    ratio_noop = round(buy["requests_per_second"] / noop["requests_per_second"], 3)
+    ratio_naive = (round(buy["requests_per_second"] / naive["requests_per_second"], 2)
+                   if naive else None)
+    targets = {
+        "buy >= 0.5 x no-op dispatched like buy, with at least half the presses succeeding": {
+            "value": ratio_noop, "success_share": buy["success_share"],
+            "met": ratio_noop >= 0.5 and (buy["success_share"] or 0) >= 0.5},
+        "no oversell, no lost acknowledgement (steady runs and the crash run)": {
+            "met": all(r["oversold"] == 0 and r["lost_acknowledgements"] == 0
+                       and r["stock_consistent"] for r in (buy, naive, crash) if r)},
+    }
+    if args.db == "postgresql":
+        targets["buy >= 20 x naive on PostgreSQL"] = {
+            "value": ratio_naive, "met": ratio_naive is not None and ratio_naive >= 20}
     return {
         "benchmark": "flash_sale",
         "shape": {"db": args.db, "redis": args.redis, "workers": args.workers},
-        "load": {"buyers": args.buyers, "presses_per_buyer": args.presses,
-                 "stock": args.stock, "per_buyer_limit": 1, "connections": args.connections,
-                 "load_processes": args.load_procs, "cpus": os.cpu_count()},
-        "noop": noop, "buy": buy, "naive": naive,
-        "ratio_buy_to_noop": round(buy["requests_per_second"] / noop["requests_per_second"], 3),
-        "ratio_buy_to_naive": (round(buy["requests_per_second"] / naive["requests_per_second"],
-                                     2) if naive else None),
-        "oversold": buy["oversold"] + (naive["oversold"] if naive else 0),
-        "lost_acknowledgements": buy["lost_acknowledgements"]
-        + (naive["lost_acknowledgements"] if naive else 0),
+        "load": {"buyers": args.buyers, "connections": args.connections,
+                 "load_processes": args.load_procs, "warmup_s": args.warmup,
+                 "window_s": args.window, "cpus": os.cpu_count(),
+                 "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+        "noop": noop, "buy": buy, "naive": naive, "crash": crash,
+        "ratio_buy_to_noop": ratio_noop, "ratio_buy_to_naive": ratio_naive,
+        "cpu_ratio_buy_to_noop": (round(buy["server_cpu_us_per_request"]
+                                        / noop["server_cpu_us_per_request"], 2)
+                                  if noop["server_cpu_us_per_request"] else None),
+        "targets": targets,
     }
 
 
@@ -400,18 +527,24 @@ def main() -> None:
     parser.add_argument("--redis", action="store_true", help="scale-out shape (Redis gate)")
     parser.add_argument("--workers", type=int, default=None,
                         help="server workers (default 1; 2 with --redis)")
-    parser.add_argument("--buyers", type=int, default=4000)
-    parser.add_argument("--presses", type=int, default=2,
-                        help="buy requests per buyer, each with its own Idempotency-Key")
-    parser.add_argument("--stock", type=int, default=1000)
+    parser.add_argument("--buyers", type=int, default=256)
     parser.add_argument("--connections", type=int, default=128)
     parser.add_argument("--load-procs", type=int, default=1)
+    parser.add_argument("--warmup", type=float, default=2.0,
+                        help="seconds of load after every connection is open, not measured")
+    parser.add_argument("--window", type=float, default=10.0, help="measured seconds")
+    parser.add_argument("--connect-grace", type=float, default=3.0,
+                        help="seconds the load processes get to open their connections")
+    parser.add_argument("--crash-after", type=float, default=3.0,
+                        help="crash run: seconds into the window before SIGKILL")
     parser.add_argument("--skip-naive", action="store_true")
     args = parser.parse_args()
     if args.workers is None:
         args.workers = 2 if args.redis else 1
     if args.redis and args.db != "postgresql":
         parser.error("--redis needs --db postgresql")
+    if args.window < 10:
+        log(f"note: a {args.window} s window is shorter than the 10 s the targets ask for")
     print(json.dumps(run(args), indent=2))
 
 

@@ -29,7 +29,7 @@ from livepledge.infra.headers import SecurityHeaders
 from livepledge.infra.security import tokens_equal
 from livepledge.live.api import router as live_router
 from livepledge.notices.api import router as notices_router
-from livepledge.orders.api import BUY_PATH, buy_asgi
+from livepledge.orders.api import BUY_PATH, NOOP_PATH, buy_asgi, noop_asgi
 from livepledge.orders.api import router as orders_router
 from livepledge.promises.api import router as promises_router
 from livepledge.web.pages import ErrorPages
@@ -44,8 +44,15 @@ class LivepledgeAPI(FastAPI):
     router (`orders/api.buy_asgi`): in a burst it is most of the traffic, and the stack costs
     more than the buy itself. Everything else goes the usual way."""
 
+    bench_noop = False  # LIVEPLEDGE_BENCH_NOOP_ENDPOINT: the benchmark's no-op, never in production
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
+            if self.bench_noop and (noop := NOOP_PATH.fullmatch(scope["path"])):
+                # checked before buy, so that the switch costs the buy, not the no-op
+                scope["app"] = self
+                await noop_asgi(scope, receive, send, int(noop[1]), int(noop[2]))
+                return
             match = BUY_PATH.fullmatch(scope["path"])
             if match:
                 scope["app"] = self
@@ -76,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "what the buyer gets. Errors are RFC 9457 application/problem+json.",
     )
     app.state.settings = settings
+    app.bench_noop = settings.bench_noop_endpoint
     problems.install(app)
 
     for router in (accounts_router, catalog_router, live_router, orders_router,

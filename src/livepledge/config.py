@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
@@ -166,6 +166,19 @@ class Settings(BaseSettings):
     compliance_check_window_seconds: float = Field(
         default=60.0, gt=0, le=86400, description="Window over which compliance checks are "
         "counted per client address.")
+    gate_worker_ttl_seconds: float = Field(
+        default=5.0, gt=0, description="Scale-out: a worker's liveness key in Redis expires "
+        "this long after its last heartbeat; then its pending stock reservations are given back "
+        "(by the next retry of the same order, or the reclaim loop), instead of after the lease.")
+    gate_heartbeat_seconds: float = Field(
+        default=1.0, gt=0, description="Scale-out: how often each worker refreshes its liveness "
+        "key (from a thread, so a busy event loop is not taken for a dead worker) and looks for "
+        "dead workers' reservations. At most half of LIVEPLEDGE_GATE_WORKER_TTL_SECONDS (the "
+        "server refuses to start otherwise).")
+    bench_noop_endpoint: bool = Field(
+        default=False, description="Benchmark only: answer POST /api/v1/sessions/{id}/lineup/"
+        "{id}/noop with an empty 200, dispatched exactly like the buy endpoint "
+        "(bench/flash_sale.py's baseline). Refused in production.")
 
     @field_validator("stock_gate")
     @classmethod
@@ -173,6 +186,13 @@ class Settings(BaseSettings):
         if value not in {"batched", "naive"}:
             raise ValueError("stock_gate must be 'batched' or 'naive'")
         return value
+
+    @model_validator(mode="after")
+    def _heartbeat_within_ttl(self) -> Settings:
+        if self.gate_heartbeat_seconds * 2 > self.gate_worker_ttl_seconds:
+            raise ValueError("LIVEPLEDGE_GATE_HEARTBEAT_SECONDS must be at most half of "
+                             "LIVEPLEDGE_GATE_WORKER_TTL_SECONDS (a live worker would look dead)")
+        return self
 
     @property
     def effective_database_url(self) -> str:
@@ -195,6 +215,9 @@ class Settings(BaseSettings):
             raise SystemExit(
                 "LIVEPLEDGE_SECRET_KEY must be set to 32+ random characters in production"
             )
+        if self.environment == "production" and self.bench_noop_endpoint:
+            raise SystemExit("LIVEPLEDGE_BENCH_NOOP_ENDPOINT is for benchmarks; it is refused "
+                             "in production")
 
 
 @lru_cache

@@ -130,8 +130,10 @@ async def build_runtime(settings: Settings) -> Runtime:
         redis_client = make_redis_client(settings.redis_url,
                                          socket_timeout=settings.redis_timeout_seconds)
         broker = RedisBroker(settings.redis_url)
-        gate: StockGate = RedisStockGate(settings.redis_url, gate_loader(db),
-                                         reply_timeout=settings.redis_timeout_seconds)
+        gate: StockGate = RedisStockGate(
+            settings.redis_url, gate_loader(db), reply_timeout=settings.redis_timeout_seconds,
+            worker_ttl=settings.gate_worker_ttl_seconds,
+            heartbeat_seconds=settings.gate_heartbeat_seconds)
         presence: Presence = RedisPresence(redis_client, settings.presence_ttl_seconds)
         limiter: RateLimiter = RedisRateLimiter(redis_client)
         throttle: Throttle = RedisThrottle(redis_client)
@@ -210,7 +212,9 @@ async def build_runtime(settings: Settings) -> Runtime:
     chat_queue.start()
     runtime.tasks.append(asyncio.create_task(_sweep_forever(runtime), name="expiry-sweeper"))
     if isinstance(gate, RedisStockGate):
+        await gate.start()
         await reconcile_gate(runtime)
+        runtime.tasks.append(asyncio.create_task(_reclaim_forever(runtime), name="gate-reclaim"))
     return runtime
 
 
@@ -244,18 +248,40 @@ async def _sweep_forever(runtime: Runtime) -> None:
             return
 
 
-async def reconcile_gate(runtime: Runtime) -> None:
-    """Settle Redis reservations left pending by a worker that died mid-batch: committed ones
-    are confirmed, the rest released (see docs/architecture.md, "After a crash")."""
+async def _reclaim_forever(runtime: Runtime) -> None:
+    """Every heartbeat, look for gate workers whose liveness key expired (a dead process) and
+    settle their pending reservations, so that a unit held by a dead worker is back on sale
+    within seconds even if its buyer never retries (docs/decisions.md, "Dead workers'
+    reservations"). One SMEMBERS and one EXISTS per registered worker while nobody died."""
+    gate = runtime.gate
+    assert isinstance(gate, RedisStockGate)
+    while await runtime.stop.rest(runtime.settings.gate_heartbeat_seconds):
+        try:
+            dead = await gate.dead_workers()
+            if dead:
+                await reconcile_gate(runtime, dead=dead)
+                await gate.forget_workers(dead)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("gate reclaim failed")
+
+
+async def reconcile_gate(runtime: Runtime, *, dead: set[str] | None = None) -> None:
+    """Settle Redis reservations left pending by a worker that died mid-batch (its liveness
+    key expired, or the reservation outlived the lease): committed ones are confirmed, the rest
+    released (see docs/architecture.md, "After a crash")."""
     from sqlalchemy import select
 
     from livepledge.orders.models import orders
 
     gate = runtime.gate
     assert isinstance(gate, RedisStockGate)
+    if dead is None:
+        dead = await gate.dead_workers()
     for item_id in await gate.gated_items():
         lease = runtime.settings.gate_lease_seconds
-        for record in await gate.stale_pending(item_id, older_than=lease):
+        for record in await gate.stale_pending(item_id, older_than=lease, dead=dead):
             buyer, _, key = str(record["ref"]).partition(":")
             async with runtime.db.read() as conn:
                 found = (await conn.execute(select(orders.c.id).where(

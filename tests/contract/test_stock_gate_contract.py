@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -324,3 +325,155 @@ async def test_a_burst_on_an_unloaded_item_reads_the_database_once(gate, databas
     assert database.loads == [item]
     assert sorted(r.outcome for r in results) == ["reserved"] * 10 + ["sold_out"] * 40
     assert await gate.remaining(item) == 0
+
+
+# --- dead workers (issue #16, item 14) ------------------------------------------------------
+
+async def test_a_live_processes_reservation_is_never_reclaimed(gate, database):
+    item = database.add(remaining=3)
+    reservation = await gate.reserve(item, 7, 1, 1, reference="7:a")
+    asked: list[bool] = []
+
+    async def committed() -> bool:
+        asked.append(True)
+        return False
+
+    assert await gate.reclaim_orphan(item, "7:a", committed) is False
+    assert asked == []  # its worker is alive: not even looked up in the database
+    assert await gate.remaining(item) == 2
+    assert (await gate.reserve(item, 7, 1, 1, reference="7:a")).outcome == "known"
+    await gate.release(item, 7, 1, reservation)
+    assert await gate.remaining(item) == 3
+
+
+def _redis_gate(database: FakeDatabase, url: str, *, ttl: float = 0.4) -> RedisStockGate:
+    return RedisStockGate(url, database.load, prefix="lp:contract-gate", worker_ttl=ttl,
+                          heartbeat_seconds=ttl / 4)
+
+
+def _stop_beating(gate: RedisStockGate) -> None:
+    """As SIGKILL would: the heartbeat stops, nothing is cleaned up."""
+    assert gate._heart is not None
+    gate._heart_stop.set()
+    gate._heart.join()
+
+
+async def _until_dead(observer: RedisStockGate, worker: str) -> None:
+    deadline = time.monotonic() + 10
+    while worker not in await observer.dead_workers():  # the liveness key's TTL runs out
+        assert time.monotonic() < deadline, "the liveness key never expired"
+        await asyncio.sleep(0.05)
+
+
+def _never(committed: bool = False):  # type: ignore[no-untyped-def]
+    """The database's answer to "is this reservation's order committed?"."""
+    async def check() -> bool:
+        return committed
+    return check
+
+
+@pytest.fixture
+async def two_workers(database: FakeDatabase, redis_url: str):  # type: ignore[no-untyped-def]
+    """Two workers sharing one Redis gate (a short liveness TTL, so the test is quick)."""
+    first, second = _redis_gate(database, redis_url), _redis_gate(database, redis_url)
+    await first.start()
+    await second.start()
+    yield first, second
+    await first.close()
+    await second.close()
+
+
+async def test_a_slow_but_alive_worker_keeps_its_reservations(two_workers, database):
+    # Given a worker with a pending reservation whose event loop then stalls for 3 TTLs
+    slow, other = two_workers
+    item = database.add(remaining=3)
+    await slow.reserve(item, 7, 1, 1, reference="7:a")
+    time.sleep(slow.worker_ttl * 3)  # a blocked event loop, not a wait for a result
+
+    # Then its heartbeat (a thread) kept it alive: nobody reclaims its reservation
+    assert await other.dead_workers() == set()
+    assert await other.orphan(item, "7:a") is None
+    assert await other.reclaim_orphan(item, "7:a", _never()) is False
+    assert await other.remaining(item) == 2
+    assert (await other.reserve(item, 7, 1, 1, reference="7:a")).outcome == "known"
+
+
+async def test_a_dead_workers_unwritten_reservation_is_released_once(two_workers, database):
+    # Given a worker that dies with a reservation pending, its order never written
+    dead, alive = two_workers
+    item = database.add(remaining=3)
+    await dead.reserve(item, 7, 2, 2, reference="7:a")
+    await alive.reserve(item, 8, 1, 2, reference="8:a")
+    _stop_beating(dead)
+    await _until_dead(alive, dead.worker_id)
+    assert await alive.dead_workers() == {dead.worker_id}
+
+    # When two workers race to reclaim it
+    outcomes = await asyncio.gather(alive.reclaim_orphan(item, "7:a", _never()),
+                                    alive.reclaim_orphan(item, "7:a", _never()))
+
+    # Then exactly one gave its units and the buyer's count back, and the reference is free
+    assert sorted(outcomes) == [False, True]
+    assert await alive.remaining(item) == 2
+    assert await alive.orphan(item, "7:a") is None
+    # the live worker's reservation is untouched
+    assert await alive.reclaim_orphan(item, "8:a", _never()) is False
+    again = await alive.reserve(item, 7, 2, 2, reference="7:a")
+    assert again == Reservation("reserved", 0, "7:a")
+    assert await alive.remaining(item) == 0
+
+
+async def test_a_dead_workers_committed_reservation_is_kept_sold(two_workers, database):
+    dead, alive = two_workers
+    item = database.add(remaining=3)
+    await dead.reserve(item, 7, 1, 1, reference="7:a")
+    _stop_beating(dead)
+    await _until_dead(alive, dead.worker_id)
+
+    # its order is in the database: the reservation is settled, nothing given back
+    assert await alive.reclaim_orphan(item, "7:a", _never(committed=True)) is False
+    assert await alive.orphan(item, "7:a") is None
+    assert await alive.remaining(item) == 2
+    assert (await alive.reserve(item, 7, 1, 1, reference="7:a")).outcome == "known"
+    assert (await alive.reserve(item, 7, 1, 1, reference="7:b")).outcome == "over_limit"
+
+
+async def test_the_sweep_settles_only_dead_workers_reservations(two_workers, database):
+    dead, alive = two_workers
+    item = database.add(remaining=5)
+    await dead.reserve(item, 7, 1, 1, reference="7:a")
+    await alive.reserve(item, 8, 1, 1, reference="8:a")
+    _stop_beating(dead)
+    await _until_dead(alive, dead.worker_id)
+
+    stale = await alive.stale_pending(item, older_than=60, dead=await alive.dead_workers())
+
+    assert [r["token"] for r in stale] == ["7:a"]
+    assert await alive.settle_stale(item, stale[0], committed=False) is True
+    assert await alive.settle_stale(item, stale[0], committed=False) is False
+    assert await alive.remaining(item) == 4
+    await alive.forget_workers({dead.worker_id})
+    assert await alive.dead_workers() == set()
+
+
+async def test_a_worker_wrongly_taken_for_dead_takes_its_units_back_on_confirm(two_workers,
+                                                                               database):
+    # Given a worker cut off from Redis longer than its TTL (its key gone) while its order is
+    # being committed, and another worker that released its reservation meanwhile
+    cut_off, other = two_workers
+    item = database.add(remaining=3)
+    reservation = await cut_off.reserve(item, 7, 1, 1, reference="7:a")
+    _stop_beating(cut_off)
+    await _until_dead(other, cut_off.worker_id)
+    assert await other.reclaim_orphan(item, "7:a", _never()) is True
+    assert await other.remaining(item) == 3
+
+    # When its order commits after all and it confirms
+    await cut_off.confirm(item, [reservation])
+
+    # Then the gate counts the unit and the buyer again: it agrees with the database
+    assert await other.remaining(item) == 2
+    assert (await other.reserve(item, 7, 1, 1, reference="7:a")).outcome == "known"
+    assert (await other.reserve(item, 7, 1, 1, reference="7:b")).outcome == "over_limit"
+    await cut_off.confirm(item, [reservation])  # a second confirm takes nothing more
+    assert await other.remaining(item) == 2

@@ -80,6 +80,26 @@ async def buy_asgi(scope: Scope, receive: Receive, send: Send, session_id: int,
     await response(scope, receive, send)
 
 
+NOOP_PATH = re.compile(r"/api/v1/sessions/([0-9]{1,18})/lineup/([0-9]{1,18})/noop")
+
+
+async def noop_asgi(scope: Scope, receive: Receive, send: Send, session_id: int,
+                    item_id: int) -> None:
+    """The flash-sale benchmark's baseline, only when LIVEPLEDGE_BENCH_NOOP_ENDPOINT is set
+    (production refuses it): dispatched exactly like `buy_asgi` (same place ahead of the stack,
+    same path shape, body read, answer object and error mapping), doing nothing in between,
+    so that buy ÷ no-op measures the buy itself (bench/flash_sale.py)."""
+    path = scope["path"]
+    try:
+        raw = await problems.read_body(scope, receive)
+        if raw is None:
+            return  # the client went away
+        response: Response = Response(b"{}", media_type="application/json")
+    except Exception as exc:
+        response = problems.response_for(exc, path)
+    await response(scope, receive, send)
+
+
 def _quantity(raw: bytes) -> int:
     try:
         body = orjson.loads(raw)
@@ -208,7 +228,4 @@ async def cancel(order_id: int, principal: PrincipalDep, rt: RuntimeDep,
                                 policy=rt.compensation, now=rt.now())
 
 
-@router.get("/noop", include_in_schema=False)
-async def noop() -> Response:
-    """Baseline for the flash-sale benchmark: the cheapest request this server can answer."""
-    return Response(b"{}", media_type="application/json")
+

@@ -168,11 +168,17 @@ async def buy(
         raise _limit_problem(facts.per_buyer_limit, 0)
     if ctx.naive:
         return _answer(await commit_naive(ctx.db, pending), item_id, quantity, facts)
-    reservation = await ctx.gate.reserve(item_id, principal.user_id, quantity,
-                                         facts.per_buyer_limit,
-                                         reference=f"{principal.user_id}:{key}")
-    if reservation.outcome == "known":
-        return await _repeat(ctx, principal.user_id, key, item_id, quantity, facts)
+    reference = f"{principal.user_id}:{key}"
+    while True:
+        reservation = await ctx.gate.reserve(item_id, principal.user_id, quantity,
+                                             facts.per_buyer_limit, reference=reference)
+        if reservation.outcome != "known":
+            break
+        repeated = await _repeat(ctx, principal.user_id, key, item_id, quantity, facts)
+        if repeated is not None:
+            return repeated
+        # The first request's worker died before writing it and its reservation was given
+        # back: this request takes its place.
     if not reservation.is_reserved:
         # The gate knows every order's key: this is not a repeat, no database read needed.
         if reservation.outcome == "over_limit":
@@ -186,9 +192,11 @@ REPEAT_WAIT_SECONDS = 10.0
 
 
 async def _repeat(ctx: BuyContext, buyer_id: int, key: str, item_id: int, quantity: int,
-                  facts: ItemFacts) -> tuple[dict[str, Any], bool]:
+                  facts: ItemFacts) -> tuple[dict[str, Any], bool] | None:
     """A repeat of an earlier request: answer with its order, waiting if it is still being
-    written (in this process, on its future; in another worker, until it is committed)."""
+    written (in this process, on its future; in another worker, until it is committed).
+    None: the earlier request's worker is dead and its reservation was released unwritten (the
+    buyer's retry after a crash), so the caller reserves again."""
     first = ctx.writer.inflight.get((buyer_id, key))
     if first is not None:
         outcome = await asyncio.shield(first)
@@ -197,7 +205,15 @@ async def _repeat(ctx: BuyContext, buyer_id: int, key: str, item_id: int, quanti
         assert outcome.order is not None
         return _replay(outcome.order, item_id, quantity), False
     deadline = time.monotonic() + REPEAT_WAIT_SECONDS
+
+    async def committed() -> bool:
+        return await _existing(ctx.db, buyer_id, key) is not None
+
     while (existing := await _existing(ctx.db, buyer_id, key)) is None:
+        # Checked here, by the buyer's own retry, and not only by the periodic reclaim: the
+        # retry is answered as soon as the dead worker's liveness key has expired.
+        if await ctx.gate.reclaim_orphan(item_id, f"{buyer_id}:{key}", committed):
+            return None
         if time.monotonic() > deadline:
             raise Problem("service_unavailable",
                           "同一请求仍在处理中，请稍后用同一 Idempotency-Key 重试 / the first "

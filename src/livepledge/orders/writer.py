@@ -235,17 +235,20 @@ class OrderWriter:
             rounds[index].append(pending)
         dialect_insert = sqlite.insert if self.db.is_sqlite else postgresql.insert
         accepted: list[PendingOrder] = []
+        # One statement, compiled once and cached, executed for all rows of a round
+        # (insertmanyvalues): a multi-row .values([...]) was compiled anew for every batch, which
+        # cost more CPU than anything else in the writer (bench/flash_sale.py, docs/benchmarks.md).
+        stmt = dialect_insert(buyer_item_counts)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[buyer_item_counts.c.lineup_item_id, buyer_item_counts.c.buyer_id],
+            set_={"quantity": buyer_item_counts.c.quantity + stmt.excluded.quantity},
+            where=buyer_item_counts.c.quantity + stmt.excluded.quantity <= limit,
+        ).returning(buyer_item_counts.c.buyer_id)
         for members in rounds:
-            stmt = dialect_insert(buyer_item_counts).values([
+            result = await conn.execute(stmt, [
                 {"lineup_item_id": p.facts.item_id, "buyer_id": p.buyer_id,
                  "quantity": p.quantity} for p in members])
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[buyer_item_counts.c.lineup_item_id,
-                                buyer_item_counts.c.buyer_id],
-                set_={"quantity": buyer_item_counts.c.quantity + stmt.excluded.quantity},
-                where=buyer_item_counts.c.quantity + stmt.excluded.quantity <= limit,
-            ).returning(buyer_item_counts.c.buyer_id)
-            passed = {row.buyer_id for row in await conn.execute(stmt)}
+            passed = {row.buyer_id for row in result}
             accepted.extend(p for p in members if p.buyer_id in passed)
         return accepted
 
