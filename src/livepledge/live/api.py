@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 from typing import Any
 
@@ -26,6 +27,7 @@ from livepledge.live.schemas import (
     TranscriptRequest,
 )
 
+log = logging.getLogger("livepledge.live.api")
 router = APIRouter(tags=["live"])
 API = "/api/v1"
 
@@ -217,10 +219,19 @@ async def room_socket(websocket: WebSocket, session_id: int) -> None:
     try:
         # The snapshot goes first; events that arrive while it is built wait in the client's
         # bounded queue and are sent after it.
-        await websocket.send_text(orjson.dumps(await _snapshot(rt, room)).decode())
+        try:
+            snapshot = await _snapshot(rt, room)
+        except Exception as exc:  # e.g. a pool timeout in a join storm: try again later
+            log.warning("room %s: snapshot for a viewer failed (%s: %s); closed with 1013",
+                        session_id, type(exc).__name__, exc)
+            await websocket.close(code=1013, reason="try again later")
+            return
+        await websocket.send_text(orjson.dumps(snapshot).decode())
         sender = asyncio.create_task(_sender(websocket, client))
         while True:
-            raw = await websocket.receive_text()
+            raw = await _receive_text(websocket)
+            if raw is None:
+                return
             reply = await _handle(rt, room, principal, viewer_key, raw)
             if reply is not None:
                 client.offer(orjson.dumps(reply), critical=True)
@@ -232,6 +243,20 @@ async def room_socket(websocket: WebSocket, session_id: int) -> None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await sender
         await rt.rooms.leave(room, client)
+
+
+async def _receive_text(websocket: WebSocket) -> str | None:
+    """The next text message; None once the socket is closed. A binary frame is not part of
+    the protocol: the socket is closed with 1003 (unsupported data) and one line is logged."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        return None
+    text = message.get("text")
+    if text is None:
+        log.warning("%s: binary frame from a client; closed with 1003", websocket.url.path)
+        await websocket.close(code=1003, reason="text frames only")
+        return None
+    return text
 
 
 async def _handle(rt: RuntimeDep, room: Room, principal: Any, viewer_key: str,
@@ -292,8 +317,8 @@ async def shop_socket(websocket: WebSocket, shop_id: int) -> None:
     await rt.broker.subscribe(channel, forward)
     sender = asyncio.create_task(_sender(websocket, client))
     try:
-        while True:
-            await websocket.receive_text()
+        while await _receive_text(websocket) is not None:
+            pass
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
