@@ -12,7 +12,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from livepledge.deps import OptionalPrincipalDep, PrincipalDep, RuntimeDep, principal_for
 from livepledge.infra.problems import Problem
 from livepledge.live import chat, oversight, service
-from livepledge.live.room import CLOSE, Client, Room
+from livepledge.live.room import CLOSE, Client, DirectClient, Room
 from livepledge.live.schemas import (
     ChatRequest,
     CorrectionRequest,
@@ -26,6 +26,7 @@ from livepledge.live.schemas import (
     SlowModeRequest,
     TranscriptRequest,
 )
+from livepledge.live.wsserver import EXTENSION
 
 log = logging.getLogger("livepledge.live.api")
 router = APIRouter(tags=["live"])
@@ -181,12 +182,8 @@ async def oversight_log(session_id: int, principal: PrincipalDep,
 # --- WebSocket: the live room ---------------------------------------------------------------
 
 async def _snapshot(rt: RuntimeDep, room: Room) -> dict[str, Any]:
-    session = await _view(rt, room.session_id)
-    return {"type": "snapshot", "session": session,
-            "viewers": await rt.presence.count(room.session_id),
-            "likes_total": room.likes_total,
-            "recent_chat": await chat.recent_chat(rt.db, room.session_id),
-            "server_time": rt.now().isoformat()}
+    """From the room's memory: no database query per join (live/room.py)."""
+    return room.snapshot(rt.now())
 
 
 async def _sender(websocket: WebSocket, client: Client) -> None:
@@ -203,8 +200,9 @@ async def room_socket(websocket: WebSocket, session_id: int) -> None:
     rt = websocket.app.state.runtime
     try:
         principal = await principal_for(websocket, check_csrf=False)
-        async with rt.db.read() as conn:
-            await service.access_session(conn, session_id)
+        if session_id not in rt.rooms.rooms:  # an open room proves the session exists
+            async with rt.db.read() as conn:
+                await service.access_session(conn, session_id)
     except Problem as problem:
         await websocket.close(code=4404 if problem.status == 404 else 4401,
                               reason=problem.code)
@@ -212,22 +210,32 @@ async def room_socket(websocket: WebSocket, session_id: int) -> None:
     await websocket.accept()
     device = websocket.query_params.get("device") or secrets.token_hex(8)
     viewer_key = f"u:{principal.user_id}" if principal else f"a:{device[:64]}"
+    # The server's frame path (live/wsserver.py) when it offers one; ASGI sends otherwise.
+    protocol = websocket.scope.get("extensions", {}).get(EXTENSION)
     # Subscribe first, then snapshot: nothing announced in between is lost.
-    room, client = await rt.rooms.join(session_id, viewer_key,
-                                       principal.user_id if principal else None)
+    try:
+        room, client = await rt.rooms.join(session_id, viewer_key,
+                                           principal.user_id if principal else None, protocol)
+    except Exception as exc:  # the room could not be opened (e.g. a pool timeout)
+        log.warning("room %s: a viewer could not join (%s: %s); closed with 1013",
+                    session_id, type(exc).__name__, exc)
+        await websocket.close(code=1013, reason="try again later")
+        return
     sender: asyncio.Task[None] | None = None
     try:
-        # The snapshot goes first; events that arrive while it is built wait in the client's
-        # bounded queue and are sent after it.
+        # The snapshot goes first; events that arrive while it is built wait for it.
         try:
             snapshot = await _snapshot(rt, room)
-        except Exception as exc:  # e.g. a pool timeout in a join storm: try again later
+        except Exception as exc:
             log.warning("room %s: snapshot for a viewer failed (%s: %s); closed with 1013",
                         session_id, type(exc).__name__, exc)
             await websocket.close(code=1013, reason="try again later")
             return
-        await websocket.send_text(orjson.dumps(snapshot).decode())
-        sender = asyncio.create_task(_sender(websocket, client))
+        if isinstance(client, DirectClient):
+            client.start(orjson.dumps(snapshot))
+        else:
+            await websocket.send_text(orjson.dumps(snapshot).decode())
+            sender = asyncio.create_task(_sender(websocket, client))
         while True:
             raw = await _receive_text(websocket)
             if raw is None:
