@@ -211,7 +211,8 @@ async def room_socket(websocket: WebSocket, session_id: int) -> None:
     device = websocket.query_params.get("device") or secrets.token_hex(8)
     viewer_key = f"u:{principal.user_id}" if principal else f"a:{device[:64]}"
     # The server's frame path (live/wsserver.py) when it offers one; ASGI sends otherwise.
-    protocol = websocket.scope.get("extensions", {}).get(EXTENSION)
+    protocol = websocket.scope.get("extensions", {}).get(EXTENSION) \
+        if rt.settings.room_direct_frames else None
     # Subscribe first, then snapshot: nothing announced in between is lost.
     try:
         room, client = await rt.rooms.join(session_id, viewer_key,
