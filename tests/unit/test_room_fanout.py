@@ -13,24 +13,28 @@ from livepledge.live.wsserver import text_frame
 
 
 class FakeSocket:
-    """What DirectClient needs of live/wsserver.py's protocol; `buffered` is set by the test."""
+    """What DirectClient needs of live/wsserver.py's protocol and its transport; the test sets
+    how many bytes the transport holds unsent."""
 
     def __init__(self) -> None:
         self.frames: list[bytes] = []
         self.buffered_bytes = 0
         self.closed: tuple[int, str] | None = None
+        self.close_sent = False
+        self.transport = self
 
-    def open_for_frames(self) -> bool:
-        return self.closed is None
+    def is_closing(self) -> bool:
+        return self.closed is not None
 
-    def write_frame(self, frame: bytes) -> None:
+    def write(self, frame: bytes) -> None:
         self.frames.append(frame)
 
-    def buffered(self) -> int:
+    def get_write_buffer_size(self) -> int:
         return self.buffered_bytes
 
     def drop(self, code: int, reason: str) -> None:
         self.closed = (code, reason)
+        self.close_sent = True
 
 
 def parse(frame: bytes) -> Frame:

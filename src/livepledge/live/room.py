@@ -97,11 +97,13 @@ class DirectClient:
             self._write(text_frame(data), critical)
 
     def _write(self, frame: bytes, critical: bool) -> None:
+        # The hot path of a broadcast (once per viewer per message): the transport directly.
         protocol = self.protocol
-        if not protocol.open_for_frames():
+        transport = protocol.transport
+        if protocol.close_sent or transport.is_closing():
             self.dropped = True
             return
-        buffered = protocol.buffered()
+        buffered = transport.get_write_buffer_size()
         if buffered > self.soft_limit:
             if not critical:
                 self.skipped += 1
@@ -110,7 +112,7 @@ class DirectClient:
                 self.dropped = True
                 protocol.drop(1013, "slow consumer")
                 return
-        protocol.write_frame(frame)
+        transport.write(frame)
 
 
 class Room:

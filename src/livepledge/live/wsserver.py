@@ -38,19 +38,14 @@ class RoomWebSocketProtocol(WebSocketsSansIOProtocol):
         if scope is not None and not self.close_sent:
             scope["extensions"][EXTENSION] = self
 
-    # --- what the room uses (live/room.py, DirectClient) ------------------------------------
+    # What the room uses (live/room.py, DirectClient): `close_sent`, and `transport` to write
+    # complete frames; frames and uvicorn's own writes never interleave (each is one
+    # `transport.write` on the event loop's thread). The app is handed the protocol only after
+    # the handshake, so the connection is open.
 
     def open_for_frames(self) -> bool:
         return self.handshake_complete and not self.close_sent \
             and not self.transport.is_closing()
-
-    def write_frame(self, frame: bytes) -> None:
-        """Write one complete frame; frames and uvicorn's own writes never interleave (each is
-        one `transport.write` on the event loop's thread)."""
-        self.transport.write(frame)
-
-    def buffered(self) -> int:
-        return self.transport.get_write_buffer_size()
 
     def drop(self, code: int, reason: str) -> None:
         """Close from the server side without the app's help (a consumer too slow to keep):
