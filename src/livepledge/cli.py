@@ -72,6 +72,10 @@ def _run_server(host: str, port: int, workers: int, settings: Settings) -> None:
 
     options = {"log_level": settings.log_level, "access_log": False, "ws_max_size": 65536,
                "timeout_graceful_shutdown": 5,
+               # The live room writes one encoded frame to every socket (live/wsserver.py);
+               # no per-viewer compression of the same frame (docs/decisions.md).
+               "ws": "livepledge.live.wsserver:RoomWebSocketProtocol",
+               "ws_per_message_deflate": settings.ws_per_message_deflate,
                # X-Forwarded-For/-Proto are believed only from the load balancers named here,
                # so a client cannot pick its own address (login throttling, docs/security.md).
                "proxy_headers": bool(settings.forwarded_allow_ips),

@@ -121,6 +121,15 @@ class Settings(BaseSettings):
     room_client_queue: int = Field(
         default=64, ge=4, description="Messages queued per WebSocket client before it is dropped."
     )
+    room_direct_frames: bool = Field(
+        default=True, description="The live room writes each encoded frame straight to every "
+        "socket (live/wsserver.py); off: one ASGI send per viewer (the slower path, kept for "
+        "comparison and for other ASGI servers)."
+    )
+    ws_per_message_deflate: bool = Field(
+        default=False, description="Offer permessage-deflate on WebSockets (costs CPU and memory "
+        "per viewer; see docs/decisions.md)."
+    )
     token_cache_seconds: float = Field(
         default=30.0, ge=0, description="How long a validated API token is cached in-process."
     )

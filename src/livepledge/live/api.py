@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 from typing import Any
 
@@ -11,7 +12,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from livepledge.deps import OptionalPrincipalDep, PrincipalDep, RuntimeDep, principal_for
 from livepledge.infra.problems import Problem
 from livepledge.live import chat, oversight, service
-from livepledge.live.room import CLOSE, Client, Room
+from livepledge.live.room import CLOSE, Client, DirectClient, Room
 from livepledge.live.schemas import (
     ChatRequest,
     CorrectionRequest,
@@ -25,7 +26,9 @@ from livepledge.live.schemas import (
     SlowModeRequest,
     TranscriptRequest,
 )
+from livepledge.live.wsserver import EXTENSION
 
+log = logging.getLogger("livepledge.live.api")
 router = APIRouter(tags=["live"])
 API = "/api/v1"
 
@@ -179,12 +182,8 @@ async def oversight_log(session_id: int, principal: PrincipalDep,
 # --- WebSocket: the live room ---------------------------------------------------------------
 
 async def _snapshot(rt: RuntimeDep, room: Room) -> dict[str, Any]:
-    session = await _view(rt, room.session_id)
-    return {"type": "snapshot", "session": session,
-            "viewers": await rt.presence.count(room.session_id),
-            "likes_total": room.likes_total,
-            "recent_chat": await chat.recent_chat(rt.db, room.session_id),
-            "server_time": rt.now().isoformat()}
+    """From the room's memory: no database query per join (live/room.py)."""
+    return room.snapshot(rt.now())
 
 
 async def _sender(websocket: WebSocket, client: Client) -> None:
@@ -201,8 +200,9 @@ async def room_socket(websocket: WebSocket, session_id: int) -> None:
     rt = websocket.app.state.runtime
     try:
         principal = await principal_for(websocket, check_csrf=False)
-        async with rt.db.read() as conn:
-            await service.access_session(conn, session_id)
+        if session_id not in rt.rooms.rooms:  # an open room proves the session exists
+            async with rt.db.read() as conn:
+                await service.access_session(conn, session_id)
     except Problem as problem:
         await websocket.close(code=4404 if problem.status == 404 else 4401,
                               reason=problem.code)
@@ -210,17 +210,37 @@ async def room_socket(websocket: WebSocket, session_id: int) -> None:
     await websocket.accept()
     device = websocket.query_params.get("device") or secrets.token_hex(8)
     viewer_key = f"u:{principal.user_id}" if principal else f"a:{device[:64]}"
+    # The server's frame path (live/wsserver.py) when it offers one; ASGI sends otherwise.
+    protocol = websocket.scope.get("extensions", {}).get(EXTENSION) \
+        if rt.settings.room_direct_frames else None
     # Subscribe first, then snapshot: nothing announced in between is lost.
-    room, client = await rt.rooms.join(session_id, viewer_key,
-                                       principal.user_id if principal else None)
+    try:
+        room, client = await rt.rooms.join(session_id, viewer_key,
+                                           principal.user_id if principal else None, protocol)
+    except Exception as exc:  # the room could not be opened (e.g. a pool timeout)
+        log.warning("room %s: a viewer could not join (%s: %s); closed with 1013",
+                    session_id, type(exc).__name__, exc)
+        await websocket.close(code=1013, reason="try again later")
+        return
     sender: asyncio.Task[None] | None = None
     try:
-        # The snapshot goes first; events that arrive while it is built wait in the client's
-        # bounded queue and are sent after it.
-        await websocket.send_text(orjson.dumps(await _snapshot(rt, room)).decode())
-        sender = asyncio.create_task(_sender(websocket, client))
+        # The snapshot goes first; events that arrive while it is built wait for it.
+        try:
+            snapshot = await _snapshot(rt, room)
+        except Exception as exc:
+            log.warning("room %s: snapshot for a viewer failed (%s: %s); closed with 1013",
+                        session_id, type(exc).__name__, exc)
+            await websocket.close(code=1013, reason="try again later")
+            return
+        if isinstance(client, DirectClient):
+            client.start(orjson.dumps(snapshot))
+        else:
+            await websocket.send_text(orjson.dumps(snapshot).decode())
+            sender = asyncio.create_task(_sender(websocket, client))
         while True:
-            raw = await websocket.receive_text()
+            raw = await _receive_text(websocket)
+            if raw is None:
+                return
             reply = await _handle(rt, room, principal, viewer_key, raw)
             if reply is not None:
                 client.offer(orjson.dumps(reply), critical=True)
@@ -232,6 +252,20 @@ async def room_socket(websocket: WebSocket, session_id: int) -> None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await sender
         await rt.rooms.leave(room, client)
+
+
+async def _receive_text(websocket: WebSocket) -> str | None:
+    """The next text message; None once the socket is closed. A binary frame is not part of
+    the protocol: the socket is closed with 1003 (unsupported data) and one line is logged."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        return None
+    text = message.get("text")
+    if text is None:
+        log.warning("%s: binary frame from a client; closed with 1003", websocket.url.path)
+        await websocket.close(code=1003, reason="text frames only")
+        return None
+    return text
 
 
 async def _handle(rt: RuntimeDep, room: Room, principal: Any, viewer_key: str,
@@ -292,8 +326,8 @@ async def shop_socket(websocket: WebSocket, shop_id: int) -> None:
     await rt.broker.subscribe(channel, forward)
     sender = asyncio.create_task(_sender(websocket, client))
     try:
-        while True:
-            await websocket.receive_text()
+        while await _receive_text(websocket) is not None:
+            pass
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

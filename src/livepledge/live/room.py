@@ -1,17 +1,23 @@
-"""The live room in one process: viewers' WebSocket queues, ticks, presence.
+"""The live room in one process: its state in memory, one writer for all its viewers, ticks.
 
-Every process that has viewers of a room subscribes to `room:{id}` on the broker. Card, stock and
-session changes go to clients at once; chat and likes are coalesced into one `tick` message per
-room every `room_tick_ms`, which also carries the viewer count. A client whose bounded queue is
-full skips ticks; if even a card or stock change cannot be queued it is dropped (it reconnects and
-takes a fresh snapshot). The server never buffers without bound.
+Every process that has viewers of a room subscribes to `room:{id}` on the broker and keeps the
+room's current state (session view, stock, recent chat, likes, viewer count) in memory, so a
+joining viewer's snapshot costs no database query. Card, stock and session changes go to viewers
+at once; chat and likes are coalesced into one `tick` message per room every `room_tick_ms`,
+which also carries the viewer count. Each message is encoded once and the same frame is written
+to every socket by the room itself (no task or queue per viewer) where the server offers it
+(live/wsserver.py); elsewhere a viewer has a bounded queue and a sender task (`Client`).
+
+A slow viewer (its socket's send buffer above the soft limit) skips ticks, which are counted;
+card and stock changes are never skipped. If its buffer passes the hard limit it is closed with
+1013 (it reconnects and takes a fresh snapshot). The server never buffers without bound.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from datetime import datetime
 from typing import Any
 
@@ -23,12 +29,15 @@ from livepledge.infra.clock import utcnow
 from livepledge.infra.db import Database
 from livepledge.infra.notify import Notifier, room_channel
 from livepledge.infra.stopping import Stop, finish
+from livepledge.live import rules
 from livepledge.live.models import likes, lineup_items, viewer_visits
 from livepledge.live.presence import Presence
+from livepledge.live.wsserver import RoomWebSocketProtocol, text_frame
 
 log = logging.getLogger("livepledge.live.room")
 CLOSE = object()
 STOCK_REFRESH_TICKS = 10
+RECENT_CHAT = 30  # lines in a snapshot (chat.RECENT_CHAT)
 
 
 class Client:
@@ -39,7 +48,7 @@ class Client:
         self.dropped = False
         self.skipped = 0
 
-    def offer(self, data: bytes, *, critical: bool) -> None:
+    def offer(self, data: bytes, *, critical: bool, frame: bytes | None = None) -> None:
         if self.dropped:
             return
         try:
@@ -54,11 +63,64 @@ class Client:
             self.queue.put_nowait(CLOSE)
 
 
+class DirectClient:
+    """A viewer whose frames the room writes straight to its socket (live/wsserver.py). Until
+    its snapshot is written, what the room broadcasts waits here, so the snapshot comes first."""
+
+    def __init__(self, viewer_key: str, user_id: int | None, protocol: RoomWebSocketProtocol,
+                 *, soft_limit: int, hard_limit: int) -> None:
+        self.viewer_key = viewer_key
+        self.user_id = user_id
+        self.protocol = protocol
+        self.soft_limit = soft_limit
+        self.hard_limit = hard_limit
+        self.pending: list[tuple[bytes, bool]] | None = []
+        self.dropped = False
+        self.skipped = 0
+
+    def offer(self, data: bytes, *, critical: bool, frame: bytes | None = None) -> None:
+        if self.dropped:
+            return
+        if self.pending is not None:
+            if critical or len(self.pending) < 64:
+                self.pending.append((data, critical))
+            else:
+                self.skipped += 1
+            return
+        self._write(frame if frame is not None else text_frame(data), critical)
+
+    def start(self, snapshot: bytes) -> None:
+        """Write the snapshot, then whatever was broadcast while it was being built."""
+        pending, self.pending = self.pending or [], None
+        self._write(text_frame(snapshot), True)
+        for data, critical in pending:
+            self._write(text_frame(data), critical)
+
+    def _write(self, frame: bytes, critical: bool) -> None:
+        # The hot path of a broadcast (once per viewer per message): the transport directly.
+        protocol = self.protocol
+        transport = protocol.transport
+        if protocol.close_sent or transport.is_closing():
+            self.dropped = True
+            return
+        buffered = transport.get_write_buffer_size()
+        if buffered > self.soft_limit:
+            if not critical:
+                self.skipped += 1
+                return
+            if buffered > self.hard_limit:
+                self.dropped = True
+                protocol.drop(1013, "slow consumer")
+                return
+        transport.write(frame)
+
+
 class Room:
     def __init__(self, hub: RoomHub, session_id: int) -> None:
         self.hub = hub
         self.session_id = session_id
-        self.clients: set[Client] = set()
+        self.clients: set[Client | DirectClient] = set()
+        self.keys: dict[str, int] = {}  # viewer key -> sockets of that viewer here
         self.chat_buffer: list[dict[str, Any]] = []
         self.likes_total = 0
         self.local_likes: dict[int, int] = defaultdict(int)
@@ -66,17 +128,40 @@ class Room:
         self.leaves: list[tuple[str, datetime]] = []
         self.viewers = 0
         self.stock: dict[int, int] = {}
+        # What a joining viewer's snapshot is made of, kept current from the broker.
+        self.view: dict[str, Any] = {}
+        self.recent_chat: deque[dict[str, Any]] = deque(maxlen=RECENT_CHAT * 2)
         self.ticks = 0
+        self.frames = 0  # frames handed to sockets (one per viewer per message)
+        self.skipped = 0  # ticks a slow viewer did not get
+        self._opening: list[bytes] | None = None
         self._task: asyncio.Task[None] | None = None
         self._stop = Stop()
         self._last_sent: tuple[int, int] = (-1, -1)
 
     async def open(self) -> None:
-        async with self.hub.db.read() as conn:
-            total = (await conn.execute(select(func.coalesce(func.sum(likes.c.count), 0)).where(
-                likes.c.session_id == self.session_id))).scalar_one()
-            self.likes_total = int(total)
+        """Subscribe, then load the state once; what the broker delivers meanwhile is applied
+        after it (the periodic stock refresh settles any stock message older than the read)."""
+        from livepledge.live import chat, service
+
+        self._opening = []
         await self.hub.broker.subscribe(room_channel(self.session_id), self.on_message)
+        try:
+            async with self.hub.db.read() as conn:
+                total = (await conn.execute(select(func.coalesce(func.sum(likes.c.count), 0))
+                                            .where(likes.c.session_id == self.session_id)))
+                self.likes_total = int(total.scalar_one())
+                self.view = await service.session_view(conn, self.session_id, utcnow())
+            self.recent_chat.extend(await chat.recent_chat(self.hub.db, self.session_id,
+                                                           limit=RECENT_CHAT))
+            self.viewers = await self.hub.presence.count(self.session_id)
+        except BaseException:
+            await self.hub.broker.unsubscribe(room_channel(self.session_id), self.on_message)
+            raise
+        self.stock = {i["id"]: i["stock_remaining"] for i in self.view["lineup"]}
+        early, self._opening = self._opening, None
+        for data in early:
+            await self.on_message("", data)
         self._task = asyncio.create_task(self._tick_loop(), name=f"room-{self.session_id}")
 
     async def close(self) -> None:
@@ -90,6 +175,9 @@ class Room:
         return self._stop.is_set and (self._task is None or self._task.done())
 
     async def on_message(self, _channel: str, data: bytes) -> None:
+        if self._opening is not None:
+            self._opening.append(data)
+            return
         message = orjson.loads(data)
         kind = message.get("type")
         if kind == "chat":
@@ -98,12 +186,45 @@ class Room:
             self.likes_total += int(message["delta"])
         else:
             if kind == "stock":
-                self.stock[message["item_id"]] = message["stock_remaining"]
+                self._set_stock(message["item_id"], message["stock_remaining"])
+            elif kind == "session":
+                self.view.update(message["session"])
+                self.stock.update({i["id"]: i["stock_remaining"] for i in self.view["lineup"]})
+            elif kind == "chat_removed":
+                gone = message.get("id")
+                self.chat_buffer = [c for c in self.chat_buffer if c.get("id") != gone]
+                for line in [c for c in self.recent_chat if c.get("id") == gone]:
+                    self.recent_chat.remove(line)
             self.broadcast(data, critical=True)
 
+    def _set_stock(self, item_id: int, remaining: int) -> None:
+        self.stock[item_id] = remaining
+        for item in self.view.get("lineup", ()):
+            if item["id"] == item_id:
+                item["stock_remaining"] = remaining
+
+    def snapshot(self, now: datetime) -> dict[str, Any]:
+        """A joining viewer's first message, from memory: the state as of the last message
+        broadcast (what follows it reaches the viewer as events)."""
+        view = dict(self.view)
+        view["lineup"] = [
+            {**item, "sale_state": rules.sale_state(
+                session_status=view["status"],
+                starts_at=datetime.fromisoformat(item["sale_starts_at"]),
+                ends_at=datetime.fromisoformat(item["sale_ends_at"]), now=now)}
+            for item in view["lineup"]]
+        chat = list(self.recent_chat)[-RECENT_CHAT:]
+        return {"type": "snapshot", "session": view, "viewers": self.viewers,
+                "likes_total": self.likes_total, "recent_chat": chat,
+                "server_time": now.isoformat()}
+
     def broadcast(self, data: bytes, *, critical: bool) -> None:
-        for client in list(self.clients):
-            client.offer(data, critical=critical)
+        """One encoding of the message, the same frame written to every viewer's socket."""
+        frame = text_frame(data)
+        clients = list(self.clients)
+        for client in clients:
+            client.offer(data, critical=critical, frame=frame)
+        self.frames += len(clients)
 
     async def _tick_loop(self) -> None:
         interval = self.hub.tick_seconds
@@ -125,6 +246,7 @@ class Room:
         state = (self.viewers, self.likes_total)
         if chat or state != self._last_sent:
             self._last_sent = state
+            self.recent_chat.extend(chat)
             tick = {"type": "tick", "chat": chat, "likes_total": self.likes_total,
                     "viewers": self.viewers}
             self.broadcast(orjson.dumps(tick), critical=False)
@@ -139,7 +261,7 @@ class Room:
                                       .where(lineup_items.c.session_id == self.session_id))
             for row in rows:
                 if self.stock.get(row.id) != row.stock_remaining:
-                    self.stock[row.id] = row.stock_remaining
+                    self._set_stock(row.id, row.stock_remaining)
                     self.broadcast(orjson.dumps({"type": "stock", "item_id": row.id,
                                                  "stock_remaining": row.stock_remaining}),
                                    critical=True)
@@ -185,28 +307,45 @@ class RoomHub:
         # Rooms whose last viewer left: their loop is storing what is left (close() waits).
         self._retiring: set[Room] = set()
 
-    async def join(self, session_id: int, viewer_key: str, user_id: int | None) -> tuple[Room,
-                                                                                       Client]:
+    async def join(self, session_id: int, viewer_key: str, user_id: int | None,
+                   protocol: RoomWebSocketProtocol | None = None,
+                   ) -> tuple[Room, Client | DirectClient]:
+        """Add a viewer. With `protocol` (live/wsserver.py) the room writes its frames itself;
+        without, the caller runs a sender task over the client's queue (`Client`)."""
         async with self._lock:
             room = self.rooms.get(session_id)
             if room is None:
                 room = Room(self, session_id)
                 await room.open()
                 self.rooms[session_id] = room
-        client = Client(viewer_key, user_id, self.queue_size)
-        is_new_here = not any(c.viewer_key == viewer_key for c in room.clients)
+        client: Client | DirectClient
+        if protocol is not None:
+            soft = self.queue_size * 1024
+            client = DirectClient(viewer_key, user_id, protocol, soft_limit=soft,
+                                  hard_limit=soft * 16)
+        else:
+            client = Client(viewer_key, user_id, self.queue_size)
+        here = room.keys.get(viewer_key, 0)
+        room.keys[viewer_key] = here + 1
         room.clients.add(client)
         room.joins.append((viewer_key, utcnow()))
-        if is_new_here:  # presence counts the workers serving a viewer; leave() mirrors this
+        if not here:  # presence counts the workers serving a viewer; leave() mirrors this
             await self.presence.join(session_id, viewer_key)
         else:
             await self.presence.beat(session_id, viewer_key)
         return room, client
 
-    async def leave(self, room: Room, client: Client) -> None:
+    async def leave(self, room: Room, client: Client | DirectClient) -> None:
+        if client not in room.clients:
+            return
         room.clients.discard(client)
+        room.skipped += client.skipped
         room.leaves.append((client.viewer_key, utcnow()))
-        if not any(c.viewer_key == client.viewer_key for c in room.clients):
+        left = room.keys.get(client.viewer_key, 1) - 1
+        if left:
+            room.keys[client.viewer_key] = left
+        else:
+            room.keys.pop(client.viewer_key, None)
             await self.presence.leave(room.session_id, client.viewer_key)
         async with self._lock:
             if not room.clients and self.rooms.get(room.session_id) is room:
