@@ -140,6 +140,8 @@ async def slow_mode(session_id: int, body: SlowModeRequest, principal: Principal
 
 @router.get(API + "/sessions/{session_id}/viewers")
 async def viewers(session_id: int, rt: RuntimeDep, _p: OptionalPrincipalDep) -> dict[str, int]:
+    async with rt.db.read() as conn:
+        await service.access_session(conn, session_id)  # an unknown session is 404, not 0
     return {"viewers": await rt.presence.count(session_id)}
 
 
