@@ -83,7 +83,7 @@ def derived_errors(route: APIRoute) -> set[int]:
     calls = set(_calls(dependant))
     statuses: set[int] = set()
     if require_principal in calls or optional_principal in calls:
-        statuses |= {401, 403}
+        statuses |= {401, 403, 503}  # a token is looked up in the database
     if runtime_dependency in calls:
         statuses.add(503)
     params = [*dependant.path_params, *dependant.query_params, *dependant.header_params]

@@ -23,7 +23,7 @@ import pytest
 from tests.api.world import auth, build_world
 from tests.conftest import _migrated, lp_env
 
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = 5
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_schema_conformance", "response_headers_conformance", "unsupported_method",
           "allow_header_conformance", "missing_required_header")

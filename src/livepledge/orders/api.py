@@ -31,7 +31,10 @@ STATUSES = {"pending_payment", "paid", "shipped", "received", "cancelled", "expi
 
 @router.post("/sessions/{session_id}/lineup/{item_id}/orders", status_code=201,
              responses={201: {"description": "the order (durable); a repeat with the same key "
-                                             "returns it again with `Idempotent-Replayed: true`"},
+                                             "returns it again with `Idempotent-Replayed: true`",
+                              "headers": {"Idempotent-Replayed": {
+                                  "description": "present on a repeat", "required": False,
+                                  "schema": {"type": "string", "enum": ["true"]}}}},
                         409: {"description": "sold out, over the limit, sale not started or "
                                              "ended"}})
 async def buy(session_id: int, item_id: int, body: BuyRequest, principal: PrincipalDep,
