@@ -35,6 +35,10 @@ EXPECTED: dict[str, tuple[tuple[int, str], ...]] = {
     "/api/v1/sessions/{session_id}/oversight": (LOGIN, NOT_FOUND, NOT_FOUND),
     "/api/v1/orders/{order_id}": (LOGIN, NOT_FOUND, NOT_FOUND),
     "/api/v1/orders/{order_id}/packing-slip": (LOGIN, NOT_FOUND, NOT_FOUND),
+    "/api/v1/shops/{shop_id}/promises": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/shops/{shop_id}/trust-record": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/promises/{promise_id}": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/lineup-items/{item_id}/promises": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
 }
 
 
