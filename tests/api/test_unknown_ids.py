@@ -39,6 +39,8 @@ EXPECTED: dict[str, tuple[tuple[int, str], ...]] = {
     "/api/v1/shops/{shop_id}/trust-record": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/promises/{promise_id}": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/lineup-items/{item_id}/promises": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/shops/{shop_id}/cases": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/cases/{case_id}": (LOGIN, NOT_FOUND, NOT_FOUND),
 }
 
 
