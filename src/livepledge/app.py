@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from livepledge import __version__
+from livepledge import __version__, openapi
 from livepledge.accounts.api import router as accounts_router
 from livepledge.aftersales.api import router as aftersales_router
 from livepledge.audit.api import router as audit_router
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.bench_noop = settings.bench_noop_endpoint
     problems.install(app)
+    openapi.install(app)  # errors as problem+json in the document, 405 with Allow
 
     for router in (accounts_router, catalog_router, live_router, orders_router,
                    compliance_router, audit_router, promises_router, notices_router,

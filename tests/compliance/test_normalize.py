@@ -55,3 +55,15 @@ def test_emoji_expansion_maps_every_character_back(text):
         assert end == start + 1
         char = text[start]
         assert char == expansion.text[i] or expansion.text[i] in EMOJI_WORDS.get(char, "")
+
+
+def test_control_characters_in_a_text_are_noise_not_markers():
+    # Found by the OpenAPI conformance run (a 500): a literal "\x03" is the EXPAND marker, and
+    # checking it recursed without end. The markers a text may carry are plain noise.
+    from livepledge.compliance.engine import check as check_text
+    from livepledge.compliance.normalize import EXPAND, NOISE, QUOTE, WEAK, fold
+
+    folded = fold(f"a{EXPAND}b{WEAK}c{QUOTE}d{NOISE}e\x1f")
+    assert folded == f"a{NOISE}b{NOISE}c{NOISE}d{NOISE}e{NOISE}"
+    assert check_text("\x08¢ô(\x03", "general", "script") == []
+    assert [f.rule_id for f in check_text("全网最\x03低价", "general", "script")] == ["PRC-001"]

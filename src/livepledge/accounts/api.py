@@ -17,11 +17,12 @@ from livepledge.accounts.schemas import (
     TokenResponse,
 )
 from livepledge.deps import PrincipalDep, RuntimeDep, client_address
+from livepledge.openapi import errors
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
-@router.post("/users", status_code=201, response_model=TokenResponse)
+@router.post("/users", status_code=201, response_model=TokenResponse, responses=errors(409, 429))
 async def register(body: RegisterRequest, request: Request, rt: RuntimeDep) -> dict[str, Any]:
     user_id = await service.guarded_register(
         rt.db, rt.login_guard, login=body.login, password=body.password,
@@ -32,7 +33,8 @@ async def register(body: RegisterRequest, request: Request, rt: RuntimeDep) -> d
     return {"token": token, "user_id": user_id}
 
 
-@router.post("/tokens", status_code=201, response_model=TokenResponse)
+@router.post("/tokens", status_code=201, response_model=TokenResponse,
+             responses=errors(401, 429))
 async def issue_token(body: LoginRequest, request: Request, rt: RuntimeDep) -> dict[str, Any]:
     user_id = await service.login(rt.db, rt.login_guard, login=body.login,
                                   password=body.password, address=client_address(request))
@@ -88,7 +90,8 @@ async def list_addresses(principal: PrincipalDep, rt: RuntimeDep) -> list[dict[s
     return await service.list_addresses(rt.db, principal)
 
 
-@router.post("/me/addresses", status_code=201, response_model=AddressResponse)
+@router.post("/me/addresses", status_code=201, response_model=AddressResponse,
+             responses=errors(409))
 async def add_address(body: AddressRequest, principal: PrincipalDep,
                       rt: RuntimeDep) -> dict[str, Any]:
     """Add an address (at most 20). The first one is the default."""
@@ -96,7 +99,8 @@ async def add_address(body: AddressRequest, principal: PrincipalDep,
                                      make_default=body.is_default, now=rt.now())
 
 
-@router.put("/me/addresses/{address_id}", response_model=AddressResponse)
+@router.put("/me/addresses/{address_id}", response_model=AddressResponse,
+            responses=errors(409))
 async def update_address(address_id: int, body: AddressRequest, principal: PrincipalDep,
                          rt: RuntimeDep) -> dict[str, Any]:
     """Edit an address. Orders keep the copy they took when paid."""
@@ -104,7 +108,8 @@ async def update_address(address_id: int, body: AddressRequest, principal: Princ
                                         make_default=body.is_default)
 
 
-@router.post("/me/addresses/{address_id}/default", response_model=AddressResponse)
+@router.post("/me/addresses/{address_id}/default", response_model=AddressResponse,
+             responses=errors(409))
 async def set_default_address(address_id: int, principal: PrincipalDep,
                               rt: RuntimeDep) -> dict[str, Any]:
     return await service.set_default_address(rt.db, principal, address_id)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from livepledge.accounts.service import access_shop
@@ -25,10 +25,16 @@ def _check(window_seconds: int, threshold: int, step_seconds: int = 1) -> None:
                       "step_seconds must be 0-86400 (0 = windows start anywhere)")
 
 
+# The ranges `_check` enforces, declared so the OpenAPI document states them.
+Window = Annotated[int, Query(ge=1, le=7 * 86400, description="brushing window, seconds")]
+Threshold = Annotated[int, Query(ge=2, le=1000, description="orders in a window that flag it")]
+Step = Annotated[int, Query(ge=0, le=86400, description="window start step, seconds; 0 = any")]
+
+
 @router.get("")
 async def audit_json(shop_id: int, principal: PrincipalDep, rt: RuntimeDep,
-                     window_seconds: int = 3600, threshold: int = 3,
-                     step_seconds: int = 1) -> dict[str, Any]:
+                     window_seconds: Window = 3600, threshold: Threshold = 3,
+                     step_seconds: Step = 1) -> dict[str, Any]:
     """Brushing, gross vs net sales and refunds, and viewer analyses of the shop's own data."""
     access_shop(principal, shop_id)
     _check(window_seconds, threshold, step_seconds)
@@ -38,8 +44,8 @@ async def audit_json(shop_id: int, principal: PrincipalDep, rt: RuntimeDep,
 
 @router.get("/report.html", response_class=HTMLResponse)
 async def audit_html(shop_id: int, principal: PrincipalDep, rt: RuntimeDep,
-                     window_seconds: int = 3600, threshold: int = 3,
-                     step_seconds: int = 1) -> HTMLResponse:
+                     window_seconds: Window = 3600, threshold: Threshold = 3,
+                     step_seconds: Step = 1) -> HTMLResponse:
     """The same report as one self-contained HTML page (charts inline, no network needed)."""
     access_shop(principal, shop_id)
     _check(window_seconds, threshold, step_seconds)

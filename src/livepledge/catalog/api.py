@@ -11,6 +11,7 @@ from livepledge.catalog.schemas import ImageOrder, ProductCreate, ProductUpdate,
 from livepledge.deps import PrincipalDep, RuntimeDep
 from livepledge.infra.db import row_dict
 from livepledge.infra.problems import Problem
+from livepledge.openapi import errors
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -39,7 +40,7 @@ async def get_product(product_id: int, rt: RuntimeDep) -> dict[str, Any]:
         return await service.product_view(conn, product_id)
 
 
-@router.patch("/products/{product_id}")
+@router.patch("/products/{product_id}", responses=errors(409))
 async def update_product(product_id: int, body: ProductUpdate, principal: PrincipalDep,
                          rt: RuntimeDep) -> dict[str, Any]:
     await service.update_product(rt.db, principal, product_id,
@@ -56,7 +57,7 @@ async def archive_product(product_id: int, principal: PrincipalDep,
         return await service.product_view(conn, product_id)
 
 
-@router.post("/products/{product_id}/publish")
+@router.post("/products/{product_id}/publish", responses=errors(409))
 async def publish_product(product_id: int, principal: PrincipalDep,
                           rt: RuntimeDep) -> dict[str, Any]:
     await service.publish_product(rt.db, principal, product_id, now=rt.now())
@@ -64,7 +65,7 @@ async def publish_product(product_id: int, principal: PrincipalDep,
         return await service.product_view(conn, product_id)
 
 
-@router.patch("/skus/{sku_id}")
+@router.patch("/skus/{sku_id}", responses=errors(409))
 async def update_sku(sku_id: int, body: SkuUpdate, principal: PrincipalDep,
                      rt: RuntimeDep) -> dict[str, Any]:
     await service.update_sku(rt.db, principal, sku_id, price=body.price,
@@ -81,6 +82,7 @@ async def price_history(sku_id: int, rt: RuntimeDep) -> list[dict[str, Any]]:
 # --- product images ---------------------------------------------------------------------------
 
 @router.post("/products/{product_id}/images", status_code=201,
+             responses=errors(400, 409, 413, 415),
              openapi_extra={"requestBody": {"required": True, "content": {
                  "multipart/form-data": {"schema": {
                      "type": "object", "required": ["file"],
@@ -95,14 +97,15 @@ async def add_image(product_id: int, request: Request, principal: PrincipalDep,
                                            now=rt.now())
 
 
-@router.delete("/products/{product_id}/images/{image_id}", status_code=204)
+@router.delete("/products/{product_id}/images/{image_id:int}", status_code=204,
+               responses=errors(409))
 async def remove_image(product_id: int, image_id: int, principal: PrincipalDep,
                        rt: RuntimeDep) -> Response:
     await service.remove_product_image(rt.db, principal, product_id, image_id, now=rt.now())
     return Response(status_code=204)
 
 
-@router.put("/products/{product_id}/images/order")
+@router.put("/products/{product_id}/images/order", responses=errors(409))
 async def order_images(product_id: int, body: ImageOrder, principal: PrincipalDep,
                        rt: RuntimeDep) -> list[dict[str, Any]]:
     """The pictures in display order; the first is the cover."""

@@ -14,11 +14,11 @@ from starlette.concurrency import run_in_threadpool
 from livepledge.compliance import service
 from livepledge.compliance.schemas import CheckRequest, CheckResponse
 from livepledge.deps import RuntimeDep, client_address
-from livepledge.infra.problems import PROBLEM_MEDIA_TYPE, Problem
+from livepledge.infra.problems import Problem
+from livepledge.openapi import errors
 
 router = APIRouter(prefix="/api/v1/compliance", tags=["compliance"])
 
-_PROBLEM = {"content": {PROBLEM_MEDIA_TYPE: {}}}
 
 
 def _characters(body: CheckRequest) -> int:
@@ -27,9 +27,7 @@ def _characters(body: CheckRequest) -> int:
 
 
 @router.post("/check", response_model=CheckResponse, response_model_exclude_none=True,
-             responses={413: {"description": "too many characters", **_PROBLEM},
-                        422: {"description": "invalid input", **_PROBLEM},
-                        429: {"description": "too many checks from this address", **_PROBLEM}})
+             responses=errors(413, 429))
 async def check(body: CheckRequest, request: Request, rt: RuntimeDep) -> dict[str, Any]:
     """检查文本是否合规 / Check text (or a batch in `items`) against the rule catalogue.
 

@@ -156,6 +156,8 @@ def _add_symbol_ranges(table: dict[int, str]) -> None:
 @lru_cache(maxsize=1)
 def translation_table() -> dict[int, str]:
     table: dict[int, str] = dict(_t2s_pairs())
+    for code in (*range(0x20), 0x7F):  # control characters, the markers above among them: a
+        table[code] = NOISE            # text that carries one must not pass it off as a marker
     for code in range(0x21, 0x7F):
         char = chr(code)
         if char.isalnum():

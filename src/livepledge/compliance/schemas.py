@@ -21,7 +21,12 @@ class CheckItem(BaseModel):
 class CheckRequest(BaseModel):
     """Either one text (`text`, `category`, `context`, `facts`) or a batch in `items`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [  # as service checks
+        {"required": ["text"],
+         "properties": {"text": {"type": "string"}, "items": {"type": "null"}}},
+        {"required": ["items"],
+         "properties": {"items": {"type": "array"}, "text": {"type": "null"}}},
+    ]})
 
     text: str | None = None
     category: str = "general"

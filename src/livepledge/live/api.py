@@ -27,6 +27,7 @@ from livepledge.live.schemas import (
     TranscriptRequest,
 )
 from livepledge.live.wsserver import EXTENSION
+from livepledge.openapi import errors
 
 log = logging.getLogger("livepledge.live.api")
 router = APIRouter(tags=["live"])
@@ -57,7 +58,7 @@ async def _view(rt: RuntimeDep, session_id: int) -> dict[str, Any]:
         return await service.session_view(conn, session_id, rt.now())
 
 
-@router.post(API + "/sessions/{session_id}/lineup", status_code=201)
+@router.post(API + "/sessions/{session_id}/lineup", status_code=201, responses=errors(409))
 async def add_item(session_id: int, body: LineupCreate, principal: PrincipalDep,
                    rt: RuntimeDep) -> dict[str, Any]:
     item_id = await service.add_lineup_item(
@@ -69,7 +70,7 @@ async def add_item(session_id: int, body: LineupCreate, principal: PrincipalDep,
     return next(i for i in view["lineup"] if i["id"] == item_id)
 
 
-@router.patch(API + "/sessions/{session_id}/lineup/{item_id}")
+@router.patch(API + "/sessions/{session_id}/lineup/{item_id}", responses=errors(409))
 async def update_item(session_id: int, item_id: int, body: LineupUpdate,
                       principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
     await service.update_lineup_item(rt.db, rt.notifier, principal, session_id, item_id,
@@ -80,32 +81,32 @@ async def update_item(session_id: int, item_id: int, body: LineupUpdate,
     return next(i for i in view["lineup"] if i["id"] == item_id)
 
 
-@router.post(API + "/sessions/{session_id}/start")
+@router.post(API + "/sessions/{session_id}/start", responses=errors(409))
 async def start(session_id: int, principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
     await service.start_session(rt.db, rt.notifier, principal, session_id, rt.now())
     return await _view(rt, session_id)
 
 
-@router.post(API + "/sessions/{session_id}/end")
+@router.post(API + "/sessions/{session_id}/end", responses=errors(409))
 async def end(session_id: int, principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
     await service.end_session(rt.db, rt.notifier, principal, session_id, rt.now())
     return await _view(rt, session_id)
 
 
-@router.post(API + "/sessions/{session_id}/pin")
+@router.post(API + "/sessions/{session_id}/pin", responses=errors(409))
 async def pin(session_id: int, body: PinRequest, principal: PrincipalDep,
               rt: RuntimeDep) -> dict[str, Any]:
     await service.pin_item(rt.db, rt.notifier, principal, session_id, body.item_id, rt.now())
     return await _view(rt, session_id)
 
 
-@router.post(API + "/sessions/{session_id}/unpin")
+@router.post(API + "/sessions/{session_id}/unpin", responses=errors(409))
 async def unpin(session_id: int, principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
     await service.pin_item(rt.db, rt.notifier, principal, session_id, None, rt.now())
     return await _view(rt, session_id)
 
 
-@router.post(API + "/sessions/{session_id}/chat", status_code=201)
+@router.post(API + "/sessions/{session_id}/chat", status_code=201, responses=errors(409, 429))
 async def post_chat(session_id: int, body: ChatRequest, principal: PrincipalDep,
                     rt: RuntimeDep) -> dict[str, Any]:
     return await chat.post_chat(rt.chat, principal, session_id, body.text, rt.now())
@@ -143,6 +144,8 @@ async def slow_mode(session_id: int, body: SlowModeRequest, principal: Principal
 
 @router.get(API + "/sessions/{session_id}/viewers")
 async def viewers(session_id: int, rt: RuntimeDep, _p: OptionalPrincipalDep) -> dict[str, int]:
+    async with rt.db.read() as conn:
+        await service.access_session(conn, session_id)  # an unknown session is 404, not 0
     return {"viewers": await rt.presence.count(session_id)}
 
 
@@ -154,7 +157,8 @@ async def check_script(session_id: int, body: ScriptRequest, principal: Principa
     return await oversight.submit_script(rt.db, principal, session_id, body.text, now=rt.now())
 
 
-@router.post(API + "/sessions/{session_id}/transcript", status_code=201)
+@router.post(API + "/sessions/{session_id}/transcript", status_code=201,
+             responses=errors(409))
 async def push_transcript(session_id: int, body: TranscriptRequest, principal: PrincipalDep,
                           rt: RuntimeDep) -> dict[str, Any]:
     """A live transcript segment from any speech-to-text system; findings alert the console."""

@@ -30,12 +30,13 @@ class PinRequest(Strict):
     item_id: Id
 
 
+# Texts are checked stripped: at least one non-space character (`pattern`) is declared.
 class ChatRequest(Strict):
-    text: str = Field(max_length=10000)
+    text: str = Field(min_length=1, max_length=10000, pattern=r"\S")
 
 
 class ModerationRequest(Strict):
-    reason: str = Field(max_length=1000)
+    reason: str = Field(min_length=2, max_length=1000, pattern=r"\S")
 
 
 class MuteRequest(Strict):
@@ -54,15 +55,15 @@ TRANSCRIPT_MAX_CHARS = 2_000
 
 
 class ScriptRequest(Strict):
-    text: str = Field(max_length=SCRIPT_MAX_CHARS)
+    text: str = Field(min_length=1, max_length=SCRIPT_MAX_CHARS, pattern=r"\S")
 
 
 class TranscriptRequest(Strict):
-    text: str = Field(max_length=TRANSCRIPT_MAX_CHARS)
+    text: str = Field(min_length=1, max_length=TRANSCRIPT_MAX_CHARS, pattern=r"\S")
     spoken_at: AwareDatetime | None = None
     source: str = Field(default="asr", max_length=64)
 
 
 class CorrectionRequest(Strict):
-    text: str = Field(max_length=10_000)
+    text: str = Field(min_length=2, max_length=10_000, pattern=r"\S")
     segment_id: Id | None = None

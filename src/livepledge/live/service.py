@@ -379,6 +379,8 @@ def _iso(value: datetime | None) -> str | None:
 
 async def list_sessions(db: Database, shop_id: int) -> list[dict[str, Any]]:
     async with db.read() as conn:
+        if (await conn.execute(select(shops.c.id).where(shops.c.id == shop_id))).first() is None:
+            raise Problem("not_found", f"店铺不存在 / no such shop: {shop_id}")
         rows = await conn.execute(select(live_sessions).where(live_sessions.c.shop_id == shop_id)
                                   .order_by(live_sessions.c.id.desc()))
         return [{"id": r.id, "title": r.title, "status": r.status,

@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from livepledge.deps import PrincipalDep, RuntimeDep, get_runtime, require_principal
 from livepledge.infra import problems
 from livepledge.infra.problems import Problem
+from livepledge.openapi import errors
 from livepledge.orders import rules, service
 from livepledge.orders.schemas import (
     BuyRequest,
@@ -29,11 +30,19 @@ STATUSES = {"pending_payment", "paid", "shipped", "received", "cancelled", "expi
 
 
 @router.post("/sessions/{session_id}/lineup/{item_id}/orders", status_code=201,
-             responses={200: {"description": "a repeat of an earlier request (same key)"},
-                        409: {"description": "sold out, over the limit, sale not open"}})
+             responses={201: {"description": "the order (durable); a repeat with the same key "
+                                             "returns it again with `Idempotent-Replayed: true`",
+                              "headers": {"Idempotent-Replayed": {
+                                  "description": "present on a repeat", "required": False,
+                                  "schema": {"type": "string", "enum": ["true"]}}}},
+                        409: {"description": "sold out, over the limit, sale not started or "
+                                             "ended"}})
 async def buy(session_id: int, item_id: int, body: BuyRequest, principal: PrincipalDep,
               rt: RuntimeDep,
-              idempotency_key: Annotated[str | None, Header()] = None) -> Response:
+              idempotency_key: Annotated[str, Header(
+                  min_length=1, max_length=128, pattern=rules.IDEMPOTENCY_KEY.pattern,
+                  description="1–128 visible ASCII characters; a repeat returns the same order",
+              )]) -> Response:
     """Buy a lineup item. 201 only once the order is durable; a repeat with the same
     Idempotency-Key returns the same order (with `Idempotent-Replayed: true`).
 
@@ -188,7 +197,7 @@ async def packing_slip(order_id: int, principal: PrincipalDep, rt: RuntimeDep) -
     return await service.packing_slip(rt.db, principal, order_id)
 
 
-@router.put("/orders/{order_id}/address")
+@router.put("/orders/{order_id}/address", responses=errors(409))
 async def change_address(order_id: int, body: OrderAddressRequest, principal: PrincipalDep,
                          rt: RuntimeDep) -> dict[str, Any]:
     """Ship a paid order to another of my addresses, until it has shipped."""
@@ -196,7 +205,7 @@ async def change_address(order_id: int, body: OrderAddressRequest, principal: Pr
                                         now=rt.now())
 
 
-@router.post("/orders/{order_id}/pay")
+@router.post("/orders/{order_id}/pay", responses=errors(402, 409))
 async def pay(order_id: int, principal: PrincipalDep, rt: RuntimeDep,
               body: Annotated[PayRequest | None, Body()] = None) -> dict[str, Any]:
     return await service.pay(rt.db, rt.payments, rt.notifier, principal, order_id,
@@ -205,19 +214,19 @@ async def pay(order_id: int, principal: PrincipalDep, rt: RuntimeDep,
                              cooling_off_minutes=body.cooling_off_minutes if body else None)
 
 
-@router.post("/orders/{order_id}/ship")
+@router.post("/orders/{order_id}/ship", responses=errors(409))
 async def ship(order_id: int, body: ShipRequest, principal: PrincipalDep,
                rt: RuntimeDep) -> dict[str, Any]:
     return await service.ship(rt.db, rt.notifier, principal, order_id, carrier=body.carrier,
                               tracking_number=body.tracking_number, now=rt.now())
 
 
-@router.post("/orders/{order_id}/receive")
+@router.post("/orders/{order_id}/receive", responses=errors(409))
 async def receive(order_id: int, principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
     return await service.receive(rt.db, principal, order_id, now=rt.now())
 
 
-@router.post("/orders/{order_id}/cancel")
+@router.post("/orders/{order_id}/cancel", responses=errors(409))
 async def cancel(order_id: int, principal: PrincipalDep, rt: RuntimeDep,
                  body: Annotated[CancelRequest | None, Body()] = None) -> dict[str, Any]:
     """The buyer cancels an unpaid order; the shop cancels with a reason code (docs/promises.md:

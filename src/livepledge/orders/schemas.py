@@ -5,10 +5,11 @@ from typing import Literal
 from pydantic import Field
 
 from livepledge.accounts.schemas import Strict
+from livepledge.orders.rules import MAX_QUANTITY
 
 
 class BuyRequest(Strict):
-    quantity: int = Field(description="units to buy; 1..per-buyer limit")
+    quantity: int = Field(ge=1, le=MAX_QUANTITY, description="units to buy; 1..per-buyer limit")
 
 
 class PayRequest(Strict):
@@ -25,8 +26,9 @@ class PayRequest(Strict):
 
 
 class ShipRequest(Strict):
-    carrier: str = Field(max_length=200)
-    tracking_number: str = Field(max_length=200)
+    # As rules.shipping_error checks them (stripped): a carrier name, 4–64 letters, digits, '-'.
+    carrier: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    tracking_number: str = Field(max_length=200, pattern=r"^\s*[A-Za-z0-9-]{4,64}\s*$")
 
 
 class CancelRequest(Strict):

@@ -1,0 +1,83 @@
+"""Issue #16.10: an id that names nothing is 404 on every read, lists under a parent included
+(`/shops/{unknown}/sessions` was `[]`, `/sessions/{unknown}/viewers` was `{"viewers": 0}`).
+Shop-scoped staff reads answer 403 instead: the caller is not staff of that shop, whether or not
+it exists. The table below must name every GET route with a path id, so a new one is checked
+too."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from fastapi.routing import iter_route_contexts
+
+from tests.api.world import assert_problem, auth, build_world
+
+UNKNOWN = "987654321"
+# path -> expected (status, code) for (anonymous, merchant of another shop, buyer)
+NOT_FOUND = (404, "not_found")
+LOGIN = (401, "unauthenticated")
+NOT_STAFF = (403, "forbidden")
+EXPECTED: dict[str, tuple[tuple[int, str], ...]] = {
+    "/api/v1/shops/{shop_id}": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/shops/{shop_id}/sessions": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/shops/{shop_id}/members": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/shops/{shop_id}/products": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/shops/{shop_id}/orders": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/shops/{shop_id}/orders.csv": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/shops/{shop_id}/audit": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/shops/{shop_id}/audit/report.html": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/products/{product_id}": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/skus/{sku_id}/price-history": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/sessions/{session_id}": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/sessions/{session_id}/chat": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/sessions/{session_id}/viewers": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/sessions/{session_id}/oversight": (LOGIN, NOT_FOUND, NOT_FOUND),
+    "/api/v1/orders/{order_id}": (LOGIN, NOT_FOUND, NOT_FOUND),
+    "/api/v1/orders/{order_id}/packing-slip": (LOGIN, NOT_FOUND, NOT_FOUND),
+    "/api/v1/shops/{shop_id}/promises": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/shops/{shop_id}/trust-record": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/promises/{promise_id}": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/lineup-items/{item_id}/promises": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/shops/{shop_id}/cases": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/cases/{case_id}": (LOGIN, NOT_FOUND, NOT_FOUND),
+}
+
+
+def _get_routes_with_ids(app: object) -> set[str]:
+    paths = set()
+    for context in iter_route_contexts(app.routes):  # type: ignore[attr-defined]
+        route = context.route
+        path = getattr(route, "path", "")
+        if (path.startswith("/api/v1/") and "{" in path
+                and "GET" in (getattr(route, "methods", None) or ())):
+            paths.add(path)
+    return paths
+
+
+async def test_the_table_names_every_get_route_with_an_id(app_client: httpx.AsyncClient):
+    assert _get_routes_with_ids(app_client.app) == set(EXPECTED)  # type: ignore[attr-defined]
+
+
+async def test_unknown_ids_are_refused_on_every_read(app_client: httpx.AsyncClient):
+    world = await build_world(app_client, buyers=1)
+    callers = ({}, auth(world.merchant), auth(world.buyers[0]))
+    for path, expected in EXPECTED.items():
+        url = re.sub(r"\{[^}]+\}", UNKNOWN, path)
+        for headers, (status, code) in zip(callers, expected, strict=True):
+            assert_problem(await app_client.get(url, headers=headers), status, code)
+
+
+async def test_the_reported_lists_answer_404_and_real_parents_still_answer(
+        app_client: httpx.AsyncClient):
+    world = await build_world(app_client, buyers=0)
+
+    sessions = await app_client.get(f"/api/v1/shops/{UNKNOWN}/sessions")
+    viewers = await app_client.get(f"/api/v1/sessions/{UNKNOWN}/viewers")
+
+    assert_problem(sessions, 404, "not_found")
+    assert_problem(viewers, 404, "not_found")
+    real = await app_client.get(f"/api/v1/shops/{world.shop_id}/sessions")
+    assert [s["id"] for s in real.json()] == [world.session_id]
+    assert (await app_client.get(f"/api/v1/sessions/{world.session_id}/viewers")).json() == {
+        "viewers": 0}
