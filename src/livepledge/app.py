@@ -27,6 +27,8 @@ from livepledge.infra import problems
 from livepledge.infra.headers import SecurityHeaders
 from livepledge.infra.security import tokens_equal
 from livepledge.live.api import router as live_router
+from livepledge.live.buyer_api import pages as buyer_pages
+from livepledge.live.buyer_api import router as buyer_router
 from livepledge.notices.api import router as notices_router
 from livepledge.orders.api import BUY_PATH, buy_asgi
 from livepledge.orders.api import router as orders_router
@@ -79,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    compliance_router, audit_router, promises_router, notices_router,
                    aftersales_router, pages_router):
         app.include_router(router)
+    app.include_router(buyer_router)  # the live room's bag, order strip and 预约
+    app.include_router(buyer_pages)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"),
               name="static")
 
