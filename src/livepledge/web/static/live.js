@@ -12,6 +12,22 @@ document.addEventListener("DOMContentLoaded", () => {
                   serverOffset: 0, bag: {}, sold: null, orders: [], sheetItem: null,
                   buying: false };
   const $ = (id) => document.getElementById(id);
+  // A shopping bag, drawn (no emoji font needed).
+  function bagIcon() {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("fill", "none");
+    svg.setAttribute("stroke", "currentColor");
+    svg.setAttribute("stroke-width", "1.6");
+    svg.setAttribute("aria-hidden", "true");
+    for (const d of ["M6 7h12l-1 13H7L6 7z", "M9 7V5a3 3 0 0 1 6 0v2"]) {
+      const path = document.createElementNS(ns, "path");
+      path.setAttribute("d", d);
+      svg.append(path);
+    }
+    return svg;
+  }
   const FINAL = new Set(["cancelled", "expired", "received"]);
   let socket = null;
   let heartbeat = null;
@@ -293,7 +309,7 @@ document.addEventListener("DOMContentLoaded", () => {
                          dataset: { itemId: item.id } },
       LP.el("div", { class: "bag-thumb" },
         picture ? LP.el("img", { src: picture.thumb_url, alt: item.product_title, loading: "lazy" })
-          : LP.el("span", { class: "thumb-none" }, "🛍"),
+          : LP.el("span", { class: "thumb-none" }, bagIcon()),
         LP.el("span", { class: "bag-no" }, String(number))),
       LP.el("div", { class: "bag-info" },
         isPinned ? LP.el("span", { class: "tag-explaining" }, LP.t("explaining")) : null,
