@@ -171,12 +171,14 @@ def test_buy_from_the_bag_to_the_limit_then_cancellation_refund_and_the_ended_ro
     expect(page.locator("#nocard")).to_be_hidden()
     expect(page.locator("#chat-input")).to_be_hidden()
     expect(page.locator(".stage")).to_contain_text("本场没有回放")
+    expect(page.locator(".viewers-stat")).to_be_hidden()
+    shot(page, f"room-ended-{device}")
     _open_bag(page, device)
     expect(page.get_by_test_id("bag-item").nth(1)).to_contain_text("已售 2 件")
     expect(page.get_by_test_id("bag-item").nth(0)).to_contain_text("已售 0 件")
     expect(page.get_by_test_id("bag-buy")).to_have_count(0)
     assert "主播还未上链接" not in page.inner_text("body")
-    shot(page, f"room-ended-{device}")
+    shot(page, f"room-ended-bag-{device}")
     assert errors == []
 
 

@@ -52,6 +52,7 @@ ROOM_STRINGS: dict[str, tuple[str, str]] = {
     "items_count": ("{n} 件商品", "{n} products"),
     "host_is": ("主播 {name}", "Host {name}"),
     "starts_at": ("{t} 开播", "Starts {t}"),
+    "live_since": ("{t} 开播，正在直播", "Live since {t}"),
     "shop_lives": ("店铺直播", "Shop lives"),
     "my_room_orders": ("我在本场的订单", "My orders in this live"),
     "refunded_amount": ("已退款 ¥{amount}", "Refunded ¥{amount}"),

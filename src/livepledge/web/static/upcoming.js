@@ -63,7 +63,7 @@ document.addEventListener("DOMContentLoaded", () => {
 
   function card(session, kind) {
     const when = kind === "upcoming" ? LP.format("starts_at", { t: LP.time(session.scheduled_at) })
-      : kind === "live" ? LP.t("room_status_live")
+      : kind === "live" ? LP.format("live_since", { t: LP.time(session.started_at) })
       : LP.format("ended_at", { t: LP.time(session.ended_at) });
     const action = kind === "upcoming" ? reserveButton(session)
       : LP.el("a", { class: kind === "live" ? "button primary" : "button", href: `/live/${session.id}` },
