@@ -130,7 +130,8 @@ document.addEventListener("DOMContentLoaded", () => {
     $("status").textContent = LP.t("room_status_" + session.status);
     $("status").className = `badge badge-${session.status}`;
     room.dataset.status = session.status;
-    room.className = `room room-${session.status}`;
+    room.classList.remove("room-scheduled", "room-live", "room-ended");
+    room.classList.add(`room-${session.status}`);
     const ended = session.status === "ended";
     $("ended").hidden = !ended;
     $("scheduled").hidden = session.status !== "scheduled";
