@@ -27,12 +27,12 @@ from livepledge.infra import problems
 from livepledge.infra.headers import SecurityHeaders
 from livepledge.infra.security import tokens_equal
 from livepledge.live.api import router as live_router
-from livepledge.live.buyer_api import pages as buyer_pages
-from livepledge.live.buyer_api import router as buyer_router
 from livepledge.notices.api import router as notices_router
 from livepledge.orders.api import BUY_PATH, buy_asgi
 from livepledge.orders.api import router as orders_router
 from livepledge.promises.api import router as promises_router
+from livepledge.reservations.api import pages as buyer_pages
+from livepledge.reservations.api import router as buyer_router
 from livepledge.web.pages import ErrorPages
 from livepledge.web.pages import router as pages_router
 

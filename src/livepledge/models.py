@@ -6,9 +6,9 @@ from livepledge.catalog import models as catalog_models  # noqa: F401
 from livepledge.infra import models as infra_models  # noqa: F401
 from livepledge.infra.db import metadata
 from livepledge.live import models as live_models  # noqa: F401
-from livepledge.live import reservations as live_reservations  # noqa: F401
 from livepledge.notices import models as notices_models  # noqa: F401
 from livepledge.orders import models as orders_models  # noqa: F401
 from livepledge.promises import models as promises_models  # noqa: F401
+from livepledge.reservations import models as reservations_models  # noqa: F401
 
 __all__ = ["metadata"]

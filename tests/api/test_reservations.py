@@ -16,7 +16,8 @@ async def _scheduled(client: httpx.AsyncClient) -> tuple[object, int]:
     later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     # another anchor: one anchor cannot be live in two rooms
     anchor_id, _ = await register(client, "anchor2", "anchor")
-    added = await client.post(f"/api/v1/shops/{world.shop_id}/members", headers=auth(world.merchant),
+    added = await client.post(f"/api/v1/shops/{world.shop_id}/members",
+                              headers=auth(world.merchant),
                               json={"login": "anchor2", "role": "anchor"})
     assert added.status_code == 201, added.text
     created = await client.post(f"/api/v1/shops/{world.shop_id}/sessions",
@@ -25,6 +26,16 @@ async def _scheduled(client: httpx.AsyncClient) -> tuple[object, int]:
                                       "scheduled_at": later})
     assert created.status_code == 201, created.text
     return world, created.json()["id"]
+
+
+async def _live_notices(client: httpx.AsyncClient, token: str) -> dict:
+    """The go-live notices in this user's inbox, once the event consumers have caught up."""
+    await client.app.state.runtime.consumers.drain_all()  # type: ignore[attr-defined]
+    response = await client.get("/api/v1/me/notices", headers=auth(token))
+    assert response.status_code == 200, response.text
+    inbox = response.json()
+    return {"unread": inbox["unread"],
+            "notices": [n for n in inbox["notices"] if n["kind"] == "session_live"]}
 
 
 async def _lives(client: httpx.AsyncClient, shop_id: int, token: str | None = None) -> dict:
@@ -56,30 +67,28 @@ async def test_reserve_is_idempotent_and_going_live_makes_a_notice(app_client) -
     assert (await _lives(app_client, world.shop_id))["upcoming"][0]["reserved"] is False
 
     # not live yet: no notice
-    none = await app_client.get("/api/v1/me/notices", headers=auth(buyer))
-    assert none.json() == {"unread": 0, "notices": []}
+    assert await _live_notices(app_client, buyer) == {"unread": 0, "notices": []}
 
     started = await app_client.post(f"/api/v1/sessions/{upcoming}/start",
                                     headers=auth(world.merchant))
     assert started.status_code == 200, started.text
-    notices = (await app_client.get("/api/v1/me/notices", headers=auth(buyer))).json()
+    notices = await _live_notices(app_client, buyer)
     assert notices["unread"] == 1
     [notice] = notices["notices"]
-    assert (notice["kind"], notice["session_id"], notice["title"], notice["status"],
-            notice["seen"]) == ("session_live", upcoming, "明晚 8 点上新", "live", False)
-    assert notice["shop"] == {"id": world.shop_id, "name": "测试小店"}
-
-    seen = await app_client.post("/api/v1/me/notices/seen", headers=auth(buyer))
-    assert seen.status_code == 200
-    assert seen.json()["unread"] == 0
-    assert seen.json()["notices"][0]["seen"] is True
+    assert (notice["session_id"], notice["params"], notice["read"]) == (
+        upcoming, {"session_id": upcoming, "title": "明晚 8 点上新", "shop_id": world.shop_id,
+                   "shop_name": "测试小店"}, False)
+    assert notice["title"] == {"zh-CN": "你预约的「明晚 8 点上新」开播了",
+                               "en": "\"明晚 8 点上新\" is live now"}
+    read = await app_client.post("/api/v1/me/notices/read", headers=auth(buyer), json={})
+    assert read.json() == {"unread": 0}
+    assert (await _live_notices(app_client, buyer))["notices"][0]["read"] is True
     # the other buyer's notice is still unread
-    theirs = (await app_client.get("/api/v1/me/notices", headers=auth(world.buyers[1]))).json()
-    assert theirs["unread"] == 1
+    theirs = await _live_notices(app_client, world.buyers[1])
+    assert (theirs["unread"], len(theirs["notices"])) == (1, 1)
     # a buyer who did not reserve gets nothing
     _, stranger = await register(app_client, "stranger")
-    assert (await app_client.get("/api/v1/me/notices", headers=auth(stranger))).json() == {
-        "unread": 0, "notices": []}
+    assert await _live_notices(app_client, stranger) == {"unread": 0, "notices": []}
 
 
 async def test_refused_reservations_change_nothing(app_client) -> None:  # type: ignore[no-untyped-def]
@@ -106,7 +115,7 @@ async def test_refused_reservations_change_nothing(app_client) -> None:  # type:
                                         headers=auth(buyer)), 409, "invalid_transition")
     lives = await _lives(app_client, world.shop_id, buyer)
     assert [(s["id"], s["reservations"]) for s in lives["ended"]] == [(world.session_id, 0)]
-    assert (await app_client.get("/api/v1/me/notices", headers=auth(buyer))).json()["notices"] == []
+    assert (await _live_notices(app_client, buyer))["notices"] == []
 
 
 async def test_withdrawing_a_reservation_means_no_notice(app_client) -> None:  # type: ignore[no-untyped-def]
@@ -119,8 +128,7 @@ async def test_withdrawing_a_reservation_means_no_notice(app_client) -> None:  #
                                     headers=auth(buyer))
     assert twice.json() == {"session_id": upcoming, "reserved": False, "reservations": 0}
     await app_client.post(f"/api/v1/sessions/{upcoming}/start", headers=auth(world.merchant))
-    assert (await app_client.get("/api/v1/me/notices", headers=auth(buyer))).json() == {
-        "unread": 0, "notices": []}
+    assert await _live_notices(app_client, buyer) == {"unread": 0, "notices": []}
 
 
 async def test_the_bag_counts_what_this_buyer_bought_and_what_was_sold(app_client) -> None:  # type: ignore[no-untyped-def]
@@ -159,11 +167,16 @@ async def test_my_orders_in_a_session_show_cancellation_and_refund(app_client) -
     assert (row["id"], row["status"], row["refunded"], row["product_title"]) == (
         order["id"], "paid", 0, "红茶礼盒")
     cancelled = await app_client.post(f"/api/v1/orders/{order['id']}/cancel",
-                                      headers=auth(world.merchant), json={"reason": "仓库缺货，无法发货"})
+                                      headers=auth(world.merchant),
+                                      json={"reason_code": "out_of_stock",
+                                            "reason": "仓库缺货，无法发货"})
     assert cancelled.status_code == 200, cancelled.text
     [row] = (await app_client.get(url, headers=auth(buyer))).json()
-    assert (row["status"], row["cancelled_by"], row["cancel_reason"], row["refunded"]) == (
-        "cancelled", "merchant", "仓库缺货，无法发货", 9900)
+    assert (row["status"], row["cancelled_by"], row["refunded"]) == ("cancelled", "merchant", 9900)
+    assert row["cancel_reason_words"] == {"zh-CN": "缺货（仓库缺货，无法发货）",
+                                          "en": "out of stock (仓库缺货，无法发货)"}
+    # compensation is paid on top of the refund (30 % of ¥99.00 by default), told apart
+    assert row["compensated"] == 2970
     assert (await app_client.get(url, headers=auth(world.buyers[1]))).json() == []
     assert_problem(await app_client.get(url), 401, "unauthenticated")
     assert_problem(await app_client.get("/api/v1/sessions/999999/my-orders",

@@ -61,10 +61,11 @@ class Shop:
                                   files={"file": ("p.jpg", _picture(colour), "image/jpeg")})
             assert response.status_code == 201, response.text
 
-    def open_room(self, browser, device: str, path: str | None = None):  # type: ignore[no-untyped-def]
+    def open_room(self, chromium, device: str,  # type: ignore[no-untyped-def]
+                  path: str | None = None):
         from livepledge.demo import BUYER_PASSWORD
 
-        context = browser.new_context(**(PHONE if device == "phone" else DESKTOP))
+        context = chromium.new_context(**(PHONE if device == "phone" else DESKTOP))
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -143,10 +144,12 @@ def test_buy_from_the_bag_to_the_limit_then_cancellation_refund_and_the_ended_ro
                       json={})
     assert paid.status_code == 200, paid.text
     cancelled = httpx.post(f"{shop.base}/api/v1/orders/{tea_order['id']}/cancel",
-                           headers=shop.merchant, json={"reason": "仓库发现包装破损"})
+                           headers=shop.merchant,
+                           json={"reason_code": "out_of_stock", "reason": "仓库发现包装破损"})
     assert cancelled.status_code == 200, cancelled.text
     expect(strip).to_contain_text("云南古树红茶 250g 礼盒 ×1 ¥99.00 · 已取消")
-    expect(strip).to_contain_text("商家取消：仓库发现包装破损 · 已退款 ¥99.00")
+    expect(strip).to_contain_text(
+        "商家取消：缺货（仓库发现包装破损） · 已退款 ¥99.00 · 已赔付 ¥29.70")
     expect(page.get_by_test_id("stock")).to_have_text("5")
     expect(page.get_by_test_id("buy")).to_have_text("立即抢购")  # the limit is free again
 
@@ -242,8 +245,9 @@ def test_the_room_in_english_has_no_chinese_interface_words(
     expect(page.get_by_test_id("buy")).to_have_text("Limit reached")
     # everything but the shop's own data (names, titles) is English
     text = page.inner_text("body").replace("中文", "")  # the language switch names its language
-    for data in (shop.buyer_display, "星河优选旗舰店", "杭州星河优选电子商务有限公司", "古树红茶专场 · 整点秒杀",
-                 "云南古树红茶 250g 礼盒", "250g 礼盒", "纯棉短袖 T 恤", "白色 M"):
+    for data in (shop.buyer_display, "星河优选旗舰店", "杭州星河优选电子商务有限公司",
+                 "古树红茶专场 · 整点秒杀", "云南古树红茶 250g 礼盒", "250g 礼盒", "纯棉短袖 T 恤",
+                 "白色 M"):
         text = text.replace(data, "")
     assert CJK.findall(text) == [], text
     assert "：" not in page.inner_text("body")
@@ -268,7 +272,8 @@ def test_reserve_an_upcoming_live_then_its_going_live_is_a_reminder(
                                                                microsecond=0)
     created = httpx.post(f"{shop.base}/api/v1/shops/{shop.shop_id}/sessions",
                          headers=shop.merchant,
-                         json={"title": "明晚 8 点 · T 恤上新", "anchor_id": anchor.json()["user_id"],
+                         json={"title": "明晚 8 点 · T 恤上新",
+                               "anchor_id": anchor.json()["user_id"],
                                "scheduled_at": tomorrow.isoformat()})
     assert created.status_code == 201, created.text
     upcoming = created.json()["id"]

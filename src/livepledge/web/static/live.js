@@ -475,10 +475,11 @@ document.addEventListener("DOMContentLoaded", () => {
       const who = order.cancelled_by ? LP.t("cancelled_by_" + order.cancelled_by) : "";
       const notes = [];
       if (order.status === "cancelled" && who) {
-        notes.push(order.cancel_reason
-          ? LP.format("cancel_line", { who, reason: order.cancel_reason }) : who);
+        const words = order.cancel_reason_words && order.cancel_reason_words[window.LP_LANG === "en" ? "en" : "zh-CN"];
+        notes.push(words ? LP.format("cancel_line", { who, reason: words }) : who);
       }
       if (order.refunded) notes.push(LP.format("refunded_amount", { amount: LP.yuan(order.refunded) }));
+      if (order.compensated) notes.push(LP.format("compensated_amount", { amount: LP.yuan(order.compensated) }));
       return LP.el("li", { class: `order-row status-${order.status}`, "data-testid": "order-row",
                            dataset: { orderId: order.id } },
         LP.el("a", { href: `/orders/${order.id}` }, orderLine(order)),

@@ -1,4 +1,4 @@
-"""预约: a buyer's reservation of a scheduled session (its go-live notice)
+"""预约: a buyer's reservation of a scheduled session (told in the notice inbox when it goes live)
 
 Revision ID: 0007
 Revises: 0006
@@ -21,7 +21,6 @@ def upgrade() -> None:
         sa.Column("session_id", BIG_ID, nullable=False),
         sa.Column("user_id", BIG_ID, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["session_id"], ["live_sessions.id"],
                                 name=op.f("fk_session_reservations_session_id_live_sessions")),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"],

@@ -1,6 +1,6 @@
 """Buyer-facing routes beside the live room's WebSocket: a shop's upcoming lives with 预约
-(reservations) and the notices they produce, the room's product bag and the buyer's own orders
-in a session; and the upcoming-lives page."""
+(reservations; their go-live notices are in the notice inbox, notices/), the room's product
+bag and the buyer's own orders in a session; and the upcoming-lives page."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from livepledge.deps import OptionalPrincipalDep, PrincipalDep, RuntimeDep
-from livepledge.live import reservations
+from livepledge.reservations import service as reservations
 
 API = "/api/v1"
 router = APIRouter(tags=["live room (buyer)"])
@@ -27,8 +27,8 @@ async def shop_lives(shop_id: int, principal: OptionalPrincipalDep,
 
 @router.put(API + "/sessions/{session_id}/reservation")
 async def reserve(session_id: int, principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
-    """预约: be told when this scheduled session goes live. Idempotent; 409 once it is live or
-    has ended."""
+    """预约: be told (a `session_live` notice in GET /api/v1/me/notices) when this scheduled
+    session goes live. Idempotent; 409 once it is live or has ended."""
     return await reservations.reserve(rt.db, principal, session_id, rt.now())
 
 
@@ -37,18 +37,6 @@ async def cancel_reservation(session_id: int, principal: PrincipalDep,
                              rt: RuntimeDep) -> dict[str, Any]:
     """Withdraw a reservation (idempotent)."""
     return await reservations.cancel_reservation(rt.db, principal, session_id)
-
-
-@router.get(API + "/me/notices")
-async def my_notices(principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
-    """Notices: each reserved session that has gone live, newest first, with `unread`."""
-    return await reservations.notices(rt.db, principal)
-
-
-@router.post(API + "/me/notices/seen")
-async def notices_seen(principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
-    """Mark every notice read."""
-    return await reservations.mark_notices_seen(rt.db, principal, rt.now())
 
 
 @router.get(API + "/sessions/{session_id}/bag")

@@ -1,10 +1,10 @@
 """预约 (reservations) of scheduled sessions, and the in-app notices they produce.
 
 A logged-in buyer reserves a scheduled session from the shop's upcoming-lives page. When the
-session goes live its reservations become notices ("… 开播了"): a notice is a reservation whose
-session has started, so it appears the moment the session starts, needs no background job and
-cannot be lost or sent twice. `seen_at` records that the buyer has read it. There is no push
-channel: the pages read the notices from the API.
+session goes live, the `reservations` event consumer (infra/consumers.py) reads its
+`SessionStarted` event from the outbox and puts a notice in each reserving buyer's inbox
+(站内通知, notices/): durable, once per buyer, never lost. There is no push channel: the pages
+read the inbox from the API.
 
 Also the buyer's read-only views of a room that the live room page needs besides its WebSocket:
 the product bag (images, what this buyer has already bought of each item, what was sold) and
@@ -16,14 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    ForeignKey,
-    Index,
-    Table,
     and_,
+    case,
     func,
     select,
-    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,29 +27,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from livepledge.accounts.models import shops, users
 from livepledge.accounts.service import Principal
 from livepledge.catalog.models import product_images, products, skus
-from livepledge.infra.db import Database, metadata
-from livepledge.infra.models import BigId
+from livepledge.infra.consumers import Event
+from livepledge.infra.db import Database, UnitOfWork
 from livepledge.infra.problems import Problem
-from livepledge.infra.types import UTCDateTime
 from livepledge.live.models import lineup_items, live_sessions
 from livepledge.live.service import access_session
 from livepledge.orders.models import buyer_item_counts, orders, payments
-
-session_reservations = Table(
-    "session_reservations",
-    metadata,
-    Column("session_id", BigId, ForeignKey("live_sessions.id"), primary_key=True),
-    Column("user_id", BigId, ForeignKey("users.id"), primary_key=True),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("seen_at", UTCDateTime, nullable=True),  # the go-live notice was read
-    Index("ix_session_reservations_user", "user_id", "session_id"),
-)
+from livepledge.orders.rules import cancel_label
+from livepledge.reservations.models import session_reservations
 
 # Orders that count as sold: paid and on their way or delivered (not pending, not cancelled).
 SOLD_STATUSES = ("paid", "shipped", "received")
 UPCOMING_LIMIT = 50
 ENDED_LIMIT = 10
-NOTICES_LIMIT = 50
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -188,38 +174,34 @@ async def cancel_reservation(db: Database, principal: Principal,
         return await _reservation_view(uow.conn, session_id, principal.user_id)
 
 
-async def _notices(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
-    rows = (await conn.execute(
-        select(live_sessions.c.id, live_sessions.c.title, live_sessions.c.status,
-               live_sessions.c.started_at, live_sessions.c.ended_at,
-               shops.c.id.label("shop_id"), shops.c.name.label("shop_name"),
-               session_reservations.c.seen_at)
-        .join(live_sessions, live_sessions.c.id == session_reservations.c.session_id)
-        .join(shops, shops.c.id == live_sessions.c.shop_id)
-        .where(session_reservations.c.user_id == user_id,
-               live_sessions.c.started_at.is_not(None))
-        .order_by(live_sessions.c.started_at.desc(), live_sessions.c.id.desc())
-        .limit(NOTICES_LIMIT))).all()
-    notices = [{"kind": "session_live", "session_id": r.id, "title": r.title,
-                "status": r.status, "shop": {"id": r.shop_id, "name": r.shop_name},
-                "at": _iso(r.started_at), "seen": r.seen_at is not None} for r in rows]
-    return {"unread": sum(1 for n in notices if not n["seen"]), "notices": notices}
+class ReservationNotices:
+    """When a session goes live (`SessionStarted`), each buyer who reserved it gets a notice in
+    their inbox (站内通知, notices/): one per buyer and session, however often the event is
+    handled."""
 
+    name = "reservations"
+    types = frozenset({"SessionStarted"})
 
-async def notices(db: Database, principal: Principal) -> dict[str, Any]:
-    """This buyer's notices: each reserved session that has gone live, newest first."""
-    async with db.read() as conn:
-        return await _notices(conn, principal.user_id)
+    async def handle(self, uow: UnitOfWork, event: Event) -> None:
+        from livepledge.notices.service import do_notify
 
-
-async def mark_notices_seen(db: Database, principal: Principal, now: datetime) -> dict[str, Any]:
-    async with db.write() as uow:
-        started = select(live_sessions.c.id).where(live_sessions.c.started_at.is_not(None))
-        await uow.conn.execute(update(session_reservations).where(
-            session_reservations.c.user_id == principal.user_id,
-            session_reservations.c.seen_at.is_(None),
-            session_reservations.c.session_id.in_(started.scalar_subquery())).values(seen_at=now))
-        return await _notices(uow.conn, principal.user_id)
+        if event.session_id is None:
+            return
+        session = (await uow.conn.execute(
+            select(live_sessions.c.id, live_sessions.c.title, shops.c.id.label("shop_id"),
+                   shops.c.name.label("shop_name"))
+            .join(shops, shops.c.id == live_sessions.c.shop_id)
+            .where(live_sessions.c.id == event.session_id))).first()
+        if session is None:
+            return
+        users_ = (await uow.conn.execute(select(session_reservations.c.user_id).where(
+            session_reservations.c.session_id == event.session_id)
+            .order_by(session_reservations.c.user_id))).scalars().all()
+        for user_id in users_:
+            await do_notify(uow, event, user_id=user_id, kind="session_live",
+                            params={"session_id": session.id, "title": session.title,
+                                    "shop_id": session.shop_id, "shop_name": session.shop_name},
+                            dedupe=f"live{session.id}")
 
 
 # --- the live room's bag and order strip ---------------------------------------------------------
@@ -262,17 +244,24 @@ async def session_bag(db: Database, principal: Principal | None,
 
 async def my_session_orders(db: Database, principal: Principal,
                             session_id: int) -> list[dict[str, Any]]:
-    """This buyer's orders in the session, newest first, with what was refunded."""
+    """This buyer's orders in the session, newest first, with the cancellation's reason in
+    words and what was refunded and (on top) paid in compensation."""
     async with db.read() as conn:
         await access_session(conn, session_id)
-        refunds = (select(payments.c.order_id, (-func.sum(payments.c.amount)).label("refunded"))
+        back = (payments.c.reason.is_(None)) | (payments.c.reason != "compensation")
+        refunds = (select(payments.c.order_id,
+                          (-func.sum(case((back, payments.c.amount), else_=0))).label("refunded"),
+                          (-func.sum(case((back, 0), else_=payments.c.amount)))
+                          .label("compensated"))
                    .where(payments.c.amount < 0, payments.c.status == "succeeded")
                    .group_by(payments.c.order_id).subquery())
         rows = (await conn.execute(
             select(orders.c.id, orders.c.lineup_item_id, orders.c.quantity, orders.c.amount,
                    orders.c.status, orders.c.snapshot, orders.c.created_at,
                    orders.c.expires_at, orders.c.closed_at, orders.c.cancel_reason,
-                   orders.c.cancelled_by, func.coalesce(refunds.c.refunded, 0).label("refunded"))
+                   orders.c.cancel_code, orders.c.cancelled_by,
+                   func.coalesce(refunds.c.refunded, 0).label("refunded"),
+                   func.coalesce(refunds.c.compensated, 0).label("compensated"))
             .outerjoin(refunds, refunds.c.order_id == orders.c.id)
             .where(and_(orders.c.buyer_id == principal.user_id,
                         orders.c.session_id == session_id))
@@ -283,4 +272,7 @@ async def my_session_orders(db: Database, principal: Principal,
              "sku_name": (r.snapshot or {}).get("sku_name"),
              "created_at": _iso(r.created_at), "expires_at": _iso(r.expires_at),
              "closed_at": _iso(r.closed_at), "cancel_reason": r.cancel_reason,
-             "cancelled_by": r.cancelled_by, "refunded": int(r.refunded)} for r in rows]
+             "cancel_reason_words": cancel_label(r.cancel_code, r.cancel_reason)
+             if r.status == "cancelled" else None,
+             "cancelled_by": r.cancelled_by, "refunded": int(r.refunded),
+             "compensated": int(r.compensated)} for r in rows]
