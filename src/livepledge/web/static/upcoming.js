@@ -92,22 +92,25 @@ document.addEventListener("DOMContentLoaded", () => {
     $("ended-list").replaceChildren(...lives.ended.map((s) => card(s, "ended")));
   }
 
+  // Go-live reminders of reserved sessions, from the notice inbox (站内通知).
+  let shown = [];
   async function loadNotices() {
     if (!loggedIn) return;
     let data;
-    try { data = await LP.api("GET", "/api/v1/me/notices"); } catch (error) { return; }
-    $("notices").hidden = !data.notices.length;
-    $("notices-seen").hidden = !data.unread;
-    $("notice-list").replaceChildren(...data.notices.slice(0, 10).map((n) =>
-      LP.el("li", { class: n.seen ? "seen" : "unread", "data-testid": "notice" },
-        LP.el("span", {}, LP.format(n.status === "live" ? "notice_live" : "notice_ended",
-          { title: n.title }) + " · " + n.shop.name),
-        LP.el("a", { class: "button primary", href: `/live/${n.session_id}` },
-          n.status === "live" ? LP.t("watch_now") : LP.t("view_room")))));
+    try { data = await LP.api("GET", "/api/v1/me/notices?limit=50"); } catch (error) { return; }
+    const lang = window.LP_LANG === "en" ? "en" : "zh-CN";
+    shown = data.notices.filter((n) => n.kind === "session_live").slice(0, 10);
+    $("notices").hidden = !shown.length;
+    $("notices-seen").hidden = !shown.some((n) => !n.read);
+    $("notice-list").replaceChildren(...shown.map((n) =>
+      LP.el("li", { class: n.read ? "seen" : "unread", "data-testid": "notice" },
+        LP.el("span", {}, `${n.title[lang]} · ${n.params.shop_name}`),
+        LP.el("a", { class: "button primary", href: `/live/${n.params.session_id}` },
+          LP.t("watch_now")))));
   }
 
   $("notices-seen").addEventListener("click", async () => {
-    await LP.api("POST", "/api/v1/me/notices/seen");
+    await LP.api("POST", "/api/v1/me/notices/read", { ids: shown.map((n) => n.id) });
     await loadNotices();
   });
 
