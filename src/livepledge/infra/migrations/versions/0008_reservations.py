@@ -1,7 +1,7 @@
 """预约: a buyer's reservation of a scheduled session (told in the notice inbox when it goes live)
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
