@@ -6,6 +6,7 @@ from __future__ import annotations
 ROOM_STRINGS: dict[str, tuple[str, str]] = {
     "seller_is": ("经营者：", "Seller: "),
     "chat_sep": ("：", ": "),
+    "quoted": ("「{text}」", "\"{text}\""),
     "room_status_scheduled": ("预告", "Upcoming"),
     "room_status_live": ("直播中", "Live"),
     "room_status_ended": ("已结束", "Ended"),

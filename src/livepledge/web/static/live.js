@@ -108,7 +108,7 @@ document.addEventListener("DOMContentLoaded", () => {
   function held(message) {
     const text = LP.format("held_notice", { reason: local(message.reason) });
     $("chat").append(LP.el("li", { class: "system held", "data-testid": "chat-held" },
-      text, LP.el("div", { class: "held-text" }, `「${message.text}」`)));
+      text, LP.el("div", { class: "held-text" }, LP.format("quoted", { text: message.text }))));
     $("chat").scrollTop = $("chat").scrollHeight;
     LP.toast(text, true);
   }
