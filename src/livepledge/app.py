@@ -32,6 +32,8 @@ from livepledge.notices.api import router as notices_router
 from livepledge.orders.api import BUY_PATH, NOOP_PATH, buy_asgi, noop_asgi
 from livepledge.orders.api import router as orders_router
 from livepledge.promises.api import router as promises_router
+from livepledge.reservations.api import pages as buyer_pages
+from livepledge.reservations.api import router as buyer_router
 from livepledge.web.pages import ErrorPages
 from livepledge.web.pages import router as pages_router
 
@@ -91,6 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    compliance_router, audit_router, promises_router, notices_router,
                    aftersales_router, pages_router):
         app.include_router(router)
+    app.include_router(buyer_router)  # the live room's bag, order strip and 预约
+    app.include_router(buyer_pages)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"),
               name="static")
 

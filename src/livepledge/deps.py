@@ -58,6 +58,7 @@ from livepledge.orders.service import (
 )
 from livepledge.orders.writer import OrderWriter
 from livepledge.promises.protection import PriceProtection
+from livepledge.reservations.service import ReservationNotices
 
 log = logging.getLogger("livepledge")
 SESSION_COOKIE = "lp_session"
@@ -192,7 +193,7 @@ async def build_runtime(settings: Settings) -> Runtime:
 
     await broker.subscribe(ITEMS_CHANNEL, on_items)
     runtime.consumers = ConsumerRunner(
-        db, [OrderNotices(), PriceProtection(runtime.payments)],
+        db, [OrderNotices(), PriceProtection(runtime.payments), ReservationNotices()],
         poll_seconds=settings.consumer_poll_seconds)
     runtime.aftersales = CaseDeadlines(
         settings.aftersales_merchant_response_hours, settings.aftersales_buyer_answer_hours,

@@ -60,8 +60,13 @@ def render(kind: str, p: dict[str, Any]) -> dict[str, dict[str, str]]:
                                f"{yuan(p['offer_price'])}, below the {yuan(p['unit_price'])} you "
                                "paid: the difference was refunded automatically under the price "
                                "protection promise."}}
+    if kind == "session_live":
+        return {"title": {"zh-CN": f"你预约的「{p.get('title', '')}」开播了",
+                          "en": f"\"{p.get('title', '')}\" is live now"},
+                "body": {"zh-CN": f"{p.get('shop_name', '')} 正在直播，点击进入直播间。",
+                         "en": f"{p.get('shop_name', '')} is live: open the room to watch."}}
     return {"title": {"zh-CN": "通知", "en": "Notice"}, "body": {"zh-CN": "", "en": ""}}
 
 
 KINDS = ("order_cancelled", "order_shipped", "order_expired", "order_compensated",
-         "price_protection_refund")
+         "price_protection_refund", "session_live")

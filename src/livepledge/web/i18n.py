@@ -205,6 +205,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "no": ("再想想", "Not now"),
 }
 
+# the live room and the upcoming-lives page (kept in their own module)
+from livepledge.web.i18n_room import ROOM_STRINGS  # noqa: E402
+
+STRINGS.update(ROOM_STRINGS)
+
 
 def pick_lang(query_lang: str | None, cookie_lang: str | None, _accept: str | None) -> str:
     for candidate in (query_lang, cookie_lang):
