@@ -31,6 +31,7 @@ from livepledge.notices.api import router as notices_router
 from livepledge.orders.api import BUY_PATH, buy_asgi
 from livepledge.orders.api import router as orders_router
 from livepledge.promises.api import router as promises_router
+from livepledge.web.console import router as console_router
 from livepledge.web.pages import ErrorPages
 from livepledge.web.pages import router as pages_router
 
@@ -77,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (accounts_router, catalog_router, live_router, orders_router,
                    compliance_router, audit_router, promises_router, notices_router,
-                   aftersales_router, pages_router):
+                   aftersales_router, pages_router, console_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"),
               name="static")
