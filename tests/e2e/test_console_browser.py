@@ -39,6 +39,9 @@ def patient_expect():  # type: ignore[no-untyped-def]
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    expect(page.locator(".el-loading-mask")).to_have_count(0)  # nothing still loading
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
@@ -128,6 +131,7 @@ def test_merchant_runs_the_shop_from_the_console(browser, tmp_path, server_facto
         "云南古树红茶 250g 礼盒"
     shot(page, f"console-product-editor-{device}")
     page.keyboard.press("Escape")
+    expect(editor).to_be_hidden()
     shot(page, f"console-products-{device}")
 
     # live: schedule a session for a set time with the date-time picker
@@ -174,7 +178,10 @@ def test_merchant_runs_the_shop_from_the_console(browser, tmp_path, server_facto
 
     # orders: search for the shirt buyer, ship the order
     page.goto(f"{base}/console/orders")
-    table = page.get_by_test_id("order-table").locator(".el-table__body-wrapper tbody tr")
+    # a table on a desktop, cards on a phone
+    orders = page.get_by_test_id("order-cards" if device == "phone" else "order-table")
+    table = (orders.get_by_test_id("order-row") if device == "phone"
+             else orders.locator(".el-table__body-wrapper tbody tr"))
     expect(table).to_have_count(2)
     page.get_by_test_id("order-search").fill(shirt_buyer["login"])
     page.get_by_test_id("order-search").press("Enter")
@@ -221,7 +228,7 @@ def test_merchant_runs_the_shop_from_the_console(browser, tmp_path, server_facto
     page.get_by_test_id("lang-switch").click()
     page.goto(f"{base}/console/orders")
     expect(table.nth(0)).to_contain_text("Shipped")
-    expect(page.get_by_test_id("order-table")).not_to_contain_text("已发货")
+    expect(orders).not_to_contain_text("已发货")
     shot(page, f"console-orders-en-{device}")
     assert errors == []
     context.close()
