@@ -36,6 +36,8 @@ def test_login_never_leaves_the_site(browser, tmp_path, server_factory) -> None:
         page.fill("input[name=password]", MERCHANT_PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_url(lambda url: "/login" not in url)
+        if target == "/console":  # /console → /console/ (server) → /console/overview (console)
+            page.wait_for_url("**/console/overview")
         parts = urlsplit(page.url)
         landed[target] = f"{parts.scheme}://{parts.netloc}{parts.path}"
         context.close()
