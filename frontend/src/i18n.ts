@@ -138,6 +138,11 @@ const MESSAGES: Record<string, Pair> = {
   packing_slip: ["打印发货单", "Packing slip"],
   cancel_order: ["取消订单", "Cancel order"],
   cancel_reason_prompt: ["请输入取消原因（将通知买家）", "Reason for cancelling (the buyer is told)"],
+  cancel_reason: ["取消原因", "Reason"],
+  cancel_words: ["原因说明", "In words"],
+  cancel_words_rule: ["选择“其他”须说明原因（4–300 字）", "'Other' needs a reason in words (4-300 characters)"],
+  cancel_note: ["已支付的订单将退还剩余金额；除“买家要求取消”外，买家将获得补偿。", "A paid order is refunded what is left; unless the buyer asked, the buyer is also compensated."],
+  cancelled_ok: ["订单已取消", "Order cancelled"],
   address: ["收货地址", "Address"],
   // compliance
   script_check: ["话术检查", "Script checker"],
@@ -184,6 +189,11 @@ const ENUMS: Record<string, Record<string, Pair>> = {
     notice: ["提示", "Note"],
   },
   chat_status: { shown: ["已显示", "Shown"], held: ["待审核", "Held"], removed: ["已删除", "Removed"] },
+  cancel_reason: {
+    out_of_stock: ["缺货", "Out of stock"], buyer_asked: ["买家要求取消", "The buyer asked"],
+    address_unreachable: ["地址无法送达", "Address unreachable"], suspected_fraud: ["疑似欺诈", "Suspected fraud"],
+    other: ["其他", "Other"],
+  },
   member_role: { owner: ["店主", "Owner"], staff: ["员工", "Staff"], anchor: ["主播", "Anchor"] },
 };
 

@@ -98,9 +98,8 @@ def test_merchant_runs_the_shop_from_the_console(browser, tmp_path, server_facto
     page.on("console", lambda m: errors.append(m.text)
             if "Content Security Policy" in m.text else None)
 
-    # log in, land on the console's overview (the old /console URL redirects)
-    login(page, base, merchant["login"], MERCHANT_PASSWORD, "/console")
-    page.wait_for_url("**/console/overview")
+    # log in, land on the console's overview (the old /console URL: test_login_browser.py)
+    login(page, base, merchant["login"], MERCHANT_PASSWORD, "/console/overview")
     expect(page.get_by_test_id("shop-name")).to_have_text("星河优选旗舰店")
     expect(page.get_by_test_id("stat-gross")).to_have_text("¥138.00")  # 99 + 39 paid
     expect(page.get_by_test_id("chart")).to_have_count(1)  # sales by day (no viewer data yet)
@@ -211,6 +210,19 @@ def test_merchant_runs_the_shop_from_the_console(browser, tmp_path, server_facto
     page.get_by_test_id("order-search").fill("")
     page.get_by_test_id("order-search").press("Enter")
     expect(table).to_have_count(2)
+    # cancel the tea order: "other" needs words, refused inline; then a reason from the list
+    tea_row = table.filter(has_text=f"#{tea_order['id']}")
+    tea_row.get_by_role("button", name="取消订单").click()
+    cancel = page.get_by_test_id("cancel-dialog")
+    cancel.get_by_text("其他", exact=True).click()
+    page.get_by_test_id("cancel-confirm").click()
+    expect(cancel.locator(".el-form-item__error")).to_have_text("选择“其他”须说明原因（4–300 字）")
+    assert merchant_api.get(f"/api/v1/orders/{tea_order['id']}").json()["status"] == "paid"
+    cancel.get_by_text("缺货", exact=True).click()
+    page.get_by_test_id("cancel-confirm").click()
+    expect(cancel).to_be_hidden()
+    expect(tea_row).to_contain_text("已取消")
+    assert merchant_api.get(f"/api/v1/orders/{tea_order['id']}").json()["status"] == "cancelled"
     shot(page, f"console-orders-{device}")
 
     # compliance and the audit report

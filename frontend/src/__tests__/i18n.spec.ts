@@ -18,7 +18,9 @@ describe("words", () => {
       "infant_formula", "appliance", "digital", "jewelry", "home", "medical_device"]));
     expect(enumValues("sale_state")).toEqual(["upcoming", "open", "ended"]);
     expect(enumValues("session_status")).toEqual(["scheduled", "live", "ended"]);
-    for (const kind of ["order_status", "product_status", "session_status", "sale_state", "category", "severity"]) {
+    // orders/rules.py CANCEL_CODES
+    expect(enumValues("cancel_reason")).toEqual(["out_of_stock", "buyer_asked", "address_unreachable", "suspected_fraud", "other"]);
+    for (const kind of ["order_status", "product_status", "session_status", "sale_state", "category", "severity", "cancel_reason"]) {
       for (const value of enumValues(kind)) {
         for (const l of ["zh-CN", "en"] as const) {
           lang.value = l;
