@@ -31,11 +31,12 @@ NOT_BUILT = """<!DOCTYPE html>
 <body style="font-family:sans-serif;max-width:40em;margin:3em auto;padding:0 1em">
 <h1>商家后台尚未构建</h1>
 <p>这个服务器上没有商家后台的前端文件。请在源码目录运行 <code>./dev setup</code>
-（或 <code>cd frontend &amp;&amp; npm ci &amp;&amp; npm run build</code>），然后重新安装或重启服务。</p>
+（或 <code>cd frontend &amp;&amp; npm ci &amp;&amp; npm run build</code>），
+然后重新安装或重启服务。</p>
 <h1 lang="en">The merchant console has not been built</h1>
-<p lang="en">This server has no built console files. In the source checkout run <code>./dev setup</code>
-(or <code>cd frontend &amp;&amp; npm ci &amp;&amp; npm run build</code>), then reinstall or restart
-the server. See docs/console.md.</p>
+<p lang="en">This server has no built console files. In the source checkout run
+<code>./dev setup</code> (or <code>cd frontend &amp;&amp; npm ci &amp;&amp; npm run build</code>),
+then reinstall or restart the server. See docs/console.md.</p>
 </body></html>"""
 
 
