@@ -128,7 +128,7 @@ def demo(
     typer.echo(f"""
 Livepledge 演示已就绪 / demo ready  ({_safe_url(settings)})
   直播间 / live room        {base}/live/{s.session_id}
-  商家后台 / merchant console {base}/console
+  商家后台 / merchant console {base}/console/
   API 文档 / API docs        {base}/docs
   商家 / merchant  login {s.merchant_login}  password {MERCHANT_PASSWORD}
   主播 / anchor    login {s.anchor_login}  password {ANCHOR_PASSWORD}

@@ -1,5 +1,6 @@
 """In a real browser: after logging in, `next` never leads to another site, and the login page
-runs under its Content-Security-Policy without a violation."""
+runs under its Content-Security-Policy without a violation. (The old console URL, /console, now
+redirects to the single-page console, which opens on its overview.)"""
 
 from __future__ import annotations
 
@@ -35,10 +36,12 @@ def test_login_never_leaves_the_site(browser, tmp_path, server_factory) -> None:
         page.fill("input[name=password]", MERCHANT_PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_url(lambda url: "/login" not in url)
+        if target == "/console":  # /console → /console/ (server) → /console/overview (console)
+            page.wait_for_url("**/console/overview")
         parts = urlsplit(page.url)
         landed[target] = f"{parts.scheme}://{parts.netloc}{parts.path}"
         context.close()
     assert landed == {"//evil.example/x": f"{base}/", "/\\evil.example/x": f"{base}/",
                       "/%5Cevil.example": f"{base}/%5Cevil.example",
-                      "/console": f"{base}/console"}
+                      "/console": f"{base}/console/overview"}
     assert violations == []

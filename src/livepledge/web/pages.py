@@ -138,13 +138,6 @@ async def live_room(session_id: int, request: Request, rt: RuntimeDep,
     return _render(request, "live.html", principal, session=session)
 
 
-@router.get("/console", response_class=HTMLResponse)
-async def console(request: Request, principal: OptionalPrincipalDep) -> Response:
-    if principal is None:
-        return RedirectResponse("/login?next=/console", status_code=303)
-    return _render(request, "console.html", principal)
-
-
 @router.get("/orders", response_class=HTMLResponse)
 async def orders_page(request: Request, principal: OptionalPrincipalDep) -> Response:
     if principal is None:

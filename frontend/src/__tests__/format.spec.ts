@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { shopDay, shopTime, toFen, yuan } from "../format";
+
+describe("money", () => {
+  it("shows fen as yuan with two decimals and thousands separators", () => {
+    expect(yuan(12900)).toBe("¥129.00");
+    expect(yuan(5)).toBe("¥0.05");
+    expect(yuan(123456789)).toBe("¥1,234,567.89");
+    expect(yuan(-250)).toBe("-¥2.50");
+    expect(yuan(null)).toBe("");
+  });
+  it("reads yuan typed by a merchant into fen exactly (no float rounding)", () => {
+    expect(toFen("129")).toBe(12900);
+    expect(toFen("0.1")).toBe(10);
+    expect(toFen("19.99")).toBe(1999);
+    expect(toFen(" 1.05 ")).toBe(105);
+    expect(toFen(4.35)).toBe(435); // 4.35 * 100 is 434.99999… as a float
+  });
+  it("refuses what is not an amount", () => {
+    for (const bad of ["", "abc", "1.234", "-1", "1e3", "1,000", null, undefined]) {
+      expect(toFen(bad as string)).toBeNull();
+    }
+  });
+  it("round-trips every amount of fen", () => {
+    for (let fen = 0; fen < 20000; fen += 7) {
+      expect(toFen(yuan(fen).replace("¥", "").replace(/,/g, ""))).toBe(fen);
+    }
+  });
+});
+
+describe("time", () => {
+  it("shows UTC instants in the shop's zone (Asia/Shanghai, UTC+8)", () => {
+    expect(shopTime("2026-12-05T16:30:00+00:00")).toBe("2026/12/06 00:30");
+    expect(shopTime("2026-12-05T16:30:00Z", "en")).toBe("06/12/2026, 00:30");
+    expect(shopTime(null)).toBe("");
+    expect(shopTime("not a time")).toBe("");
+  });
+  it("gives the shop's calendar day, not the UTC one", () => {
+    expect(shopDay(new Date("2026-12-05T16:30:00Z"))).toBe("2026-12-06");
+    expect(shopDay(new Date("2026-12-05T15:59:00Z"))).toBe("2026-12-05");
+  });
+});

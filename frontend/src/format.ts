@@ -1,0 +1,34 @@
+// Money in fen shown as yuan; times stored in UTC shown in the shop's zone (Asia/Shanghai).
+export const SHOP_ZONE = "Asia/Shanghai";
+
+export function yuan(fen: number | null | undefined): string {
+  if (fen === null || fen === undefined) return "";
+  const sign = fen < 0 ? "-" : "";
+  const abs = Math.abs(Math.trunc(fen));
+  return `${sign}¥${Math.floor(abs / 100).toLocaleString("en-US")}.${String(abs % 100).padStart(2, "0")}`;
+}
+
+/** "12.5" → 1250; null for anything that is not a positive amount with at most 2 decimals. */
+export function toFen(text: string | number | null | undefined): number | null {
+  const s = String(text ?? "").trim();
+  const m = /^(\d{1,9})(?:\.(\d{1,2}))?$/.exec(s);
+  if (!m) return null;
+  return Number(m[1]) * 100 + Number((m[2] ?? "").padEnd(2, "0"));
+}
+
+export function shopTime(iso: string | null | undefined, lang = "zh-CN"): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  return new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "zh-CN", {
+    timeZone: SHOP_ZONE, year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", hour12: false,
+  }).format(d);
+}
+
+/** A calendar day "YYYY-MM-DD" of a Date, in the shop's zone. */
+export function shopDay(d: Date): string {
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: SHOP_ZONE, year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(d);
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? "";
+  return `${get("year")}-${get("month")}-${get("day")}`;
+}

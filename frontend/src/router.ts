@@ -1,0 +1,15 @@
+import { createRouter, createWebHistory } from "vue-router";
+
+export const routes = [
+  { path: "/", redirect: "/overview" },
+  { path: "/overview", name: "overview", component: () => import("./views/OverviewView.vue") },
+  { path: "/products", name: "products", component: () => import("./views/ProductsView.vue") },
+  { path: "/live", name: "live", component: () => import("./views/LiveView.vue") },
+  { path: "/live/:id", name: "desk", component: () => import("./views/DeskView.vue"), props: true },
+  { path: "/orders", name: "orders", component: () => import("./views/OrdersView.vue") },
+  { path: "/compliance", name: "compliance", component: () => import("./views/ComplianceView.vue") },
+  { path: "/audit", name: "audit", component: () => import("./views/AuditView.vue") },
+  { path: "/:rest(.*)*", redirect: "/overview" },
+];
+
+export const router = createRouter({ history: createWebHistory("/console/"), routes });
