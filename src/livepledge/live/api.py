@@ -291,7 +291,7 @@ async def _handle(rt: RuntimeDep, room: Room, principal: Any, viewer_key: str,
         if kind == "chat":
             result = await chat.post_chat(rt.chat, principal, room.session_id,
                                           message.get("text"), rt.now())
-            return {"type": "chat_held", **result} if result["status"] == "held" else None
+            return {**result, "type": "chat_held"} if result["status"] == "held" else None
         if kind == "like":
             count = message.get("count", 1)
             if not isinstance(count, int) or not 1 <= count <= chat.MAX_LIKES_PER_MESSAGE:
