@@ -41,6 +41,9 @@ EXPECTED: dict[str, tuple[tuple[int, str], ...]] = {
     "/api/v1/lineup-items/{item_id}/promises": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/shops/{shop_id}/cases": (LOGIN, NOT_STAFF, NOT_STAFF),
     "/api/v1/cases/{case_id}": (LOGIN, NOT_FOUND, NOT_FOUND),
+    "/api/v1/shops/{shop_id}/lives": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/sessions/{session_id}/bag": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/sessions/{session_id}/my-orders": (LOGIN, NOT_FOUND, NOT_FOUND),
 }
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from livepledge.deps import OptionalPrincipalDep, PrincipalDep, RuntimeDep
+from livepledge.openapi import errors
 from livepledge.reservations import service as reservations
 
 API = "/api/v1"
@@ -25,7 +26,7 @@ async def shop_lives(shop_id: int, principal: OptionalPrincipalDep,
     return await reservations.shop_lives(rt.db, principal, shop_id)
 
 
-@router.put(API + "/sessions/{session_id}/reservation")
+@router.put(API + "/sessions/{session_id}/reservation", responses=errors(409))
 async def reserve(session_id: int, principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
     """预约: be told (a `session_live` notice in GET /api/v1/me/notices) when this scheduled
     session goes live. Idempotent; 409 once it is live or has ended."""
