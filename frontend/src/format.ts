@@ -32,3 +32,16 @@ export function shopDay(d: Date): string {
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? "";
   return `${get("year")}-${get("month")}-${get("day")}`;
 }
+
+/** Time left until a deadline, in words: "1天3小时", "45分钟", "已超时" (ms ≤ 0). */
+export function countdown(ms: number, lang = "zh-CN"): string {
+  const en = lang === "en";
+  if (ms <= 0) return en ? "overdue" : "已超时";
+  const minutes = Math.ceil(ms / 60_000);
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const mins = minutes % 60;
+  if (days > 0) return en ? `${days} d ${hours} h left` : `剩 ${days} 天 ${hours} 小时`;
+  if (hours > 0) return en ? `${hours} h ${mins} min left` : `剩 ${hours} 小时 ${mins} 分`;
+  return en ? `${mins} min left` : `剩 ${mins} 分钟`;
+}

@@ -7,6 +7,8 @@ export const routes = [
   { path: "/live", name: "live", component: () => import("./views/LiveView.vue") },
   { path: "/live/:id", name: "desk", component: () => import("./views/DeskView.vue"), props: true },
   { path: "/orders", name: "orders", component: () => import("./views/OrdersView.vue") },
+  { path: "/promises", name: "promises", component: () => import("./views/PromisesView.vue") },
+  { path: "/aftersales", name: "aftersales", component: () => import("./views/CasesView.vue") },
   { path: "/compliance", name: "compliance", component: () => import("./views/ComplianceView.vue") },
   { path: "/audit", name: "audit", component: () => import("./views/AuditView.vue") },
   { path: "/:rest(.*)*", redirect: "/overview" },

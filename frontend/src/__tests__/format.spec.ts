@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { shopDay, shopTime, toFen, yuan } from "../format";
+import { countdown, shopDay, shopTime, toFen, yuan } from "../format";
 
 describe("money", () => {
   it("shows fen as yuan with two decimals and thousands separators", () => {
@@ -38,5 +38,20 @@ describe("time", () => {
   it("gives the shop's calendar day, not the UTC one", () => {
     expect(shopDay(new Date("2026-12-05T16:30:00Z"))).toBe("2026-12-06");
     expect(shopDay(new Date("2026-12-05T15:59:00Z"))).toBe("2026-12-05");
+  });
+});
+
+describe("countdown", () => {
+  it("says overdue at or after the deadline", () => {
+    expect(countdown(0)).toBe("已超时");
+    expect(countdown(-5_000, "en")).toBe("overdue");
+  });
+  it("rounds minutes up so a running clock never shows 0 before the deadline", () => {
+    expect(countdown(1)).toBe("剩 1 分钟");
+    expect(countdown(59 * 60_000 + 1, "en")).toBe("1 h 0 min left");
+  });
+  it("shows days and hours for long deadlines", () => {
+    expect(countdown((2 * 1440 + 3 * 60 + 10) * 60_000)).toBe("剩 2 天 3 小时");
+    expect(countdown((47 * 60 + 59) * 60_000, "en")).toBe("1 d 23 h left");
   });
 });
