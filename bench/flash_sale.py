@@ -17,6 +17,10 @@ body, a bearer token and an Idempotency-Key):
   4. crash: the buy load again on a fresh item, and the server (every process) SIGKILLed in the
      middle of it; then the database is read: every 201 must be an order on disk (lost
      acknowledgements), and nothing oversold.
+With `--promises`, between 2 and 3 the same server also runs: "promised", the buy load on a
+fresh item carrying five promises in force (保价, 发货时限, 赠品, 假一赔N, 保修: each order freezes
+them), then "buy again" on the plain item; the promised rate is compared with the mean of the
+two plain buy runs around it (so neither side gets the emptier database), target ≥ 0.9.
 Each of 1-3 is measured over a steady window (`--window`, default 10 s) that starts `--warmup`
 seconds after every connection is open: requests completed inside the window ÷ its length, and
 server CPU per request = CPU time of the server's processes (supervisor and workers, from /proc)
@@ -416,6 +420,45 @@ def press_templates(scenario: dict[str, Any], endpoint: str) -> list[str]:
             for token in scenario["buyer_tokens"]]
 
 
+PROMISES = (("price_protection", {"days": 30}), ("shipping_deadline", {"hours": 48}),
+            ("gift", {"name": "试饮装 10g", "quantity": 1}),
+            ("counterfeit_compensation", {"multiple": 3}), ("warranty", {"months": 12}))
+
+
+def declare_promises(server: Server, scenario: dict[str, Any]) -> int:
+    """Five promises on the scenario's lineup item, declared through the API as a merchant
+    does (the live room republishes the item)."""
+    for kind, terms in PROMISES:
+        body = json.dumps({"kind": kind, "terms": terms, "scope": {
+            "type": "lineup_item", "id": scenario["item_id"]}}).encode()
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{server.port}/api/v1/shops/{scenario['shop_id']}/promises",
+            data=body, method="POST", headers={
+                "Authorization": f"Bearer {scenario['merchant_token']}",
+                "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as response:
+            assert response.status == 201
+    return len(PROMISES)
+
+
+async def _frozen_promises(database_url: str, item_id: int) -> list[int]:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text(
+                "SELECT snapshot FROM orders WHERE lineup_item_id = :i"), {"i": item_id})).all()
+    finally:
+        await engine.dispose()
+    counts = set()
+    for (snapshot,) in rows:
+        data = json.loads(snapshot) if isinstance(snapshot, str) else snapshot
+        counts.add(len((data or {}).get("promises", [])))
+    return sorted(counts)
+
+
 def with_ledger(run: dict[str, Any], database_url: str, item_id: int) -> dict[str, Any]:
     db = asyncio.run(_ledger(database_url, item_id))
     acked = run.pop("_acked_ids", set())
@@ -440,9 +483,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         env = base_env(database_url, redis_url, LIVEPLEDGE_BENCH_NOOP_ENDPOINT="1")
         log(f"seeding {args.buyers} buyers ({args.db})")
-        scenarios = {name: seed(env, args.buyers, 10)
-                     for name in ("buy", "naive", "crash") if name != "naive" or not
-                     args.skip_naive}
+        names = ["buy", "naive", "crash"] + (["promised"] if args.promises else [])
+        scenarios = {name: seed(env, args.buyers, 10) for name in names
+                     if name != "naive" or not args.skip_naive}
         for scenario in scenarios.values():
             prepare_item(database_url, scenario["item_id"], stock=big, limit=big)
         buy_scenario = scenarios["buy"]
@@ -458,6 +501,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         buy = with_ledger(run_steady(server, press_templates(buy_scenario, "orders"), args,
                                      unique=True, parse=True), database_url,
                           buy_scenario["item_id"])
+        promised = buy_again = None
+        if args.promises:
+            log("promised: buy on an item with five promises in force")
+            promised_scenario = scenarios["promised"]
+            warm_tokens(server, promised_scenario, args)
+            declare_promises(server, promised_scenario)
+            promised = with_ledger(run_steady(server, press_templates(promised_scenario,
+                                                                      "orders"),
+                                              args, unique=True, parse=True),
+                                   database_url, promised_scenario["item_id"])
+            promised["promises_frozen_per_order"] = asyncio.run(_frozen_promises(
+                database_url, promised_scenario["item_id"]))
+            log("buy again (plain item), to bracket the promised run")
+            buy_again = with_ledger(run_steady(server, press_templates(buy_scenario, "orders"),
+                                               args, unique=True, parse=True), database_url,
+                                    buy_scenario["item_id"])
         server.stop()
         naive = None
         if "naive" in scenarios:
@@ -496,8 +555,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "met": ratio_noop >= 0.5 and (buy["success_share"] or 0) >= 0.5},
         "no oversell, no lost acknowledgement (steady runs and the crash run)": {
             "met": all(r["oversold"] == 0 and r["lost_acknowledgements"] == 0
-                       and r["stock_consistent"] for r in (buy, naive, crash) if r)},
+                       and r["stock_consistent"] for r in (buy, naive, crash, promised,
+                                                             buy_again) if r)},
     }
+    ratio_promised = None
+    if promised and buy_again:
+        plain = (buy["requests_per_second"] + buy_again["requests_per_second"]) / 2
+        ratio_promised = round(promised["requests_per_second"] / plain, 3)
+        targets["buy with promises >= 0.9 x buy without (mean of the runs around it)"] = {
+            "value": ratio_promised,
+            "cpu_ratio": round(promised["server_cpu_us_per_request"] / (
+                (buy["server_cpu_us_per_request"] + buy_again["server_cpu_us_per_request"]) / 2),
+                3),
+            "every_order_froze_all_promises": promised["promises_frozen_per_order"] == [
+                len(PROMISES)],
+            "met": ratio_promised >= 0.9 and promised["promises_frozen_per_order"] == [
+                len(PROMISES)]}
     if args.db == "postgresql":
         targets["buy >= 20 x naive on PostgreSQL"] = {
             "value": ratio_naive, "met": ratio_naive is not None and ratio_naive >= 20}
@@ -509,6 +582,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                  "window_s": args.window, "cpus": os.cpu_count(),
                  "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
         "noop": noop, "buy": buy, "naive": naive, "crash": crash,
+        "promised": promised, "buy_again": buy_again, "ratio_promised_to_buy": ratio_promised,
         "ratio_buy_to_noop": ratio_noop, "ratio_buy_to_naive": ratio_naive,
         "cpu_ratio_buy_to_noop": (round(buy["server_cpu_us_per_request"]
                                         / noop["server_cpu_us_per_request"], 2)
@@ -538,6 +612,8 @@ def main() -> None:
     parser.add_argument("--crash-after", type=float, default=3.0,
                         help="crash run: seconds into the window before SIGKILL")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--promises", action="store_true",
+                        help="also compare buying an item with promises in force (issue #9)")
     args = parser.parse_args()
     if args.workers is None:
         args.workers = 2 if args.redis else 1
