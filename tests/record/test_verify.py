@@ -5,6 +5,7 @@ truncation fails (property-based)."""
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import subprocess
 import sys
@@ -65,7 +66,7 @@ def make_chain(sizes: list[int]) -> dict[str, Any]:
     return {"kind": "livepledge-checkpoints/v1", "log_key": SIGNER.verifier.vkey(),
             "origin": ORIGIN, "checkpoints": [_signed(s, leaves) for s in sizes],
             "consistency": [[merkle_b64(h) for h in merkle.consistency_proof(a, leaves[:b])]
-                            for a, b in zip(sizes, sizes[1:], strict=False)]}
+                            for a, b in itertools.pairwise(sizes)]}
 
 
 def merkle_b64(value: bytes) -> str:
