@@ -6,6 +6,7 @@ self-audit."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -89,7 +90,7 @@ async def _checkpoints(db: Database, session_id: int) -> list:
 
 async def _assert_prefixes(db: Database, session_id: int) -> None:
     heads = await _checkpoints(db, session_id)
-    for older, newer in zip(heads, heads[1:], strict=False):
+    for older, newer in itertools.pairwise(heads):
         proof = (await record.consistency(db, session_id, older.size, newer.size))["proof"]
         import base64
         assert consistent(older, newer, [base64.b64decode(h) for h in proof])
