@@ -129,3 +129,31 @@ async def test_bad_ranges_and_sizes_are_refused(app_client) -> None:  # type: ig
         assert_problem(await app_client.get(f"/api/v1/sessions/987654/record{path}"), 404,
                        "not_found")
 
+
+
+async def test_evidence_carries_the_promises_prices_and_words_in_force(app_client) -> None:  # type: ignore[no-untyped-def]
+    world = await build_world(app_client, buyers=1)
+    declared = await app_client.post(f"/api/v1/shops/{world.shop_id}/promises",
+                                     headers=auth(world.merchant), json={
+        "kind": "price_protection", "terms": {"days": 30},
+        "scope": {"type": "product", "id": world.product_id}})
+    assert declared.status_code == 201, declared.text
+    said = await app_client.post(f"/api/v1/sessions/{world.session_id}/transcript",
+                                 headers=auth(world.anchor),
+                                 json={"text": "这款红茶是云南临沧的春茶"})
+    assert said.status_code in (200, 201), said.text
+    priced = await app_client.patch(f"/api/v1/skus/{world.sku_id}", headers=auth(world.merchant),
+                                    json={"price": 11900})
+    assert priced.status_code == 200, priced.text
+    bought = await world.buy(world.buyers[0])
+    assert bought.status_code == 201, bought.text
+    await _settle(app_client)
+    bundle = (await app_client.get(f"/api/v1/orders/{bought.json()['id']}/evidence",
+                                   headers=auth(world.buyers[0]))).json()
+    assert verify_bundle(bundle).ok
+    by_role = {e["role"]: json.loads(e["entry"]) for e in bundle["entries"]}
+    assert [e["role"] for e in bundle["entries"]] == [
+        "lineup", "session", "pin", "promise", "speech", "price", "order"]
+    assert by_role["promise"]["terms"] == {"days": 30, "excludes_flash_sale": False}
+    assert by_role["speech"]["text"] == "这款红茶是云南临沧的春茶"
+    assert (by_role["price"]["price"], by_role["price"]["previous"]) == (11900, 12900)

@@ -53,6 +53,7 @@ ENTRY_KINDS: dict[str, EntryKind] = {
                                 reach="promise"),
     "PromiseWithdrawn": EntryKind(("promise_id", "kind"), reach="promise"),
     "ScriptChecked": EntryKind(("script_check_id", "violation", "findings")),
+    "SpeechTranscribed": EntryKind(("segment_id", "text", "item_id", "spoken_at")),
     "SpeechFlagged": EntryKind(("segment_id", "violation", "rules")),
     "CorrectionRecorded": EntryKind(("correction_id", "segment_id", "text")),
     "ChatRemoved": EntryKind(("chat_id", "reason"), hashed=("by",)),
@@ -69,8 +70,8 @@ ENTRY_KINDS: dict[str, EntryKind] = {
 # Entry types an order's evidence bundle gathers from before the order (what was in force).
 CONTEXT_TYPES = frozenset({"SessionStarted", "LineupItemAdded", "LineupItemChanged", "SaleOpened",
                            "ItemPinned", "ItemUnpinned", "PriceChanged", "PromiseDeclared",
-                           "PromiseRevised", "PromiseWithdrawn", "SpeechFlagged",
-                           "CorrectionRecorded"})
+                           "PromiseRevised", "PromiseWithdrawn", "SpeechTranscribed",
+                           "SpeechFlagged", "CorrectionRecorded"})
 
 
 def salted_hash(salt: bytes, user_id: Any) -> str:

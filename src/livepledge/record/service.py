@@ -48,7 +48,8 @@ log = logging.getLogger("livepledge.record")
 MAX_PAGE = 1000  # entries per GET
 MAX_BUNDLE_ENTRIES = 200
 NODE_QUERY_CHUNK = 400
-SPEECH_WINDOW_SECONDS = 900  # transcript flags and corrections this long before an order
+SPEECH_WINDOW_SECONDS = 900  # transcript, flags and corrections this long before an order
+MAX_SPEECH_ENTRIES = 60
 
 
 @dataclass(frozen=True)
@@ -401,6 +402,7 @@ async def _context(conn: AsyncConnection, session_id: int, placed: Any,
     item_id = json.loads(placed.body).get("item_id")
     placed_at = placed.created_at
     chosen: list[tuple[str, Any]] = []
+    speech: list[tuple[str, Any]] = []
     pin: Any = None
     for row in rows:
         body = json.loads(row.body)
@@ -418,11 +420,12 @@ async def _context(conn: AsyncConnection, session_id: int, placed: Any,
         elif kind.startswith("Promise"):
             chosen.append(("promise", row))
         elif (placed_at - row.created_at).total_seconds() <= SPEECH_WINDOW_SECONDS:
-            chosen.append(("speech", row))
+            speech.append(("speech", row))
     if pin is not None:
         chosen.append(("pin", pin))
+    chosen = chosen[-MAX_BUNDLE_ENTRIES:] + speech[-MAX_SPEECH_ENTRIES:]
     chosen.sort(key=lambda pair: int(pair[1].idx))
-    return chosen[-MAX_BUNDLE_ENTRIES:]
+    return chosen
 
 
 # --- self-audit --------------------------------------------------------------------------------
