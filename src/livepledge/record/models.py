@@ -39,6 +39,8 @@ record_entries = Table(
     UniqueConstraint("session_id", "idx"),
     UniqueConstraint("session_id", "event_id"),
     Index("ix_record_entries_order", "order_id"),
+    # an order's bundle reads the session's lineup, price and promise entries by type
+    Index("ix_record_entries_session_type", "session_id", "type", "idx"),
 )
 
 # The hash of every complete subtree (level ≥ 0) so proofs read O(log² n) rows, never all leaves.

@@ -17,7 +17,7 @@ import itertools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -372,20 +372,26 @@ async def evidence_bundle(db: Database, key: LogKey, principal: Principal,
                                    .order_by(record_checkpoints.c.size.desc()).limit(1))).first()
         if head is None:
             raise pending
-        context = await _context(conn, session_id, placed, int(order.sku_id))
-        chosen = [*context, ("order", placed)]
-        size, note = int(head.size), str(head.note)
-        ranges = {int(row.idx): merkle.inclusion_ranges(int(row.idx), size) for _, row in chosen}
-        found = await _read_nodes(conn, session_id,
-                                  merkle.nodes_for(r for rs in ranges.values() for r in rs))
-        entries = []
-        for role, row in chosen:
-            path = merkle.proof_from_nodes(ranges[int(row.idx)], lambda lv, i: found[(lv, i)])
-            entries.append({"role": role, "index": int(row.idx), "entry": row.body,
-                            "proof": TlogProof(int(row.idx), path, note).text()})
-        return {"kind": BUNDLE_KIND, "log_key": key.vkey, "origin": key.origin(session_id),
-                "order_id": order_id, "session_id": session_id, "checkpoint": note,
-                "entries": entries}
+        return await bundle_of(conn, key, placed, int(head.size), str(head.note),
+                               sku_id=int(order.sku_id))
+
+
+async def bundle_of(conn: AsyncConnection, key: LogKey, placed: Any, size: int, note: str, *,
+                    sku_id: int) -> dict[str, Any]:
+    """The bundle of one `OrderPlaced` entry, proven against the checkpoint (size, note)."""
+    session_id = int(placed.session_id)
+    chosen = [*await _context(conn, session_id, placed, sku_id), ("order", placed)]
+    ranges = {int(row.idx): merkle.inclusion_ranges(int(row.idx), size) for _, row in chosen}
+    found = await _read_nodes(conn, session_id,
+                              merkle.nodes_for(r for rs in ranges.values() for r in rs))
+    entries = []
+    for role, row in chosen:
+        path = merkle.proof_from_nodes(ranges[int(row.idx)], lambda lv, i: found[(lv, i)])
+        entries.append({"role": role, "index": int(row.idx), "entry": row.body,
+                        "proof": TlogProof(int(row.idx), path, note).text()})
+    return {"kind": BUNDLE_KIND, "log_key": key.vkey, "origin": key.origin(session_id),
+            "order_id": placed.order_id, "session_id": session_id, "checkpoint": note,
+            "entries": entries}
 
 
 async def _context(conn: AsyncConnection, session_id: int, placed: Any,
@@ -396,36 +402,37 @@ async def _context(conn: AsyncConnection, session_id: int, placed: Any,
     before. Most recent MAX_BUNDLE_ENTRIES."""
     import json
 
+    speech_types = ("SpeechTranscribed", "SpeechFlagged", "CorrectionRecorded")
     rows = (await conn.execute(select(record_entries).where(
         record_entries.c.session_id == session_id, record_entries.c.idx < placed.idx,
-        record_entries.c.type.in_(CONTEXT_TYPES)).order_by(record_entries.c.idx))).all()
+        record_entries.c.type.in_(CONTEXT_TYPES - set(speech_types)))
+        .order_by(record_entries.c.idx))).all()
+    since = placed.created_at - timedelta(seconds=SPEECH_WINDOW_SECONDS)
+    speech = (await conn.execute(select(record_entries).where(
+        record_entries.c.session_id == session_id, record_entries.c.idx < placed.idx,
+        record_entries.c.type.in_(speech_types), record_entries.c.created_at >= since)
+        .order_by(record_entries.c.idx.desc()).limit(MAX_SPEECH_ENTRIES))).all()
     item_id = json.loads(placed.body).get("item_id")
-    placed_at = placed.created_at
     chosen: list[tuple[str, Any]] = []
-    speech: list[tuple[str, Any]] = []
     pin: Any = None
     for row in rows:
-        body = json.loads(row.body)
         kind = row.type
         if kind in ("ItemPinned", "ItemUnpinned"):
             pin = row
         elif kind == "SessionStarted":
             chosen.append(("session", row))
-        elif kind in ("LineupItemAdded", "LineupItemChanged", "SaleOpened"):
-            if body.get("item_id") == item_id:
-                chosen.append(("lineup", row))
-        elif kind == "PriceChanged":
-            if body.get("sku_id") == sku_id:
-                chosen.append(("price", row))
         elif kind.startswith("Promise"):
             chosen.append(("promise", row))
-        elif (placed_at - row.created_at).total_seconds() <= SPEECH_WINDOW_SECONDS:
-            speech.append(("speech", row))
+        elif kind in ("LineupItemAdded", "LineupItemChanged", "SaleOpened"):
+            if json.loads(row.body).get("item_id") == item_id:
+                chosen.append(("lineup", row))
+        elif kind == "PriceChanged" and json.loads(row.body).get("sku_id") == sku_id:
+            chosen.append(("price", row))
     if pin is not None:
         chosen.append(("pin", pin))
-    chosen = chosen[-MAX_BUNDLE_ENTRIES:] + speech[-MAX_SPEECH_ENTRIES:]
     chosen.sort(key=lambda pair: int(pair[1].idx))
-    return chosen
+    chosen = chosen[-MAX_BUNDLE_ENTRIES:] + [("speech", row) for row in speech]
+    return sorted(chosen, key=lambda pair: int(pair[1].idx))
 
 
 # --- self-audit --------------------------------------------------------------------------------

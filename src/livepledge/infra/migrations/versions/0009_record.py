@@ -39,6 +39,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("session_id", "event_id", name=op.f("uq_record_entries_session_id_event_id")),
     )
     op.create_index("ix_record_entries_order", "record_entries", ["order_id"])
+    op.create_index("ix_record_entries_session_type", "record_entries",
+                    ["session_id", "type", "idx"])
     op.create_table(
         "record_nodes",
         sa.Column("session_id", BIG_ID, nullable=False),
@@ -87,5 +89,6 @@ def downgrade() -> None:
     op.drop_table("record_checkpoints")
     op.drop_table("record_heads")
     op.drop_table("record_nodes")
+    op.drop_index("ix_record_entries_session_type", table_name="record_entries")
     op.drop_index("ix_record_entries_order", table_name="record_entries")
     op.drop_table("record_entries")
