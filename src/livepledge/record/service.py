@@ -132,47 +132,69 @@ class SessionRecorder:
         self._edges: dict[int, merkle.CompactRange] = {}
 
     async def handle(self, uow: UnitOfWork, event: Event) -> None:
-        kind = ENTRY_KINDS[event.type]
-        for session_id in await _sessions_reached(uow.conn, kind, event):
-            body = entry_body(kind, event_type=event.type, event_id=event.id,
-                              session_id=session_id, occurred_at=event.occurred_at,
-                              payload=event.payload, order_id=event.order_id, salt=self.salt)
-            await self.append(uow, session_id, event.id, body, event.occurred_at)
+        await self.handle_batch(uow, [event])
+
+    async def handle_batch(self, uow: UnitOfWork, events: Sequence[Event]) -> None:
+        """Each event's entries, grouped by session (in order), appended in bulk: one read of
+        each session's head and edge, one insert of its entries and of its nodes, one move of
+        its head per batch."""
+        pending: dict[int, list[tuple[int, dict[str, Any], datetime]]] = {}
+        for event in events:
+            kind = ENTRY_KINDS[event.type]
+            for session_id in await _sessions_reached(uow.conn, kind, event):
+                body = entry_body(kind, event_type=event.type, event_id=event.id,
+                                  session_id=session_id, occurred_at=event.occurred_at,
+                                  payload=event.payload, order_id=event.order_id,
+                                  salt=self.salt)
+                pending.setdefault(session_id, []).append((event.id, body, event.occurred_at))
+        for session_id, items in pending.items():
+            await self.append_many(uow, session_id, items)
 
     async def append(self, uow: UnitOfWork, session_id: int, event_id: int,
                      body: dict[str, Any], now: datetime) -> int | None:
         """Append one entry; returns its index, or None if the event is already in the log."""
+        added = await self.append_many(uow, session_id, [(event_id, body, now)])
+        return added[0] if added else None
+
+    async def append_many(self, uow: UnitOfWork, session_id: int,
+                          items: Sequence[tuple[int, dict[str, Any], datetime]]) -> list[int]:
+        """Append entries in order, skipping events already in the log; returns the indexes."""
         conn = uow.conn
-        seen = (await conn.execute(select(record_entries.c.idx).where(
+        seen = set((await conn.execute(select(record_entries.c.event_id).where(
             record_entries.c.session_id == session_id,
-            record_entries.c.event_id == event_id))).first()
-        if seen is not None:
-            return None
+            record_entries.c.event_id.in_([event_id for event_id, _, _ in items])))).scalars())
+        fresh = [item for item in items if item[0] not in seen]
+        if not fresh:
+            return []
         edge = await self._edge(conn, session_id)
-        size = edge.size
-        data = canonical(body)
-        leaf = merkle.leaf_hash(data)
-        made = edge.append(leaf)
-        await conn.execute(insert(record_entries).values(
-            session_id=session_id, idx=size, event_id=event_id, type=str(body["type"]),
-            order_id=body.get("order_id") if body["type"] == "OrderPlaced" else None,
-            body=data.decode("utf-8"), leaf_hash=leaf, created_at=now))
-        await conn.execute(insert(record_nodes), [
-            {"session_id": session_id, "level": level, "idx": index, "hash": value}
-            for level, index, value in made])
-        root = edge.root()
-        if size == 0:
+        first = edge.size
+        rows, nodes = [], []
+        for event_id, body, at in fresh:
+            data = canonical(body)
+            leaf = merkle.leaf_hash(data)
+            index = edge.size
+            nodes.extend({"session_id": session_id, "level": level, "idx": position,
+                          "hash": value} for level, position, value in edge.append(leaf))
+            rows.append({"session_id": session_id, "idx": index, "event_id": event_id,
+                         "type": str(body["type"]),
+                         "order_id": body.get("order_id") if body["type"] == "OrderPlaced"
+                         else None, "body": data.decode("utf-8"), "leaf_hash": leaf,
+                         "created_at": at})
+        await conn.execute(insert(record_entries), rows)
+        await conn.execute(insert(record_nodes), nodes)
+        now = fresh[-1][2]
+        if first == 0:
             await conn.execute(insert(record_heads).values(
-                session_id=session_id, size=1, root_hash=root, checkpointed_size=0,
-                updated_at=now))
+                session_id=session_id, size=edge.size, root_hash=edge.root(),
+                checkpointed_size=0, updated_at=now))
         else:
             moved = await conn.execute(update(record_heads).where(
-                record_heads.c.session_id == session_id, record_heads.c.size == size)
-                .values(size=size + 1, root_hash=root, updated_at=now))
+                record_heads.c.session_id == session_id, record_heads.c.size == first)
+                .values(size=edge.size, root_hash=edge.root(), updated_at=now))
             if moved.rowcount != 1:
                 self._edges.pop(session_id, None)
                 raise RuntimeError(f"session {session_id}'s log moved under its sequencer")
-        return size
+        return [row["idx"] for row in rows]
 
     async def _edge(self, conn: AsyncConnection, session_id: int) -> merkle.CompactRange:
         head = (await conn.execute(select(record_heads.c.size, record_heads.c.root_hash).where(
