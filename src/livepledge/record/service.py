@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import func, insert, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -218,11 +218,17 @@ async def _read_nodes(conn: AsyncConnection, session_id: int,
     wanted = sorted(set(nodes))
     found: dict[tuple[int, int], bytes] = {}
     for start in range(0, len(wanted), NODE_QUERY_CHUNK):
-        chunk = wanted[start:start + NODE_QUERY_CHUNK]
-        rows = await conn.execute(select(record_nodes.c.level, record_nodes.c.idx,
-                                         record_nodes.c.hash).where(
-            record_nodes.c.session_id == session_id,
-            tuple_(record_nodes.c.level, record_nodes.c.idx).in_(chunk)))
+        by_level: dict[int, list[int]] = {}
+        for level, index in wanted[start:start + NODE_QUERY_CHUNK]:
+            by_level.setdefault(level, []).append(index)
+        # one primary-key seek per (level, idx): SQLite plans a row-value IN list, or an OR of
+        # levels, as a scan of the session's every node (200 ms in a million-entry log); a
+        # UNION ALL of one select per level it plans as seeks
+        rows = await conn.execute(union_all(*(
+            select(record_nodes.c.level, record_nodes.c.idx, record_nodes.c.hash).where(
+                record_nodes.c.session_id == session_id, record_nodes.c.level == level,
+                record_nodes.c.idx.in_(indexes))
+            for level, indexes in by_level.items())))
         found.update({(int(r.level), int(r.idx)): bytes(r.hash) for r in rows})
     if len(found) != len(wanted):
         raise RuntimeError(f"session {session_id}'s log is missing tree nodes")
@@ -416,6 +422,10 @@ async def bundle_of(conn: AsyncConnection, key: LogKey, placed: Any, size: int, 
             "entries": entries}
 
 
+# SQLite, without statistics, prefers (session_id, idx < n) and reads the whole session
+_BY_TYPE = "INDEXED BY ix_record_entries_session_type"
+
+
 async def _context(conn: AsyncConnection, session_id: int, placed: Any,
                    sku_id: int) -> list[tuple[str, Any]]:
     """What was in force when the order was placed: the session's start, the item's lineup
@@ -428,11 +438,12 @@ async def _context(conn: AsyncConnection, session_id: int, placed: Any,
     rows = (await conn.execute(select(record_entries).where(
         record_entries.c.session_id == session_id, record_entries.c.idx < placed.idx,
         record_entries.c.type.in_(CONTEXT_TYPES - set(speech_types)))
-        .order_by(record_entries.c.idx))).all()
+        .with_hint(record_entries, _BY_TYPE, "sqlite").order_by(record_entries.c.idx))).all()
     since = placed.created_at - timedelta(seconds=SPEECH_WINDOW_SECONDS)
     speech = (await conn.execute(select(record_entries).where(
         record_entries.c.session_id == session_id, record_entries.c.idx < placed.idx,
         record_entries.c.type.in_(speech_types), record_entries.c.created_at >= since)
+        .with_hint(record_entries, _BY_TYPE, "sqlite")
         .order_by(record_entries.c.idx.desc()).limit(MAX_SPEECH_ENTRIES))).all()
     item_id = json.loads(placed.body).get("item_id")
     chosen: list[tuple[str, Any]] = []
