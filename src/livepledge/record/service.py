@@ -422,8 +422,10 @@ async def bundle_of(conn: AsyncConnection, key: LogKey, placed: Any, size: int, 
             "entries": entries}
 
 
-# SQLite, without statistics, prefers (session_id, idx < n) and reads the whole session
-_BY_TYPE = "INDEXED BY ix_record_entries_session_type"
+# SQLite, without statistics, prefers the (session_id, idx) key for `idx < n ORDER BY idx` and
+# reads the whole session; `idx + 0` (not an indexed column) leaves it the (session_id, type,
+# idx) index, which reads only the few entries of the types asked for
+_BEFORE = record_entries.c.idx + 0
 
 
 async def _context(conn: AsyncConnection, session_id: int, placed: Any,
@@ -436,15 +438,14 @@ async def _context(conn: AsyncConnection, session_id: int, placed: Any,
 
     speech_types = ("SpeechTranscribed", "SpeechFlagged", "CorrectionRecorded")
     rows = (await conn.execute(select(record_entries).where(
-        record_entries.c.session_id == session_id, record_entries.c.idx < placed.idx,
+        record_entries.c.session_id == session_id, _BEFORE < placed.idx,
         record_entries.c.type.in_(CONTEXT_TYPES - set(speech_types)))
-        .with_hint(record_entries, _BY_TYPE, "sqlite").order_by(record_entries.c.idx))).all()
+        .order_by(_BEFORE))).all()
     since = placed.created_at - timedelta(seconds=SPEECH_WINDOW_SECONDS)
     speech = (await conn.execute(select(record_entries).where(
-        record_entries.c.session_id == session_id, record_entries.c.idx < placed.idx,
+        record_entries.c.session_id == session_id, _BEFORE < placed.idx,
         record_entries.c.type.in_(speech_types), record_entries.c.created_at >= since)
-        .with_hint(record_entries, _BY_TYPE, "sqlite")
-        .order_by(record_entries.c.idx.desc()).limit(MAX_SPEECH_ENTRIES))).all()
+        .order_by(_BEFORE.desc()).limit(MAX_SPEECH_ENTRIES))).all()
     item_id = json.loads(placed.body).get("item_id")
     chosen: list[tuple[str, Any]] = []
     pin: Any = None
