@@ -425,7 +425,7 @@ async def bundle_of(conn: AsyncConnection, key: LogKey, placed: Any, size: int, 
 # SQLite, without statistics, prefers the (session_id, idx) key for `idx < n ORDER BY idx` and
 # reads the whole session; `idx + 0` (not an indexed column) leaves it the (session_id, type,
 # idx) index, which reads only the few entries of the types asked for
-_BEFORE = record_entries.c.idx + 0
+_unindexed_idx = record_entries.c.idx + 0
 
 
 async def _context(conn: AsyncConnection, session_id: int, placed: Any,
@@ -438,14 +438,14 @@ async def _context(conn: AsyncConnection, session_id: int, placed: Any,
 
     speech_types = ("SpeechTranscribed", "SpeechFlagged", "CorrectionRecorded")
     rows = (await conn.execute(select(record_entries).where(
-        record_entries.c.session_id == session_id, _BEFORE < placed.idx,
+        record_entries.c.session_id == session_id, _unindexed_idx < placed.idx,
         record_entries.c.type.in_(CONTEXT_TYPES - set(speech_types)))
-        .order_by(_BEFORE))).all()
+        .order_by(_unindexed_idx))).all()
     since = placed.created_at - timedelta(seconds=SPEECH_WINDOW_SECONDS)
     speech = (await conn.execute(select(record_entries).where(
-        record_entries.c.session_id == session_id, _BEFORE < placed.idx,
+        record_entries.c.session_id == session_id, _unindexed_idx < placed.idx,
         record_entries.c.type.in_(speech_types), record_entries.c.created_at >= since)
-        .order_by(_BEFORE.desc()).limit(MAX_SPEECH_ENTRIES))).all()
+        .order_by(_unindexed_idx.desc()).limit(MAX_SPEECH_ENTRIES))).all()
     item_id = json.loads(placed.body).get("item_id")
     chosen: list[tuple[str, Any]] = []
     pin: Any = None
