@@ -113,9 +113,11 @@ async def _sessions_reached(conn: AsyncConnection, kind: EntryKind, event: Event
     if event.shop_id is None:
         return []
     if kind.reach == "sku" and isinstance(event.payload.get("sku_id"), int):
-        return await open_sessions_selling(conn, event.shop_id, int(event.payload["sku_id"]))
+        return await open_sessions_selling(conn, event.shop_id, int(event.payload["sku_id"]),
+                                           event.occurred_at)
     if kind.reach == "promise" and isinstance(event.payload.get("promise_id"), int):
-        return await open_sessions_of_promise(conn, int(event.payload["promise_id"]))
+        return await open_sessions_of_promise(conn, int(event.payload["promise_id"]),
+                                              event.occurred_at)
     return []
 
 
