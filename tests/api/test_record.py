@@ -157,3 +157,23 @@ async def test_evidence_carries_the_promises_prices_and_words_in_force(app_clien
     assert by_role["promise"]["terms"] == {"days": 30, "excludes_flash_sale": False}
     assert by_role["speech"]["text"] == "这款红茶是云南临沧的春茶"
     assert (by_role["price"]["price"], by_role["price"]["previous"]) == (11900, 12900)
+
+
+async def test_a_downloaded_bundle_verifies_offline_against_the_published_key(  # type: ignore[no-untyped-def]
+        app_client, tmp_path) -> None:
+    from livepledge.record.cli import verify_command
+
+    world, order_id = await _order(app_client)
+    response = await app_client.get(f"/api/v1/orders/{order_id}/evidence",
+                                    headers=auth(world.buyers[0]))
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="order-{order_id}.evidence.json"')
+    path = tmp_path / "evidence.json"
+    path.write_bytes(response.content)
+    vkey = (await app_client.get("/.well-known/livepledge/log-key")).text.strip()
+    code, text = verify_command(path, vkey)
+    assert code == 0, text
+    assert "order: entry #4 (OrderPlaced" in text
+    path.write_text(response.text.replace('\\"quantity\\":2', '\\"quantity\\":1'))
+    code, text = verify_command(path, vkey)
+    assert code == 1 and "entry 4: entry 4 is not in the signed tree" in text
