@@ -252,6 +252,8 @@ class make_app_client:
         if "media_dir" not in self.settings:
             self._media = Path(tempfile.mkdtemp(prefix="lp-media-"))
             self.settings["media_dir"] = self._media
+        if "record_key_file" not in self.settings:  # generated on start, as in development
+            self.settings["record_key_file"] = Path(tempfile.mkdtemp(prefix="lp-key-")) / "k"
         settings = Settings(database_url=self.database_url, redis_url="",
                             password_time_cost=1, password_memory_kib=8192,
                             **self.settings)  # type: ignore[arg-type]

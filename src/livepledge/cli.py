@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 import typer
 
@@ -135,6 +136,42 @@ Livepledge 演示已就绪 / demo ready  ({_safe_url(settings)})
   买家 / buyers    login {', '.join(s.buyer_logins[:3])}  password {BUYER_PASSWORD}
 """)  # type: ignore[attr-defined]
     _run_server(host, port, 1, settings)
+
+
+@app.command()
+def verify(
+    file: Path = typer.Argument(..., help="an evidence bundle (.json), a checkpoint chain "
+                                "(.json) or a signed checkpoint (text)"),
+    key: str = typer.Option(None, "--key", help="the log key to trust (name+id+key, from "
+                            "/.well-known/livepledge/log-key); default: the key in the file"),
+) -> None:
+    """离线验证场次记录 / Verify a session-record file offline and say what it proves."""
+    from livepledge.record.cli import verify_command
+
+    code, text = verify_command(file, key)
+    typer.echo(text, err=code == 2)
+    raise typer.Exit(code)
+
+
+@app.command("record-key")
+def record_key(
+    path: Path = typer.Option(None, help="where to write it (default: "
+                              "LIVEPLEDGE_RECORD_KEY_FILE or data_dir/record.key)"),
+    name: str = typer.Option(None, help="the key's name (default: LIVEPLEDGE_RECORD_NAME)"),
+) -> None:
+    """生成场次记录签名密钥 / Create the session record's signing key (never overwrites)."""
+    from livepledge.record.note import NoteError
+    from livepledge.record.service import load_log_key
+
+    settings = get_settings()
+    target = path or settings.effective_record_key_file
+    if target.exists():
+        _fail(f"{target} 已存在 / already exists; a log key is never replaced silently")
+    try:
+        key = load_log_key(target, name=name or settings.record_name, create=True)
+    except NoteError as error:
+        _fail(str(error))
+    typer.echo(f"{target}\n{key.vkey}")
 
 
 def main() -> None:

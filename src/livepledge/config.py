@@ -184,6 +184,27 @@ class Settings(BaseSettings):
         "key (from a thread, so a busy event loop is not taken for a dead worker) and looks for "
         "dead workers' reservations. At most half of LIVEPLEDGE_GATE_WORKER_TTL_SECONDS (the "
         "server refuses to start otherwise).")
+    record_key_file: Path | None = Field(
+        default=None, description="The session record's Ed25519 signing key (a note signer key "
+        "file, PRIVATE+KEY+name+id+key). Unset: data_dir/record.key. Development and demo "
+        "generate one there on first start; production refuses to start without it "
+        "(docs/record.md).")
+    record_name: str = Field(
+        default="livepledge.localhost", min_length=1, max_length=200, pattern=r"^[^\s+]+$",
+        description="The deployment's name in the session record: the log key's name when a "
+        "key is generated, and the prefix of every session log's origin "
+        "(<name>/session/<id>). A schema-less URL such as shop.example.com/livepledge.")
+    record_buyer_salt: str = Field(
+        default="", description="Secret salt of the buyer hashes in the public session record "
+        "(HMAC-SHA256). Empty: derived from LIVEPLEDGE_SECRET_KEY. Changing it changes every "
+        "later buyer hash; keep it for the record's lifetime.")
+    record_checkpoint_seconds: float = Field(
+        default=2.0, gt=0, le=60, description="How often each worker signs a checkpoint for "
+        "every session log that grew (and at a session's end, within this).")
+    record_audit_seconds: float = Field(
+        default=3600.0, gt=0, description="How often the server recomputes every session "
+        "log's tree from its stored entries and compares it with the signed checkpoints; a "
+        "difference is an alert (log line, metric, record_alerts row).")
     bench_noop_endpoint: bool = Field(
         default=False, description="Benchmark only: answer POST /api/v1/sessions/{id}/lineup/"
         "{id}/noop with an empty 200, dispatched exactly like the buy endpoint "
@@ -214,6 +235,20 @@ class Settings(BaseSettings):
         return self.media_dir or self.data_dir / "media"
 
     @property
+    def effective_record_key_file(self) -> Path:
+        return self.record_key_file or self.data_dir / "record.key"
+
+    @property
+    def record_salt(self) -> bytes:
+        import hashlib
+        import hmac
+
+        if self.record_buyer_salt:
+            return self.record_buyer_salt.encode()
+        return hmac.new(self.secret_key.encode(), b"livepledge record buyer salt",
+                        hashlib.sha256).digest()
+
+    @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
 
@@ -224,6 +259,10 @@ class Settings(BaseSettings):
             raise SystemExit(
                 "LIVEPLEDGE_SECRET_KEY must be set to 32+ random characters in production"
             )
+        if self.environment == "production" and not self.effective_record_key_file.exists():
+            raise SystemExit(f"the session record's signing key {self.effective_record_key_file} "
+                             "is missing: create it with `livepledge record-key` and set "
+                             "LIVEPLEDGE_RECORD_KEY_FILE (docs/record.md)")
         if self.environment == "production" and self.bench_noop_endpoint:
             raise SystemExit("LIVEPLEDGE_BENCH_NOOP_ENDPOINT is for benchmarks; it is refused "
                              "in production")

@@ -58,6 +58,7 @@ from livepledge.orders.service import (
 )
 from livepledge.orders.writer import OrderWriter
 from livepledge.promises.protection import PriceProtection
+from livepledge.record import service as session_record
 from livepledge.reservations.service import ReservationNotices
 
 log = logging.getLogger("livepledge")
@@ -89,6 +90,7 @@ class Runtime:
     consumers: ConsumerRunner | None = None  # the outbox's consumers (infra/consumers.py)
     deadlines: DeadlineRunner | None = None  # durable deadlines (infra/deadlines.py)
     throttle: Throttle | None = None  # attempt counters (login guard, compliance checks)
+    log_key: session_record.LogKey | None = None  # signs the session record's checkpoints
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: Stop = field(default_factory=Stop)  # tells the background loops to end (stopping.py)
     metrics: Metrics = field(default_factory=Metrics)
@@ -193,8 +195,12 @@ async def build_runtime(settings: Settings) -> Runtime:
 
     await broker.subscribe(ITEMS_CHANNEL, on_items)
     runtime.consumers = ConsumerRunner(
-        db, [OrderNotices(), PriceProtection(runtime.payments), ReservationNotices()],
+        db, [OrderNotices(), PriceProtection(runtime.payments), ReservationNotices(),
+             session_record.SessionRecorder(settings.record_salt)],
         poll_seconds=settings.consumer_poll_seconds)
+    runtime.log_key = session_record.load_log_key(
+        settings.effective_record_key_file, name=settings.record_name,
+        create=settings.environment != "production")
     runtime.aftersales = CaseDeadlines(
         settings.aftersales_merchant_response_hours, settings.aftersales_buyer_answer_hours,
         settings.aftersales_buyer_ship_return_hours,
@@ -215,6 +221,9 @@ async def build_runtime(settings: Settings) -> Runtime:
     writer.start()
     chat_queue.start()
     runtime.tasks.append(asyncio.create_task(_sweep_forever(runtime), name="expiry-sweeper"))
+    runtime.tasks.append(asyncio.create_task(_checkpoints_forever(runtime),
+                                             name="record-checkpoints"))
+    runtime.tasks.append(asyncio.create_task(_audit_forever(runtime), name="record-audit"))
     if isinstance(gate, RedisStockGate):
         await gate.start()
         await reconcile_gate(runtime)
@@ -226,6 +235,8 @@ def _register_metrics(runtime: Runtime) -> None:
     m = runtime.metrics
     m.describe("livepledge_buy_requests_total", "Buy requests by outcome.")
     m.describe("livepledge_orders_expired_total", "Unpaid orders expired by the sweeper.")
+    m.describe("livepledge_record_alerts_total", "Discrepancies the session record's "
+               "self-audit found (a stored entry changed after it was signed).")
     m.gauge("livepledge_order_batches", "Order batches committed by this process.",
             lambda: runtime.writer.batches)
     m.gauge("livepledge_orders_written", "Orders committed by this process.",
@@ -234,6 +245,33 @@ def _register_metrics(runtime: Runtime) -> None:
             lambda: len(runtime.rooms.rooms))
     m.gauge("livepledge_room_connections", "Viewer WebSockets on this process.",
             lambda: sum(len(r.clients) for r in runtime.rooms.rooms.values()))
+
+
+async def _checkpoints_forever(runtime: Runtime) -> None:
+    """Sign the session logs that grew, every few seconds (docs/record.md)."""
+    assert runtime.log_key is not None
+    while True:
+        try:
+            await session_record.sign_checkpoints(runtime.db, runtime.log_key, runtime.now())
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("signing session-record checkpoints failed")
+        if not await runtime.stop.rest(runtime.settings.record_checkpoint_seconds):
+            return
+
+
+async def _audit_forever(runtime: Runtime) -> None:
+    """The self-audit: recompute every log and compare with what was signed."""
+    assert runtime.log_key is not None
+    while await runtime.stop.rest(runtime.settings.record_audit_seconds):
+        try:
+            found = await session_record.audit(runtime.db, runtime.log_key, runtime.now())
+            runtime.metrics.inc("livepledge_record_alerts_total", len(found))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("session-record self-audit failed")
 
 
 async def _sweep_forever(runtime: Runtime) -> None:

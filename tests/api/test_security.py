@@ -159,10 +159,15 @@ async def test_page_data_cannot_close_its_script_block():
     ("http://testserver", "production", True),
 ])
 async def test_the_session_cookie_is_secure_over_https_and_in_production(
-        sqlite_url: str, base_url: str, environment: str, secure: bool):
+        sqlite_url: str, base_url: str, environment: str, secure: bool, tmp_path):
+    from livepledge.record.note import Signer
+
     settings: dict[str, object] = {"environment": environment}
     if environment == "production":
         settings["secret_key"] = "x" * 40
+        key = tmp_path / "record.key"  # production never generates the record's signing key
+        key.write_text(Signer.generate("shop.example").private_key_text())
+        settings["record_key_file"] = key
     async with make_app_client(sqlite_url, **settings) as client:
         await register(client, "alice")
         client.base_url = httpx.URL(base_url)

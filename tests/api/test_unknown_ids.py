@@ -44,7 +44,18 @@ EXPECTED: dict[str, tuple[tuple[int, str], ...]] = {
     "/api/v1/shops/{shop_id}/lives": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/sessions/{session_id}/bag": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/sessions/{session_id}/my-orders": (LOGIN, NOT_FOUND, NOT_FOUND),
+    # the session record: public, and an order's evidence for its buyer and the shop
+    "/api/v1/sessions/{session_id}/record/checkpoint": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/sessions/{session_id}/record/checkpoints": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/sessions/{session_id}/record/entries": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/sessions/{session_id}/record/proof/inclusion": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/sessions/{session_id}/record/proof/consistency": (NOT_FOUND, NOT_FOUND,
+                                                               NOT_FOUND),
+    "/api/v1/orders/{order_id}/evidence": (LOGIN, NOT_FOUND, NOT_FOUND),
 }
+# routes whose required query parameters are given, so that the unknown id is what is refused
+QUERIES = {"/api/v1/sessions/{session_id}/record/proof/inclusion": "?index=0&size=1",
+           "/api/v1/sessions/{session_id}/record/proof/consistency": "?first=0&second=1"}
 
 
 def _get_routes_with_ids(app: object) -> set[str]:
@@ -66,7 +77,7 @@ async def test_unknown_ids_are_refused_on_every_read(app_client: httpx.AsyncClie
     world = await build_world(app_client, buyers=1)
     callers = ({}, auth(world.merchant), auth(world.buyers[0]))
     for path, expected in EXPECTED.items():
-        url = re.sub(r"\{[^}]+\}", UNKNOWN, path)
+        url = re.sub(r"\{[^}]+\}", UNKNOWN, path) + QUERIES.get(path, "")
         for headers, (status, code) in zip(callers, expected, strict=True):
             assert_problem(await app_client.get(url, headers=headers), status, code)
 

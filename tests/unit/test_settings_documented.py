@@ -24,9 +24,21 @@ def test_documented_settings_exist() -> None:
     assert documented - {n.upper() for n in Settings.model_fields} == set()
 
 
-def test_production_refuses_the_development_secret() -> None:
+def test_production_refuses_the_development_secret(tmp_path) -> None:
     import pytest
 
+    from livepledge.record.note import Signer
+
+    key = tmp_path / "record.key"
+    key.write_text(Signer.generate("shop.example").private_key_text())
     with pytest.raises(SystemExit):
-        Settings(environment="production").check_production()
-    Settings(environment="production", secret_key="x" * 40).check_production()
+        Settings(environment="production", record_key_file=key).check_production()
+    Settings(environment="production", secret_key="x" * 40, record_key_file=key).check_production()
+
+
+def test_production_refuses_to_start_without_the_record_key(tmp_path) -> None:
+    import pytest
+
+    with pytest.raises(SystemExit, match="signing key"):
+        Settings(environment="production", secret_key="x" * 40,
+                 record_key_file=tmp_path / "absent.key").check_production()

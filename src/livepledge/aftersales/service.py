@@ -287,6 +287,9 @@ def case_view(case: Any, entries: list[Any]) -> dict[str, Any]:
     view = row_dict(case)
     view["deadline"] = view.pop("deadline_at")
     view["record"] = [row_dict(e) for e in entries]
+    # the order's evidence from the session record: what the live room showed when it was
+    # placed, signed (docs/record.md)
+    view["evidence_url"] = f"/api/v1/orders/{case.order_id}/evidence"
     return view
 
 

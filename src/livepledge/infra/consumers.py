@@ -60,6 +60,8 @@ class Consumer(Protocol):
     types: frozenset[str]  # the event types it handles; the others only advance its checkpoint
 
     async def handle(self, uow: UnitOfWork, event: Event) -> None: ...
+    # A consumer may also define `handle_batch(uow, events)`: then it is called once per batch
+    # with the batch's events it handles, in order, instead of `handle` per event.
 
 
 class ConsumerRunner:
@@ -96,14 +98,17 @@ class ConsumerRunner:
             rows = (await conn.execute(query)).all()
             if not rows:
                 return 0
-            handled = 0
-            for row in rows:
-                if row.type in consumer.types:
-                    await consumer.handle(uow, Event(
-                        id=row.id, tx=row.tx or 0, type=row.type, shop_id=row.shop_id,
-                        session_id=row.session_id, order_id=row.order_id,
-                        payload=dict(row.payload), occurred_at=clock.as_utc(row.occurred_at)))
-                    handled += 1
+            wanted = [Event(id=row.id, tx=row.tx or 0, type=row.type, shop_id=row.shop_id,
+                            session_id=row.session_id, order_id=row.order_id,
+                            payload=dict(row.payload), occurred_at=clock.as_utc(row.occurred_at))
+                      for row in rows if row.type in consumer.types]
+            handled = len(wanted)
+            handle_batch = getattr(consumer, "handle_batch", None)
+            if handle_batch is not None:  # one call for the batch, in order (the record's appender)
+                await handle_batch(uow, wanted)
+            else:
+                for event in wanted:
+                    await consumer.handle(uow, event)
             last = rows[-1]
             await conn.execute(update(consumer_checkpoints)
                                .where(consumer_checkpoints.c.name == consumer.name)

@@ -56,6 +56,7 @@ STATUS_BY_CODE: dict[str, tuple[int, str]] = {
     "cooling_off": (409, "买家冷静期中 / In the buyer's cooling-off period"),
     "payment_failed": (402, "支付失败 / Payment failed"),
     "compliance_blocked": (409, "未通过合规检查 / Blocked by compliance check"),
+    "record_pending": (409, "尚未写入场次记录 / Not in the signed session record yet"),
     "payload_too_large": (413, "请求体过大 / Payload too large"),
     "service_unavailable": (503, "服务暂不可用 / Service unavailable"),
     "method_not_allowed": (405, "不支持该方法 / Method not allowed"),

@@ -129,6 +129,12 @@ async def push_transcript(db: Database, notifier: Notifier, principal: Principal
         segment = {"id": segment_id, "session_id": session_id, "text": text,
                    "item_id": session.pinned_item_id, "category": category,
                    "spoken_at": (spoken_at or now).isoformat(), **result}
+        # every segment goes into the session record (what was said on air, word for word)
+        await record_event(uow, "SpeechTranscribed", now, shop_id=session.shop_id,
+                           session_id=session_id,
+                           payload={"segment_id": segment_id, "text": text,
+                                    "item_id": session.pinned_item_id,
+                                    "spoken_at": (spoken_at or now).isoformat()})
         if result["findings"]:
             await record_event(uow, "SpeechFlagged", now, shop_id=session.shop_id,
                                session_id=session_id,

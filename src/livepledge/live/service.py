@@ -394,3 +394,16 @@ async def live_session_ids(db: Database) -> list[int]:
         return [r.id for r in rows]
 
 
+
+
+async def open_sessions_selling(conn: AsyncConnection, shop_id: int, sku_id: int,
+                                at: datetime) -> list[int]:
+    """The shop's sessions not ended, created by `at`, whose lineup sells this SKU (the session
+    record logs the SKU's list-price changes in each)."""
+    rows = await conn.execute(
+        select(lineup_items.c.session_id).join(
+            live_sessions, live_sessions.c.id == lineup_items.c.session_id)
+        .where(live_sessions.c.shop_id == shop_id, live_sessions.c.status != "ended",
+               live_sessions.c.created_at <= at, lineup_items.c.sku_id == sku_id)
+        .distinct().order_by(lineup_items.c.session_id))
+    return [int(r.session_id) for r in rows]

@@ -306,8 +306,10 @@ async def _insert_orders(conn: AsyncConnection, created: list[PendingOrder],
     await conn.execute(insert_events(conn), [
         {"type": "OrderPlaced", "shop_id": p.facts.shop_id, "session_id": p.facts.session_id,
          "order_id": order_id, "occurred_at": p.created_at,
-         "payload": {"item_id": p.facts.item_id, "buyer_id": p.buyer_id,
-                     "quantity": p.quantity, "amount": p.quantity * p.facts.live_price}}
+         "payload": {"item_id": p.facts.item_id, "sku_id": p.facts.sku_id,
+                     "buyer_id": p.buyer_id, "quantity": p.quantity,
+                     "unit_price": p.facts.live_price,
+                     "amount": p.quantity * p.facts.live_price}}
         for p, order_id in zip(created, ids, strict=True)])
     for pending, order_id, values in zip(created, ids, rows, strict=True):
         outcomes[id(pending)] = Outcome("created", order_row_view({"id": order_id, **values}))
@@ -396,6 +398,8 @@ async def commit_naive(db: Database, pending: PendingOrder) -> Outcome:
             type="OrderPlaced", shop_id=pending.facts.shop_id,
             session_id=pending.facts.session_id, order_id=order_id,
             occurred_at=pending.created_at,
-            payload={"item_id": pending.facts.item_id, "buyer_id": pending.buyer_id,
-                     "quantity": pending.quantity}))
+            payload={"item_id": pending.facts.item_id, "sku_id": pending.facts.sku_id,
+                     "buyer_id": pending.buyer_id, "quantity": pending.quantity,
+                     "unit_price": pending.facts.live_price,
+                     "amount": pending.quantity * pending.facts.live_price}))
         return Outcome("created", order_row_view({"id": order_id, **values}))

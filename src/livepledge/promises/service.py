@@ -96,6 +96,24 @@ async def open_sessions(db: Database, promise_id: int) -> list[int]:
         return sorted(int(r.session_id) for r in found)
 
 
+async def open_sessions_of_promise(conn: AsyncConnection, promise_id: int,
+                                   at: datetime) -> list[int]:
+    """The shop's sessions not ended, created by `at`, whose lineup the promise reaches (the
+    session record logs the promise's declaration, revision or withdrawal in each)."""
+    row = (await conn.execute(select(promises.c.shop_id, promises.c.scope_type,
+                                     promises.c.scope_id).where(
+        promises.c.id == promise_id))).first()
+    if row is None:
+        return []
+    items = await _affected_items(conn, row.shop_id, row.scope_type, row.scope_id)
+    if not items:
+        return []
+    found = await conn.execute(select(lineup_items.c.session_id).join(
+        live_sessions, live_sessions.c.id == lineup_items.c.session_id).where(
+        lineup_items.c.id.in_(items), live_sessions.c.created_at <= at).distinct())
+    return sorted(int(r.session_id) for r in found)
+
+
 async def _affected_items(conn: AsyncConnection, shop_id: int, scope_type: str,
                           scope_id: int) -> list[int]:
     query = (select(lineup_items.c.id).join(live_sessions,
