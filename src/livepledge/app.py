@@ -34,6 +34,7 @@ from livepledge.orders.api import router as orders_router
 from livepledge.promises.api import router as promises_router
 from livepledge.reservations.api import pages as buyer_pages
 from livepledge.reservations.api import router as buyer_router
+from livepledge.settlement.api import router as money_router
 from livepledge.web.console import router as console_router
 from livepledge.web.pages import ErrorPages
 from livepledge.web.pages import router as pages_router
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (accounts_router, catalog_router, live_router, orders_router,
                    compliance_router, audit_router, promises_router, notices_router,
-                   aftersales_router, pages_router, console_router):
+                   aftersales_router, money_router, pages_router, console_router):
         app.include_router(router)
     app.include_router(buyer_router)  # the live room's bag, order strip and 预约
     app.include_router(buyer_pages)

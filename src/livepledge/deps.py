@@ -59,6 +59,7 @@ from livepledge.orders.service import (
 from livepledge.orders.writer import OrderWriter
 from livepledge.promises.protection import PriceProtection
 from livepledge.reservations.service import ReservationNotices
+from livepledge.settlement.ledger import EscrowRelease, Ledger
 
 log = logging.getLogger("livepledge")
 SESSION_COOKIE = "lp_session"
@@ -193,7 +194,8 @@ async def build_runtime(settings: Settings) -> Runtime:
 
     await broker.subscribe(ITEMS_CHANNEL, on_items)
     runtime.consumers = ConsumerRunner(
-        db, [OrderNotices(), PriceProtection(runtime.payments), ReservationNotices()],
+        db, [OrderNotices(), PriceProtection(runtime.payments), ReservationNotices(),
+             Ledger(auto_receive_days=settings.auto_receive_days)],
         poll_seconds=settings.consumer_poll_seconds)
     runtime.aftersales = CaseDeadlines(
         settings.aftersales_merchant_response_hours, settings.aftersales_buyer_answer_hours,
@@ -207,7 +209,8 @@ async def build_runtime(settings: Settings) -> Runtime:
         db, {SaleOpens.kind: SaleOpens(),
              ShipBy.kind: ShipBy(runtime.payments, runtime.compensation),
              CoolingOffEnds.kind: CoolingOffEnds(),
-             CaseDue.kind: CaseDue(runtime.payments, runtime.aftersales)},
+             CaseDue.kind: CaseDue(runtime.payments, runtime.aftersales),
+             EscrowRelease.kind: EscrowRelease(commission_bp=settings.platform_commission_bp)},
         poll_seconds=settings.deadline_poll_seconds)
     runtime.consumers.start()
     runtime.deadlines.start()
