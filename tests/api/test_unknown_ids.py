@@ -44,6 +44,9 @@ EXPECTED: dict[str, tuple[tuple[int, str], ...]] = {
     "/api/v1/shops/{shop_id}/lives": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/sessions/{session_id}/bag": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/sessions/{session_id}/my-orders": (LOGIN, NOT_FOUND, NOT_FOUND),
+    "/api/v1/shops/{shop_id}/balances": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/shops/{shop_id}/statement": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/shops/{shop_id}/payouts": (LOGIN, NOT_STAFF, NOT_STAFF),
 }
 
 

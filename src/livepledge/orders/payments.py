@@ -98,8 +98,9 @@ class SandboxProvider:
         key = f"collect:{shop_id}:{idempotency_key}"
         if key not in self._charges:
             succeeded = outcome != "decline"
+            message = "" if succeeded else "沙箱拒付 / sandbox declined"
             self._charges[key] = Charge(self.name, f"sbc_{secrets.token_hex(10)}", amount,
-                                        succeeded, "" if succeeded else "沙箱拒付 / sandbox declined")
+                                        succeeded, message)
         return self._charges[key]
 
     async def payout(self, *, shop_id: int, amount: int, idempotency_key: str) -> Charge:
