@@ -199,7 +199,11 @@ async def request_payout(db: Database, provider: PaymentProvider, principal: Pri
                 .returning(payouts.c.id))).scalar_one())
             await record_event(uow, "PayoutPaid", now, shop_id=shop_id, payload={
                 "payout_id": payout_id, "amount": amount, "provider": paid.provider})
-    except IntegrityError:  # the same key, at the same moment: the other request made it
+    except (IntegrityError, Problem) as exc:
+        # The same key at the same moment: the other request made the payout (and may have
+        # taken what this one would have reserved). Anything else stands.
+        if isinstance(exc, Problem) and exc.code != "insufficient_balance":
+            raise
         async with db.read() as conn:
             found = await _existing(conn, payouts, shop_id, key, amount)
         if found is None:
