@@ -12,7 +12,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -51,31 +51,6 @@ def _insert(conn: AsyncConnection) -> Any:
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
-async def load_order(conn: AsyncConnection, order_id: int | None) -> rules.OrderMoney | None:
-    if order_id is None:
-        return None
-    row = (await conn.execute(select(ledger_orders).where(
-        ledger_orders.c.order_id == order_id))).first()
-    if row is None:
-        return None
-    return rules.OrderMoney(order_id=int(row.order_id), **{
-        f: (bool(getattr(row, f)) if f == "released" else
-            getattr(row, f) if f == "provider" else int(getattr(row, f)))
-        for f in ORDER_FIELDS})
-
-
-async def save_order(conn: AsyncConnection, order: rules.OrderMoney) -> None:
-    values = asdict(order)
-    statement = _insert(conn)(ledger_orders).values(**values)
-    await conn.execute(statement.on_conflict_do_update(
-        index_elements=["order_id"], set_={f: values[f] for f in ORDER_FIELDS}))
-
-
-async def balance(conn: AsyncConnection, code: str) -> int:
-    return int((await conn.execute(select(ledger_accounts.c.balance).where(
-        ledger_accounts.c.code == code))).scalar_one_or_none() or 0)
-
-
 async def account_ids(conn: AsyncConnection, codes: Iterable[str]) -> dict[str, int]:
     """The accounts' ids, creating those not seen before."""
     wanted = sorted(set(codes))
@@ -88,29 +63,6 @@ async def account_ids(conn: AsyncConnection, codes: Iterable[str]) -> dict[str, 
     return {r.code: int(r.id) for r in rows}
 
 
-async def do_post(conn: AsyncConnection, tx: rules.Transaction, *, now: datetime) -> int | None:
-    """Write one balanced transaction and move the balances; returns its id, or None when the
-    event was posted before (a replay: nothing is written twice)."""
-    assert tx.balances, tx
-    tx_id = (await conn.execute(_insert(conn)(ledger_transactions).values(
-        event_id=tx.event_id, kind=tx.kind, shop_id=tx.shop_id, order_id=tx.order_id,
-        occurred_at=tx.occurred_at, posted_at=now).on_conflict_do_nothing(
-        index_elements=["event_id"]).returning(ledger_transactions.c.id))).scalar_one_or_none()
-    if tx_id is None:
-        return None
-    ids = await account_ids(conn, (line.account for line in tx.lines))
-    await conn.execute(insert(ledger_postings), [
-        {"transaction_id": tx_id, "event_id": tx.event_id, "seq": seq,
-         "account_id": ids[line.account], "amount": line.amount, "shop_id": tx.shop_id,
-         "order_id": tx.order_id, "occurred_at": tx.occurred_at}
-        for seq, line in enumerate(tx.lines)])
-    for line in tx.lines:
-        await conn.execute(update(ledger_accounts).where(
-            ledger_accounts.c.id == ids[line.account]).values(
-            balance=ledger_accounts.c.balance + line.amount))
-    return tx_id
-
-
 class Ledger:
     """The `ledger` consumer (docs/events.md, docs/money.md)."""
 
@@ -121,38 +73,51 @@ class Ledger:
         self.auto_receive_days = auto_receive_days
 
     async def handle(self, uow: UnitOfWork, event: Event) -> None:
-        if event.type == "OrderShipped":
-            await self._shipped(uow, event)
-        elif event.type == "OrderReceived":
-            await self._received(uow, event)
-        elif event.type == "CaseClosed":
-            await self._case_closed(uow, event)
-        else:
-            await self._post(uow, event)
+        await self.handle_batch(uow, [event])
 
-    async def _post(self, uow: UnitOfWork, event: Event) -> None:
+    async def handle_batch(self, uow: UnitOfWork, events: list[Event]) -> None:
+        """Post a batch's money events in a few statements: the orders' money and the deposits
+        the rules need are loaded at once, the rules run in memory in event order, and the
+        transactions, postings, balance moves and order states are written together. An event
+        posted before (a replay after a crash or a rewound checkpoint) is skipped whole."""
         conn = uow.conn
-        fact = fact_of(event)
-        order = await load_order(conn, event.order_id)
-        shop_id = event.shop_id if event.shop_id is not None else (
-            order.shop_id if order else None)
-        held = 0
-        if event.type == "OrderCompensated" and shop_id is not None:
-            held = rules.owed(await balance(conn, rules.deposit(shop_id)))
-        tx, after = rules.post(fact, order, deposit_held=held)
-        if tx is not None and await do_post(conn, tx, now=clock.utcnow()) is None:
-            return  # posted before: the consumer is reading again after a crash or a rewind
-        if after is not None and after != order:
-            await save_order(conn, after)
-        if tx is None:
-            return
-        if event.type == "PayoutPaid":
-            # The reservation the payout request made becomes the posting.
+        money = [e for e in events if e.type in rules.POSTED]
+        done = await _posted_already(conn, [e.id for e in money])
+        books, loaded = await _books_for(conn, [e for e in money if e.id not in done])
+        posted: list[rules.Transaction] = []
+        reserved: dict[int, int] = {}
+        told: list[tuple[Event, rules.Transaction, int]] = []
+        for event in events:
+            if event.type == "OrderShipped":
+                await self._shipped(uow, event)
+            elif event.type == "OrderReceived":
+                await self._received(uow, event)
+            elif event.type == "CaseClosed":
+                await self._case_closed(uow, event)
+            elif event.id not in done:
+                order = books.orders.get(event.order_id) if event.order_id else None
+                shop_id = event.shop_id if event.shop_id is not None else (
+                    order.shop_id if order else None)
+                deposit_before = books.held_in_deposit(shop_id)
+                tx = books.apply(fact_of(event))
+                if tx is None:
+                    continue
+                posted.append(tx)
+                if event.type == "PayoutPaid":  # the payout's reservation becomes the posting
+                    shop = int(tx.shop_id or 0)
+                    reserved[shop] = reserved.get(shop, 0) + int(event.payload["amount"])
+                elif event.type == "OrderCompensated":
+                    told.append((event, tx, deposit_before))
+        await do_post_many(conn, posted, now=clock.utcnow())
+        await save_orders(conn, [o for i, o in books.orders.items() if loaded.get(i) != o])
+        if reserved:
             await conn.execute(update(ledger_accounts).where(
-                ledger_accounts.c.code == rules.available(int(tx.shop_id or 0))).values(
-                reserved=ledger_accounts.c.reserved - int(event.payload["amount"])))
-        if event.type == "OrderCompensated":
-            await _tell_owners(uow, event, tx, held)
+                ledger_accounts.c.code == bindparam("account")).values(
+                reserved=ledger_accounts.c.reserved - bindparam("amount")), [
+                {"account": rules.available(shop), "amount": amount}
+                for shop, amount in reserved.items()])
+        for event, tx, deposit_before in told:
+            await _tell_owners(uow, event, tx, deposit_before)
 
     async def _window_days(self, conn: AsyncConnection, order_id: int) -> int:
         snapshot = (await conn.execute(select(orders.c.snapshot).where(
@@ -191,6 +156,83 @@ class Ledger:
         due = max(clock.as_utc(row.due_at), event.occurred_at)
         await deadlines.reschedule(uow, RELEASE_KIND, event.order_id, due, clock.utcnow(),
                                    dict(row.payload))
+
+
+async def _posted_already(conn: AsyncConnection, event_ids: list[int]) -> set[int]:
+    if not event_ids:
+        return set()
+    rows = await conn.execute(select(ledger_transactions.c.event_id).where(
+        ledger_transactions.c.event_id.in_(event_ids)))
+    return {int(r.event_id) for r in rows}
+
+
+def order_of(row: Any) -> rules.OrderMoney:
+    return rules.OrderMoney(
+        order_id=int(row.order_id), shop_id=int(row.shop_id), provider=row.provider,
+        paid=int(row.paid), held=int(row.held), released=bool(row.released),
+        released_base=int(row.released_base), commission=int(row.commission),
+        refunded_after=int(row.refunded_after), commission_reversed=int(row.commission_reversed))
+
+
+async def _books_for(conn: AsyncConnection, events: list[Event]) -> tuple[
+        rules.Books, dict[int, rules.OrderMoney]]:
+    """The part of the ledger these events' rules read: their orders' money, and the deposits
+    of the shops they may charge compensation to."""
+    order_ids = sorted({e.order_id for e in events if e.order_id is not None})
+    loaded: dict[int, rules.OrderMoney] = {}
+    if order_ids:
+        for row in await conn.execute(select(ledger_orders).where(
+                ledger_orders.c.order_id.in_(order_ids))):
+            loaded[int(row.order_id)] = order_of(row)
+    shops = {e.shop_id if e.shop_id is not None else (
+        loaded[e.order_id].shop_id if e.order_id in loaded else None)
+        for e in events if e.type == "OrderCompensated"}
+    codes = [rules.deposit(shop) for shop in shops if shop is not None]
+    balances: dict[str, int] = {}
+    if codes:
+        balances = {r.code: int(r.balance) for r in await conn.execute(
+            select(ledger_accounts.c.code, ledger_accounts.c.balance).where(
+                ledger_accounts.c.code.in_(codes)))}
+    return rules.Books(orders=dict(loaded), balances=balances), loaded
+
+
+async def do_post_many(conn: AsyncConnection, txs: list[rules.Transaction], *,
+                       now: datetime) -> None:
+    """Write balanced transactions, their postings and the balance moves, in a few statements.
+    The unique event id of a transaction is the last guard against a second posting."""
+    if not txs:
+        return
+    assert all(tx.balances for tx in txs)
+    ids = await account_ids(conn, (line.account for tx in txs for line in tx.lines))
+    tx_ids = (await conn.execute(insert(ledger_transactions).returning(
+        ledger_transactions.c.id, sort_by_parameter_order=True), [
+        {"event_id": tx.event_id, "kind": tx.kind, "shop_id": tx.shop_id,
+         "order_id": tx.order_id, "occurred_at": tx.occurred_at, "posted_at": now}
+        for tx in txs])).scalars().all()
+    await conn.execute(insert(ledger_postings), [
+        {"transaction_id": tx_id, "event_id": tx.event_id, "seq": seq,
+         "account_id": ids[line.account], "amount": line.amount, "shop_id": tx.shop_id,
+         "order_id": tx.order_id, "occurred_at": tx.occurred_at}
+        for tx_id, tx in zip(tx_ids, txs, strict=True) for seq, line in enumerate(tx.lines)])
+    moves: dict[int, int] = {}
+    for tx in txs:
+        for line in tx.lines:
+            moves[ids[line.account]] = moves.get(ids[line.account], 0) + line.amount
+    changes = [{"account": account, "amount": amount}
+               for account, amount in sorted(moves.items()) if amount]
+    if changes:
+        await conn.execute(update(ledger_accounts).where(
+            ledger_accounts.c.id == bindparam("account")).values(
+            balance=ledger_accounts.c.balance + bindparam("amount")), changes)
+
+
+async def save_orders(conn: AsyncConnection, changed: list[rules.OrderMoney]) -> None:
+    if not changed:
+        return
+    statement = _insert(conn)(ledger_orders)
+    await conn.execute(statement.on_conflict_do_update(
+        index_elements=["order_id"], set_={f: statement.excluded[f] for f in ORDER_FIELDS}),
+        [asdict(order) for order in changed])
 
 
 async def _release_row(conn: AsyncConnection, order_id: int) -> Any:

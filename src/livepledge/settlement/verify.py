@@ -14,6 +14,7 @@ from livepledge.infra import clock
 from livepledge.infra.db import Database
 from livepledge.infra.models import consumer_checkpoints, events
 from livepledge.settlement import rules
+from livepledge.settlement.ledger import order_of
 from livepledge.settlement.models import (
     ledger_accounts,
     ledger_orders,
@@ -109,14 +110,7 @@ async def _live(conn: AsyncConnection) -> tuple[dict[int, Entry], dict[str, tupl
         .group_by(ledger_postings.c.account_id))).all())
     accounts = {r.code: (int(r.balance), int(sums.get(r.id) or 0)) for r in
                 await conn.execute(select(ledger_accounts))}
-    orders = {}
-    for r in await conn.execute(select(ledger_orders)):
-        orders[int(r.order_id)] = rules.OrderMoney(
-            order_id=int(r.order_id), shop_id=int(r.shop_id), provider=r.provider,
-            paid=int(r.paid), held=int(r.held), released=bool(r.released),
-            released_base=int(r.released_base), commission=int(r.commission),
-            refunded_after=int(r.refunded_after),
-            commission_reversed=int(r.commission_reversed))
+    orders = {int(r.order_id): order_of(r) for r in await conn.execute(select(ledger_orders))}
     return live, accounts, orders
 
 
