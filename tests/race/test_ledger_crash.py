@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import run_cli
 from tests.race.race_support import crash, fetch, lp_env, seed_demo, wait_for
 
-ORDERS, PAID = 2000, 9900
+ORDERS, PAID = 4000, 9900
 
 
 async def _money_events(url: str, shop_id: int) -> int:
