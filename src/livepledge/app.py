@@ -35,6 +35,7 @@ from livepledge.promises.api import router as promises_router
 from livepledge.record.api import router as record_router
 from livepledge.reservations.api import pages as buyer_pages
 from livepledge.reservations.api import router as buyer_router
+from livepledge.settlement.api import router as money_router
 from livepledge.web.console import router as console_router
 from livepledge.web.pages import ErrorPages
 from livepledge.web.pages import router as pages_router
@@ -93,7 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (accounts_router, catalog_router, live_router, orders_router,
                    compliance_router, audit_router, promises_router, notices_router,
-                   aftersales_router, record_router, pages_router, console_router):
+                   aftersales_router, record_router, money_router, pages_router,
+                   console_router):
         app.include_router(router)
     app.include_router(buyer_router)  # the live room's bag, order strip and 预约
     app.include_router(buyer_pages)

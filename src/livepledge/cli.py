@@ -1,4 +1,5 @@
-"""The `livepledge` command: serve, demo, migrate, and the compliance and audit tools."""
+"""The `livepledge` command: serve, demo, migrate, the compliance and audit tools, and the
+ledger's verification."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ app = typer.Typer(help="Livepledge 直播电商平台 / live-commerce platform",
                   pretty_exceptions_enable=False)
 app.add_typer(compliance_app, name="compliance")
 app.add_typer(audit_app, name="audit")
+ledger_app = typer.Typer(help="账本 / the money ledger (docs/money.md)", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -172,6 +175,26 @@ def record_key(
     except NoteError as error:
         _fail(str(error))
     typer.echo(f"{target}\n{key.vkey}")
+
+@ledger_app.command("verify")
+def ledger_verify() -> None:
+    """从事件重建账本并逐笔核对 / Rebuild the ledger from the event history and compare it with
+    the live ledger, posting by posting and balance by balance. Exit 0 only if they agree."""
+    from livepledge.infra.db import Database, async_url
+    from livepledge.settlement.verify import verify
+
+    settings = get_settings()
+
+    async def run() -> object:
+        db = Database(async_url(settings.effective_database_url))
+        try:
+            return await verify(db)
+        finally:
+            await db.dispose()
+
+    report = asyncio.run(run())
+    typer.echo(report.summary())  # type: ignore[attr-defined]
+    raise typer.Exit(0 if report.agrees else 1)  # type: ignore[attr-defined]
 
 
 def main() -> None:

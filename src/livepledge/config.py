@@ -88,6 +88,19 @@ class Settings(BaseSettings):
     aftersales_escalation_hours: int = Field(
         default=168, ge=1, le=720,
         description="After-sales: a refused case may be escalated within this, then closes.")
+    platform_commission_bp: int = Field(
+        default=0, ge=0, le=10_000,
+        description="The platform's commission on a shop's released sales, in basis points "
+                    "(500 = 5 %); 0: none (docs/money.md).")
+    auto_receive_days: int = Field(
+        default=10, ge=1, le=90,
+        description="Receipt is deemed this many days after shipping if the buyer has not "
+                    "confirmed it; the escrow is released when the no-reason return window "
+                    "after it has closed too (docs/money.md).")
+    min_deposit_fen: int = Field(
+        default=0, ge=0, le=100_000_000_00,
+        description="A shop whose deposit (保证金) is below this (fen) cannot start a live "
+                    "session; 0: no minimum.")
     consumer_poll_seconds: float = Field(
         default=0.5, gt=0, le=60,
         description="How often each worker looks for new events for the event consumers.")

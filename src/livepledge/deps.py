@@ -60,6 +60,7 @@ from livepledge.orders.writer import OrderWriter
 from livepledge.promises.protection import PriceProtection
 from livepledge.record import service as session_record
 from livepledge.reservations.service import ReservationNotices
+from livepledge.settlement.ledger import EscrowRelease, Ledger
 
 log = logging.getLogger("livepledge")
 SESSION_COOKIE = "lp_session"
@@ -196,7 +197,8 @@ async def build_runtime(settings: Settings) -> Runtime:
     await broker.subscribe(ITEMS_CHANNEL, on_items)
     runtime.consumers = ConsumerRunner(
         db, [OrderNotices(), PriceProtection(runtime.payments), ReservationNotices(),
-             session_record.SessionRecorder(settings.record_salt)],
+             session_record.SessionRecorder(settings.record_salt),
+             Ledger(auto_receive_days=settings.auto_receive_days)],
         poll_seconds=settings.consumer_poll_seconds)
     runtime.log_key = session_record.load_log_key(
         settings.effective_record_key_file, name=settings.record_name,
@@ -213,7 +215,8 @@ async def build_runtime(settings: Settings) -> Runtime:
         db, {SaleOpens.kind: SaleOpens(),
              ShipBy.kind: ShipBy(runtime.payments, runtime.compensation),
              CoolingOffEnds.kind: CoolingOffEnds(),
-             CaseDue.kind: CaseDue(runtime.payments, runtime.aftersales)},
+             CaseDue.kind: CaseDue(runtime.payments, runtime.aftersales),
+             EscrowRelease.kind: EscrowRelease(commission_bp=settings.platform_commission_bp)},
         poll_seconds=settings.deadline_poll_seconds)
     runtime.consumers.start()
     runtime.deadlines.start()

@@ -52,6 +52,9 @@ EXPECTED: dict[str, tuple[tuple[int, str], ...]] = {
     "/api/v1/sessions/{session_id}/record/proof/consistency": (NOT_FOUND, NOT_FOUND,
                                                                NOT_FOUND),
     "/api/v1/orders/{order_id}/evidence": (LOGIN, NOT_FOUND, NOT_FOUND),
+    "/api/v1/shops/{shop_id}/balances": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/shops/{shop_id}/statement": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/shops/{shop_id}/payouts": (LOGIN, NOT_STAFF, NOT_STAFF),
 }
 # routes whose required query parameters are given, so that the unknown id is what is refused
 QUERIES = {"/api/v1/sessions/{session_id}/record/proof/inclusion": "?index=0&size=1",

@@ -91,6 +91,10 @@ async def _settle(uow: UnitOfWork, provider: PaymentProvider, case: Any, amount:
     paid = await _refund(uow, provider, case, amount, now, step)
     awarded = rules.counterfeit_award(int(order.amount), _promises(order)) \
         if case.type == "counterfeit" else 0
+    if awarded > 0:  # 假一赔N: paid to the buyer now; the ledger takes it from the deposit
+        await orders_service.do_compensate(uow, provider, order, amount=awarded,
+                                           cause="counterfeit", key=f"award:{case.id}",
+                                           now=now, details={"case_id": int(case.id)})
     if case.type == "return_refund" or case.type == "counterfeit":
         await uow.conn.execute(update(orders).where(orders.c.id == case.order_id).values(
             returned_quantity=orders.c.returned_quantity + case.quantity))

@@ -55,6 +55,8 @@ STATUS_BY_CODE: dict[str, tuple[int, str]] = {
     "refusal_not_allowed": (409, "不能拒绝 / This refusal is not allowed"),
     "cooling_off": (409, "买家冷静期中 / In the buyer's cooling-off period"),
     "payment_failed": (402, "支付失败 / Payment failed"),
+    "insufficient_balance": (409, "可提现余额不足 / Not enough available balance"),
+    "deposit_required": (409, "保证金不足 / Deposit below the minimum"),
     "compliance_blocked": (409, "未通过合规检查 / Blocked by compliance check"),
     "record_pending": (409, "尚未写入场次记录 / Not in the signed session record yet"),
     "payload_too_large": (413, "请求体过大 / Payload too large"),

@@ -83,7 +83,8 @@ async def update_item(session_id: int, item_id: int, body: LineupUpdate,
 
 @router.post(API + "/sessions/{session_id}/start", responses=errors(409))
 async def start(session_id: int, principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
-    await service.start_session(rt.db, rt.notifier, principal, session_id, rt.now())
+    await service.start_session(rt.db, rt.notifier, principal, session_id, rt.now(),
+                                min_deposit=rt.settings.min_deposit_fen)
     return await _view(rt, session_id)
 
 

@@ -24,6 +24,7 @@ from livepledge.infra.problems import Problem
 from livepledge.live import rules
 from livepledge.live.models import lineup_items, live_sessions, script_checks
 from livepledge.promises import service as promise_ledger
+from livepledge.settlement.service import check_deposit
 
 
 async def access_session(conn: AsyncConnection, session_id: int) -> Any:
@@ -194,7 +195,7 @@ async def access_item(conn: AsyncConnection, session_id: int, item_id: int) -> A
 
 async def _transition(
     db: Database, notifier: Notifier, principal: Principal, session_id: int, action: str,
-    now: datetime,
+    now: datetime, *, min_deposit: int = 0,
 ) -> None:
     async with db.write() as uow:
         session = await access_session(uow.conn, session_id)
@@ -210,6 +211,7 @@ async def _transition(
                           "has violations; fix it and check it again before going live")
         if action == "start":
             await check_anchor_free(uow.conn, session)
+            await check_deposit(uow.conn, session.shop_id, min_deposit)
         stamp = {"started_at": now} if action == "start" else {"ended_at": now,
                                                                 "pinned_item_id": None}
         try:
@@ -268,8 +270,10 @@ async def _return_unsold_stock(uow: UnitOfWork, session_id: int) -> None:
 
 
 async def start_session(db: Database, notifier: Notifier, principal: Principal,
-                        session_id: int, now: datetime) -> None:
-    await _transition(db, notifier, principal, session_id, "start", now)
+                        session_id: int, now: datetime, *, min_deposit: int = 0) -> None:
+    """Go live; a shop whose deposit is below `min_deposit` fen cannot (docs/money.md)."""
+    await _transition(db, notifier, principal, session_id, "start", now,
+                      min_deposit=min_deposit)
 
 
 async def end_session(db: Database, notifier: Notifier, principal: Principal,

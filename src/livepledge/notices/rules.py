@@ -40,6 +40,28 @@ def render(kind: str, p: dict[str, Any]) -> dict[str, dict[str, str]]:
                           "en": f"Order {order} was closed: not paid in time"},
                 "body": {"zh-CN": "商品已释放给其他买家，你可以重新下单。",
                          "en": "The units went back on sale; you can order again."}}
+    if kind == "order_compensated" and p.get("cause") == "counterfeit":
+        return {"title": {"zh-CN": f"订单 {order} 假一赔N，已赔付 {yuan(p['amount'])}",
+                          "en": f"Order {order}: {yuan(p['amount'])} paid to you under the "
+                                "counterfeit promise"},
+                "body": {"zh-CN": "你的假货投诉成立，除退款外，平台已按商家的假一赔N承诺赔付。",
+                         "en": "Your counterfeit claim was upheld: besides the refund, the "
+                               "platform paid you what the shop's promise says."}}
+    if kind == "deposit_deducted":
+        causes = {"merchant_cancel": ("商家取消订单", "a cancellation by the shop"),
+                  "late_shipment": ("超时未发货", "a missed shipping promise"),
+                  "counterfeit": ("假一赔N", "an upheld counterfeit claim")}
+        why_zh, why_en = causes.get(p.get("cause") or "", ("赔付", "compensation"))
+        return {"title": {"zh-CN": f"订单 {order} 赔付 {yuan(p['amount'])} 由店铺承担",
+                          "en": f"Order {order}: {yuan(p['amount'])} compensation charged to "
+                                "your shop"},
+                "body": {"zh-CN": f"因{why_zh}，平台已向买家赔付 {yuan(p['amount'])}，其中 "
+                                  f"{yuan(p.get('from_deposit', 0))} 从保证金扣除，其余从可提现"
+                                  f"余额扣除；保证金余额 {yuan(p.get('deposit_left', 0))}。",
+                         "en": f"For {why_en}, the platform paid the buyer "
+                               f"{yuan(p['amount'])}: {yuan(p.get('from_deposit', 0))} from your "
+                               "deposit, the rest from your available balance; deposit left: "
+                               f"{yuan(p.get('deposit_left', 0))}."}}
     if kind == "order_compensated":
         return {"title": {"zh-CN": f"订单 {order} 超时未发货，已赔付 {yuan(p['amount'])}",
                           "en": f"Order {order} did not ship in time: {yuan(p['amount'])} paid "
@@ -69,4 +91,4 @@ def render(kind: str, p: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 KINDS = ("order_cancelled", "order_shipped", "order_expired", "order_compensated",
-         "price_protection_refund", "session_live")
+         "price_protection_refund", "session_live", "deposit_deducted")

@@ -1,4 +1,5 @@
-"""Payment providers. A provider charges and refunds; the order service owns the order state.
+"""Payment providers. A provider charges and refunds buyers, compensates them, collects shops'
+deposits and pays shops out; the order and settlement services own the state.
 
 To plug in a real provider (WeChat Pay, Alipay, a PSP), implement `PaymentProvider` and select it
 by name in `build_provider` (docs/payments.md). The sandbox provider is the only stand-in in the
@@ -40,6 +41,17 @@ class PaymentProvider(Protocol):
         transfer."""
         ...
 
+    async def collect(self, *, shop_id: int, amount: int, idempotency_key: str,
+                      outcome: str | None = None) -> Charge:
+        """Charge a shop (its deposit top-up, 保证金): money from the merchant to the platform,
+        the same key giving the same charge."""
+        ...
+
+    async def payout(self, *, shop_id: int, amount: int, idempotency_key: str) -> Charge:
+        """Pay a shop's available balance out to its settlement account: a transfer from the
+        platform to the merchant, the same key giving the same transfer (never two)."""
+        ...
+
 
 class SandboxProvider:
     """Settles at once. `outcome="decline"` simulates a declined card."""
@@ -50,6 +62,7 @@ class SandboxProvider:
         self._charges: dict[str, Charge] = {}
         self._refunds: dict[str, Charge] = {}
         self.refund_calls = 0
+        self.payout_calls = 0  # distinct payouts made (tests: never two for one key)
 
     async def charge(self, *, order_id: int, amount: int, buyer_id: int,
                      idempotency_key: str, outcome: str | None = None) -> Charge:
@@ -77,6 +90,24 @@ class SandboxProvider:
         key = f"comp:{idempotency_key}"
         if key not in self._refunds:
             self._refunds[key] = Charge(self.name, f"sbt_{secrets.token_hex(10)}", amount, True)
+        return self._refunds[key]
+
+
+    async def collect(self, *, shop_id: int, amount: int, idempotency_key: str,
+                      outcome: str | None = None) -> Charge:
+        key = f"collect:{shop_id}:{idempotency_key}"
+        if key not in self._charges:
+            succeeded = outcome != "decline"
+            message = "" if succeeded else "沙箱拒付 / sandbox declined"
+            self._charges[key] = Charge(self.name, f"sbc_{secrets.token_hex(10)}", amount,
+                                        succeeded, message)
+        return self._charges[key]
+
+    async def payout(self, *, shop_id: int, amount: int, idempotency_key: str) -> Charge:
+        key = f"payout:{shop_id}:{idempotency_key}"
+        if key not in self._refunds:
+            self.payout_calls += 1
+            self._refunds[key] = Charge(self.name, f"sbp_{secrets.token_hex(10)}", amount, True)
         return self._refunds[key]
 
 

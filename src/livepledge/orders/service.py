@@ -609,6 +609,7 @@ async def cancel(db: Database, provider: PaymentProvider, gate: StockGate, notif
                                     "reason": words or "", "code": reason_code,
                                     "was": current.status,
                                     "refunded": refund.amount if refund else 0,
+                                    "refund_paid": refund.amount if refund else 0,
                                     "compensated": compensated})
         await deadlines.cancel(uow, ShipBy.kind, order_id, now)
         await deadlines.cancel(uow, CoolingOffEnds.kind, order_id, now)
@@ -629,7 +630,8 @@ async def do_close_refunded(uow: UnitOfWork, order: Any, now: datetime) -> None:
                        session_id=order.session_id, order_id=order.id,
                        payload={"by": "buyer", "reason": "refund before shipping", "code": None,
                                 "was": order.status, "refunded": int(order.amount),
-                                "compensated": 0})
+                                # the refund itself was the case's (CaseRefunded)
+                                "refund_paid": 0, "compensated": 0})
 
 
 async def order_cases(conn: AsyncConnection, order_id: int) -> list[dict[str, Any]]:

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+
+from livepledge.deps import PrincipalDep, RuntimeDep
+from livepledge.openapi import errors
+from livepledge.orders.rules import IDEMPOTENCY_KEY
+from livepledge.settlement import service
+from livepledge.settlement.schemas import (
+    Balances,
+    MoneyMovement,
+    PayoutRequest,
+    Statement,
+    TopUpRequest,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["money"])
+
+KeyHeader = Annotated[str, Header(
+    min_length=1, max_length=128, pattern=IDEMPOTENCY_KEY.pattern,
+    description="1–128 visible ASCII characters; a repeat returns the first result")]
+REPLAYED = {"Idempotent-Replayed": {"description": "present on a repeat", "required": False,
+                                    "schema": {"type": "string", "enum": ["true"]}}}
+
+
+def _replayed(response: Response, created: bool) -> None:
+    if not created:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+
+
+@router.get("/shops/{shop_id}/balances", response_model=Balances)
+async def balances(shop_id: int, principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
+    """The shop's money: held in escrow, available, pending payouts, deposit (fen)."""
+    return await service.balances(rt.db, principal, shop_id)
+
+
+@router.get("/shops/{shop_id}/statement", response_model=Statement)
+async def statement(shop_id: int, principal: PrincipalDep, rt: RuntimeDep,
+                    start: datetime | None = Query(default=None, description="inclusive; "
+                                                   "default: the 1st of the month (UTC)"),
+                    end: datetime | None = Query(default=None, description="exclusive; "
+                                                 "default: now; at most 366 days after start"),
+                    limit: int = Query(default=500, ge=1, le=1000),
+                    offset: int = Query(default=0, ge=0, le=10_000_000)) -> dict[str, Any]:
+    """The shop's statement for a period: every posting to its escrow, available and deposit
+    accounts, each naming its event and order (or case, payout, top-up), with opening and
+    closing balances and the period's totals per event type."""
+    period = service.check_period(start, end, rt.now())
+    return await service.statement(rt.db, principal, shop_id, period, limit=limit,
+                                   offset=offset)
+
+
+@router.post("/shops/{shop_id}/payouts", status_code=201, response_model=MoneyMovement,
+             responses={201: {"description": "paid out", "headers": REPLAYED},
+                        200: {"description": "a repeat: the first payout", "headers": REPLAYED},
+                        **errors(409)})
+async def request_payout(shop_id: int, body: PayoutRequest, principal: PrincipalDep,
+                         rt: RuntimeDep, response: Response,
+                         idempotency_key: KeyHeader) -> dict[str, Any]:
+    """Pay part or all of the payable balance out to the shop (owner only). Never more than
+    the balance (409 `insufficient_balance`); a repeat with the same key returns the first
+    payout."""
+    payout, created = await service.request_payout(
+        rt.db, rt.payments, principal, shop_id, amount=body.amount, key=idempotency_key,
+        now=rt.now())
+    _replayed(response, created)
+    return payout
+
+
+@router.get("/shops/{shop_id}/payouts", response_model=list[MoneyMovement])
+async def list_payouts(shop_id: int, principal: PrincipalDep, rt: RuntimeDep,
+                       limit: int = Query(default=50, ge=1, le=200),
+                       offset: int = Query(default=0, ge=0, le=1_000_000)) -> list[Any]:
+    """The shop's payouts, newest first."""
+    return await service.list_payouts(rt.db, principal, shop_id, limit=limit, offset=offset)
+
+
+@router.post("/shops/{shop_id}/deposit/top-ups", status_code=201, response_model=MoneyMovement,
+             responses={201: {"description": "collected", "headers": REPLAYED},
+                        200: {"description": "a repeat: the first top-up", "headers": REPLAYED},
+                        **errors(402)})
+async def top_up(shop_id: int, body: TopUpRequest, principal: PrincipalDep, rt: RuntimeDep,
+                 response: Response, idempotency_key: KeyHeader) -> dict[str, Any]:
+    """Top the shop's deposit (保证金) up through the payment provider."""
+    movement, created = await service.top_up(
+        rt.db, rt.payments, principal, shop_id, amount=body.amount, key=idempotency_key,
+        outcome=body.sandbox_outcome, now=rt.now())
+    _replayed(response, created)
+    return movement

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+from livepledge.infra.db import metadata
+from livepledge.infra.models import BigId
+from livepledge.infra.types import UTCDateTime
+
+# The ledger (docs/money.md). Transactions and postings are append-only (a trigger refuses
+# UPDATE and DELETE); `ledger_accounts.balance` is their running sum, kept in the same
+# transaction, and `ledger_orders` the per-order state the posting rules read.
+ledger_accounts = Table(
+    "ledger_accounts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("code", String(80), nullable=False, unique=True),  # shop:7:escrow, provider:x:clearing
+    Column("shop_id", BigId, nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("balance", BigInteger, nullable=False),  # debit positive
+    # Payouts requested and not yet posted (fen, ≥ 0): they count against `available`.
+    Column("reserved", BigInteger, nullable=False),
+    Index("ix_ledger_accounts_shop", "shop_id"),
+)
+
+ledger_transactions = Table(
+    "ledger_transactions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", BigId, nullable=False, unique=True),  # one transaction per event, ever
+    Column("kind", String(40), nullable=False),
+    Column("shop_id", BigId, nullable=True),
+    Column("order_id", BigId, nullable=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("posted_at", UTCDateTime, nullable=False),
+    Column("reverses_id", BigId, ForeignKey("ledger_transactions.id"), nullable=True),
+)
+
+ledger_postings = Table(
+    "ledger_postings",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("transaction_id", BigId, ForeignKey("ledger_transactions.id"), nullable=False),
+    Column("event_id", BigId, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("account_id", BigId, ForeignKey("ledger_accounts.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),  # debit positive, credit negative
+    Column("shop_id", BigId, nullable=True),
+    Column("order_id", BigId, nullable=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    UniqueConstraint("event_id", "seq"),
+    Index("ix_ledger_postings_account", "account_id", "occurred_at"),
+    Index("ix_ledger_postings_shop", "shop_id", "occurred_at"),
+)
+
+ledger_orders = Table(
+    "ledger_orders",
+    metadata,
+    Column("order_id", BigId, primary_key=True),
+    Column("shop_id", BigId, nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("paid", BigInteger, nullable=False),
+    Column("held", BigInteger, nullable=False),
+    Column("released", Boolean, nullable=False),
+    Column("released_base", BigInteger, nullable=False),
+    Column("commission", BigInteger, nullable=False),
+    Column("refunded_after", BigInteger, nullable=False),
+    Column("commission_reversed", BigInteger, nullable=False),
+)
+
+payouts = Table(
+    "payouts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", BigId, ForeignKey("shops.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("provider_ref", String(128), nullable=False),
+    Column("idempotency_key", String(128), nullable=False),
+    Column("requested_by", BigId, ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "idempotency_key"),
+)
+
+deposit_top_ups = Table(
+    "deposit_top_ups",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", BigId, ForeignKey("shops.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("provider_ref", String(128), nullable=False),
+    Column("idempotency_key", String(128), nullable=False),
+    Column("requested_by", BigId, ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "idempotency_key"),
+)
