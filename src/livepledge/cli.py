@@ -1,10 +1,12 @@
-"""The `livepledge` command: serve, demo, migrate, and the compliance and audit tools."""
+"""The `livepledge` command: serve, demo, migrate, the compliance and audit tools, and the
+lottery verifier."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 import typer
 
@@ -135,6 +137,33 @@ Livepledge 演示已就绪 / demo ready  ({_safe_url(settings)})
   买家 / buyers    login {', '.join(s.buyer_logins[:3])}  password {BUYER_PASSWORD}
 """)  # type: ignore[attr-defined]
     _run_server(host, port, 1, settings)
+
+
+@app.command("verify-lottery")
+def verify_lottery_command(
+    file: str = typer.Argument(..., help="a lottery verification document (JSON), or - for stdin"),
+    entrant: str | None = typer.Option(None, "--entrant",
+                                       help="your entrant hash: also check your entry is in it"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+) -> None:
+    """Recompute a lottery draw offline from its verification document
+    (GET /api/v1/lotteries/{id}/verification): exit 0 only when verified."""
+    from livepledge.lottery.verify import verify_lottery
+
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        document = json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        _fail(f"cannot read {file}: {exc}")
+    report = verify_lottery(document, entrant_hash=entrant)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        for check in report.checks:
+            typer.echo(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}")
+        typer.echo(report.summary())
+    if not report.verified:
+        raise typer.Exit(1)
 
 
 def main() -> None:
