@@ -44,6 +44,7 @@ from livepledge.live.chat import (
 from livepledge.live.presence import LocalPresence, Presence, RedisPresence
 from livepledge.live.room import RoomHub
 from livepledge.live.service import SaleOpens
+from livepledge.lottery.service import LotteryDraw, LotteryNotices, LotteryPrizes
 from livepledge.notices.service import OrderNotices
 from livepledge.orders.gate import LocalStockGate, RedisStockGate, StockGate
 from livepledge.orders.payments import PaymentProvider, build_provider
@@ -193,7 +194,8 @@ async def build_runtime(settings: Settings) -> Runtime:
 
     await broker.subscribe(ITEMS_CHANNEL, on_items)
     runtime.consumers = ConsumerRunner(
-        db, [OrderNotices(), PriceProtection(runtime.payments), ReservationNotices()],
+        db, [OrderNotices(), PriceProtection(runtime.payments), ReservationNotices(),
+         LotteryNotices()],
         poll_seconds=settings.consumer_poll_seconds)
     runtime.aftersales = CaseDeadlines(
         settings.aftersales_merchant_response_hours, settings.aftersales_buyer_answer_hours,
@@ -207,7 +209,8 @@ async def build_runtime(settings: Settings) -> Runtime:
         db, {SaleOpens.kind: SaleOpens(),
              ShipBy.kind: ShipBy(runtime.payments, runtime.compensation),
              CoolingOffEnds.kind: CoolingOffEnds(),
-             CaseDue.kind: CaseDue(runtime.payments, runtime.aftersales)},
+             CaseDue.kind: CaseDue(runtime.payments, runtime.aftersales),
+             LotteryDraw.kind: LotteryDraw(notifier), LotteryPrizes.kind: LotteryPrizes()},
         poll_seconds=settings.deadline_poll_seconds)
     runtime.consumers.start()
     runtime.deadlines.start()

@@ -44,6 +44,10 @@ EXPECTED: dict[str, tuple[tuple[int, str], ...]] = {
     "/api/v1/shops/{shop_id}/lives": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/sessions/{session_id}/bag": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/sessions/{session_id}/my-orders": (LOGIN, NOT_FOUND, NOT_FOUND),
+    "/api/v1/sessions/{session_id}/lotteries": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/lotteries/{lottery_id}": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/lotteries/{lottery_id}/verification": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/shops/{shop_id}/prize-record": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
 }
 
 
