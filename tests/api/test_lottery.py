@@ -337,3 +337,29 @@ async def test_an_unshipped_prize_past_its_deadline_is_compensated(app_client) -
     assert await rt.deadlines.run_once(datetime.now(UTC) + timedelta(hours=49)) == 1
     after = (await app_client.get(f"/api/v1/orders/{order['id']}", headers=auth(buyer))).json()
     assert after["compensated_total"] == rt.compensation.amount(0) > 0
+
+
+async def test_concurrent_entries_get_consecutive_positions_and_the_draw_verifies(
+        database_url) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from tests.conftest import make_app_client
+
+    async with make_app_client(database_url) as client:
+        world = await build_world(client, buyers=8)
+        lottery = (await create(world, winners=3)).json()
+        url_ = f"/api/v1/lotteries/{lottery['id']}/entries"
+        # every buyer enters, the first one twice, all at once
+        answers = await asyncio.gather(*[client.post(url_, headers=auth(t))
+                                         for t in [*world.buyers, world.buyers[0]]])
+        statuses = sorted(a.status_code for a in answers)
+        assert statuses == [201] * 8 + [409]
+        positions = sorted(a.json()["my_entry"]["position"] for a in answers
+                           if a.status_code == 201)
+        assert positions == list(range(8))
+        await draw_now(client, lottery)
+        document = (await client.get(f"/api/v1/lotteries/{lottery['id']}/verification")).json()
+        assert document["report"]["verified"] is True
+        assert document["entry_count"] == 8 and len(document["winners"]) == 3
+        prizes = [o for o in await world.orders() if o["amount"] == 0]
+        assert len(prizes) == 3 and len({o["buyer_id"] for o in prizes}) == 3
