@@ -10,7 +10,7 @@ winner (`PrizeOrderPlaced`), exactly once in effect after any crash."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, func, insert, select, update
@@ -411,20 +411,15 @@ async def confirm_address(db: Database, principal: Principal, lottery_id: int, *
     the prize order); from then the shop has `ship_within_hours` to ship it, else the buyer is
     compensated like any missed shipping promise (the `ship_by` deadline)."""
     async with db.read() as conn:
-        lottery = await access_lottery(conn, lottery_id)
+        await access_lottery(conn, lottery_id)
         winner = (await conn.execute(select(lottery_winners.c.order_id).where(
             lottery_winners.c.lottery_id == lottery_id,
             lottery_winners.c.buyer_id == principal.user_id))).first()
     if winner is None or winner.order_id is None:
         raise Problem("not_found", "你没有该抽奖的奖品订单 / you have no prize order in this "
                       "lottery")
-    order = await orders_service.change_address(db, principal, int(winner.order_id),
-                                                address_id=address_id, now=now)
-    async with db.write() as uow:
-        await deadlines.schedule(uow, orders_service.ShipBy.kind, int(winner.order_id),
-                                 now + timedelta(hours=int(lottery.ship_within_hours)), now,
-                                 {"hours": int(lottery.ship_within_hours)})
-    return order
+    return await orders_service.change_address(db, principal, int(winner.order_id),
+                                               address_id=address_id, now=now)
 
 
 async def shop_prize_counts(db: Database, shop_id: int) -> dict[str, int]:

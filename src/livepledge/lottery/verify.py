@@ -78,7 +78,7 @@ def verify_lottery(document: dict[str, Any], *, entrant_hash: str | None = None)
         report.add("kind", False, f"not a {KIND} document")
         return report
     commitment = _hex(document.get("commitment"), 32)
-    if not report.add("commitment", commitment is not None, "a 32-byte SHA-256 in hex"
+    if not report.add("commitment format", commitment is not None, "a 32-byte SHA-256 in hex"
                       if commitment else "missing or not 64 hex digits"):
         return report
     raw_entries = document.get("entries")

@@ -519,6 +519,10 @@ async def change_address(db: Database, principal: Principal, order_id: int, *,
                           "订单状态已变化，请刷新 / the order changed; reload")
         await record_event(uow, "OrderAddressChanged", now, shop_id=order.shop_id,
                            order_id=order_id, payload={})
+        if hours := prize_shipping_hours(order.snapshot):
+            # a lottery prize: the shop's shipping time runs from the winner's first address
+            await deadlines.schedule(uow, ShipBy.kind, order_id, now + timedelta(hours=hours),
+                                     now, {"hours": hours})
     return await get_order(db, principal, order_id)
 
 
@@ -699,6 +703,12 @@ class CoolingOffEnds:
                            payload={"cooling_off_until": clock.as_utc(
                                order.cooling_off_until).isoformat()})
         return "released"
+
+
+def prize_shipping_hours(snapshot: dict[str, Any] | None) -> int | None:
+    """A lottery prize order's shipping time (hours from the winner's address), else None."""
+    lottery = (snapshot or {}).get("lottery")
+    return int(lottery["ship_within_hours"]) if lottery else None
 
 
 def shipping_hours(snapshot: dict[str, Any] | None) -> int | None:
