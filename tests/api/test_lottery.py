@@ -363,3 +363,31 @@ async def test_concurrent_entries_get_consecutive_positions_and_the_draw_verifie
         assert document["entry_count"] == 8 and len(document["winners"]) == 3
         prizes = [o for o in await world.orders() if o["amount"] == 0]
         assert len(prizes) == 3 and len({o["buyer_id"] for o in prizes}) == 3
+
+
+async def test_the_order_pages_address_change_also_starts_the_prize_clock_once(app_client) -> None:  # type: ignore[no-untyped-def]
+    from livepledge.infra.models import deadlines
+
+    world = await build_world(app_client, buyers=1)
+    lottery = (await create(world, winners=1)).json()
+    buyer = world.buyers[0]
+    assert (await app_client.post(f"/api/v1/lotteries/{lottery['id']}/entries",
+                                  headers=auth(buyer))).status_code == 201
+    await draw_now(app_client, lottery)
+    order_id = (await app_client.get(f"/api/v1/lotteries/{lottery['id']}", headers=auth(buyer))
+                ).json()["my_entry"]["prize_order_id"]
+    first = (await app_client.get("/api/v1/me/addresses", headers=auth(buyer))).json()[0]
+    second = await add_address(app_client, buyer, detail="另一个地址 1 号")
+
+    async def due() -> list[Any]:
+        async with runtime(app_client).db.read() as conn:
+            return list((await conn.execute(select(deadlines.c.due_at).where(
+                deadlines.c.kind == "ship_by", deadlines.c.ref_id == order_id))).all())
+
+    assert await due() == []
+    for address in (first, second):
+        changed = await app_client.put(f"/api/v1/orders/{order_id}/address",
+                                       headers=auth(buyer), json={"address_id": address["id"]})
+        assert changed.status_code == 200, changed.text
+    assert changed.json()["shipping_address"]["detail"] == "另一个地址 1 号"
+    assert len(await due()) == 1  # the first address started it; a change does not move it
