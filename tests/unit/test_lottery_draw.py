@@ -239,3 +239,23 @@ def test_verify_refuses_other_kinds_and_garbage() -> None:
     doc = document(VECTOR_SEED, VECTOR_ENTRIES, 3)
     assert not verify_lottery(doc | {"entries": ["not hex"] * 10}).verified
     assert not verify_lottery(doc, entrant_hash="00" * 32).verified
+
+
+def test_the_pure_parts_import_nothing_from_storage_web_or_the_clock() -> None:
+    import ast
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src" / "livepledge"
+    for path in (src / "lottery" / "draw.py", src / "lottery" / "verify.py",
+                 src / "lottery" / "rules.py", src / "record" / "merkle.py"):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+        livepledge = {n for n in names if n.startswith("livepledge")}
+        assert livepledge <= {"livepledge.lottery", "livepledge.lottery.draw",
+                              "livepledge.record.merkle"}, (path, livepledge)
+        assert not {n for n in names if n.split(".")[0] in {
+            "sqlalchemy", "fastapi", "starlette", "redis", "asyncpg", "aiosqlite"}}, path
