@@ -28,6 +28,7 @@ from livepledge.infra import problems
 from livepledge.infra.headers import SecurityHeaders
 from livepledge.infra.security import tokens_equal
 from livepledge.live.api import router as live_router
+from livepledge.lottery.api import router as lottery_router
 from livepledge.notices.api import router as notices_router
 from livepledge.orders.api import BUY_PATH, NOOP_PATH, buy_asgi, noop_asgi
 from livepledge.orders.api import router as orders_router
@@ -94,8 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (accounts_router, catalog_router, live_router, orders_router,
                    compliance_router, audit_router, promises_router, notices_router,
-                   aftersales_router, record_router, money_router, pages_router,
-                   console_router):
+                   aftersales_router, record_router, money_router, lottery_router,
+                   pages_router, console_router):
         app.include_router(router)
     app.include_router(buyer_router)  # the live room's bag, order strip and 预约
     app.include_router(buyer_pages)

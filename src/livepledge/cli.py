@@ -1,5 +1,5 @@
 """The `livepledge` command: serve, demo, migrate, the compliance and audit tools, and the
-ledger's verification."""
+verifiers of the session record, the ledger and lotteries."""
 
 from __future__ import annotations
 
@@ -176,6 +176,7 @@ def record_key(
         _fail(str(error))
     typer.echo(f"{target}\n{key.vkey}")
 
+
 @ledger_app.command("verify")
 def ledger_verify() -> None:
     """从事件重建账本并逐笔核对 / Rebuild the ledger from the event history and compare it with
@@ -195,6 +196,32 @@ def ledger_verify() -> None:
     report = asyncio.run(run())
     typer.echo(report.summary())  # type: ignore[attr-defined]
     raise typer.Exit(0 if report.agrees else 1)  # type: ignore[attr-defined]
+
+@app.command("verify-lottery")
+def verify_lottery_command(
+    file: str = typer.Argument(..., help="a lottery verification document (JSON), or - for stdin"),
+    entrant: str | None = typer.Option(None, "--entrant",
+                                       help="your entrant hash: also check your entry is in it"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+) -> None:
+    """Recompute a lottery draw offline from its verification document
+    (GET /api/v1/lotteries/{id}/verification): exit 0 only when verified."""
+    from livepledge.lottery.verify import verify_lottery
+
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        document = json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        _fail(f"cannot read {file}: {exc}")
+    report = verify_lottery(document, entrant_hash=entrant)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        for check in report.checks:
+            typer.echo(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}")
+        typer.echo(report.summary())
+    if not report.verified:
+        raise typer.Exit(1)
 
 
 def main() -> None:

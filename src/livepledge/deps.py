@@ -44,6 +44,7 @@ from livepledge.live.chat import (
 from livepledge.live.presence import LocalPresence, Presence, RedisPresence
 from livepledge.live.room import RoomHub
 from livepledge.live.service import SaleOpens
+from livepledge.lottery.service import LotteryDraw, LotteryNotices, LotteryPrizes
 from livepledge.notices.service import OrderNotices
 from livepledge.orders.gate import LocalStockGate, RedisStockGate, StockGate
 from livepledge.orders.payments import PaymentProvider, build_provider
@@ -198,7 +199,8 @@ async def build_runtime(settings: Settings) -> Runtime:
     runtime.consumers = ConsumerRunner(
         db, [OrderNotices(), PriceProtection(runtime.payments), ReservationNotices(),
              session_record.SessionRecorder(settings.record_salt),
-             Ledger(auto_receive_days=settings.auto_receive_days)],
+             Ledger(auto_receive_days=settings.auto_receive_days),
+             LotteryNotices()],
         poll_seconds=settings.consumer_poll_seconds)
     runtime.log_key = session_record.load_log_key(
         settings.effective_record_key_file, name=settings.record_name,
@@ -216,7 +218,8 @@ async def build_runtime(settings: Settings) -> Runtime:
              ShipBy.kind: ShipBy(runtime.payments, runtime.compensation),
              CoolingOffEnds.kind: CoolingOffEnds(),
              CaseDue.kind: CaseDue(runtime.payments, runtime.aftersales),
-             EscrowRelease.kind: EscrowRelease(commission_bp=settings.platform_commission_bp)},
+             EscrowRelease.kind: EscrowRelease(commission_bp=settings.platform_commission_bp),
+             LotteryDraw.kind: LotteryDraw(notifier), LotteryPrizes.kind: LotteryPrizes()},
         poll_seconds=settings.deadline_poll_seconds)
     runtime.consumers.start()
     runtime.deadlines.start()

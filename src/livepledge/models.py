@@ -6,6 +6,7 @@ from livepledge.catalog import models as catalog_models  # noqa: F401
 from livepledge.infra import models as infra_models  # noqa: F401
 from livepledge.infra.db import metadata
 from livepledge.live import models as live_models  # noqa: F401
+from livepledge.lottery import models as lottery_models  # noqa: F401
 from livepledge.notices import models as notices_models  # noqa: F401
 from livepledge.orders import models as orders_models  # noqa: F401
 from livepledge.promises import models as promises_models  # noqa: F401

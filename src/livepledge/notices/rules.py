@@ -87,8 +87,14 @@ def render(kind: str, p: dict[str, Any]) -> dict[str, dict[str, str]]:
                           "en": f"\"{p.get('title', '')}\" is live now"},
                 "body": {"zh-CN": f"{p.get('shop_name', '')} 正在直播，点击进入直播间。",
                          "en": f"{p.get('shop_name', '')} is live: open the room to watch."}}
+    if kind == "lottery_won":
+        return {"title": {"zh-CN": f"恭喜中奖：{p.get('title', '')}",
+                          "en": f"You won: {p.get('title', '')}"},
+                "body": {"zh-CN": f"奖品订单 {order} 已生成，请确认收货地址，商家将按时发货。",
+                         "en": f"Your prize order {order} is ready: confirm the shipping "
+                               "address and the shop ships it on time."}}
     return {"title": {"zh-CN": "通知", "en": "Notice"}, "body": {"zh-CN": "", "en": ""}}
 
 
 KINDS = ("order_cancelled", "order_shipped", "order_expired", "order_compensated",
-         "price_protection_refund", "session_live", "deposit_deducted")
+         "price_protection_refund", "session_live", "deposit_deducted", "lottery_won")

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from livepledge.accounts import service as accounts
@@ -517,6 +519,10 @@ async def change_address(db: Database, principal: Principal, order_id: int, *,
                           "订单状态已变化，请刷新 / the order changed; reload")
         await record_event(uow, "OrderAddressChanged", now, shop_id=order.shop_id,
                            order_id=order_id, payload={})
+        if hours := prize_shipping_hours(order.snapshot):
+            # a lottery prize: the shop's shipping time runs from the winner's first address
+            await deadlines.schedule(uow, ShipBy.kind, order_id, now + timedelta(hours=hours),
+                                     now, {"hours": hours})
     return await get_order(db, principal, order_id)
 
 
@@ -617,6 +623,22 @@ async def cancel(db: Database, provider: PaymentProvider, gate: StockGate, notif
     return await get_order(db, principal, order_id)
 
 
+async def do_place_prize_order(uow: UnitOfWork, *, buyer_id: int, shop_id: int,
+                               session_id: int, sku_id: int, quantity: int, key: str,
+                               snapshot: dict[str, Any], now: datetime) -> int:
+    """A lottery prize as a real order: zero price, nothing to pay (it starts `paid`), its units
+    already taken from the SKU's stock by the lottery; shipped once the winner gives an address.
+    One per (buyer, key): placing it again returns the same order."""
+    insert_ = pg_insert if uow.conn.dialect.name == "postgresql" else sqlite_insert
+    await uow.conn.execute(insert_(orders).values(
+        buyer_id=buyer_id, shop_id=shop_id, session_id=session_id, lineup_item_id=None,
+        sku_id=sku_id, quantity=quantity, unit_price=0, amount=0, status="paid",
+        idempotency_key=key, snapshot=snapshot, created_at=now, expires_at=now, paid_at=now,
+    ).on_conflict_do_nothing(index_elements=["buyer_id", "idempotency_key"]))
+    return int((await uow.conn.execute(select(orders.c.id).where(
+        orders.c.buyer_id == buyer_id, orders.c.idempotency_key == key))).scalar_one())
+
+
 async def do_close_refunded(uow: UnitOfWork, order: Any, now: datetime) -> None:
     """A paid, unshipped order refunded in full through after-sales: nothing is left to ship.
     It is cancelled (by the buyer's request) and its units go back."""
@@ -683,6 +705,12 @@ class CoolingOffEnds:
                            payload={"cooling_off_until": clock.as_utc(
                                order.cooling_off_until).isoformat()})
         return "released"
+
+
+def prize_shipping_hours(snapshot: dict[str, Any] | None) -> int | None:
+    """A lottery prize order's shipping time (hours from the winner's address), else None."""
+    lottery = (snapshot or {}).get("lottery")
+    return int(lottery["ship_within_hours"]) if lottery else None
 
 
 def shipping_hours(snapshot: dict[str, Any] | None) -> int | None:

@@ -56,16 +56,10 @@ def dispatch(document: dict[str, Any] | str, *, trusted_key: str | None) -> Repo
     if kind == CHAIN_KIND:
         return verify_chain(document, trusted_key=trusted_key)
     if kind == LOTTERY_KIND:
-        # DISPATCH POINT (lotteries): livepledge.lottery.verify owns this format. Its contract:
-        # verify_document(document: dict, *, trusted_key: str | None) -> Report.
-        try:
-            from livepledge.lottery import verify as lottery  # type: ignore[attr-defined]
-        except ImportError:
-            return Report().fail("this build cannot verify lotteries yet")
-        checker = getattr(lottery, "verify_document", None)
-        if checker is None:
-            return Report().fail("this build cannot verify lotteries yet")
-        result: Report = checker(document, trusted_key=trusted_key)
+        # livepledge.lottery.verify owns this format (docs/lottery.md)
+        from livepledge.lottery.verify import verify_document
+
+        result: Report = verify_document(document, trusted_key=trusted_key)
         return result
     return Report().fail(f"unknown file kind {kind!r}: expected {BUNDLE_KIND}, {CHAIN_KIND} "
                          f"or {LOTTERY_KIND}")

@@ -23,6 +23,8 @@ from livepledge.infra.problems import Problem
 from livepledge.infra.security import csrf_token_for
 from livepledge.live import service as live
 from livepledge.live.models import live_sessions
+from livepledge.lottery import service as lottery
+from livepledge.lottery.verify import verify_lottery
 from livepledge.orders import service as orders
 from livepledge.web.i18n import bundle, pick_lang, translator
 
@@ -136,6 +138,30 @@ async def live_room(session_id: int, request: Request, rt: RuntimeDep,
     async with rt.db.read() as conn:
         session = await live.session_view(conn, session_id, rt.now())
     return _render(request, "live.html", principal, session=session)
+
+
+def _shanghai(iso: str | None) -> str:
+    if not iso:
+        return "—"
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo("Asia/Shanghai")).strftime(
+        "%Y-%m-%d %H:%M:%S")
+
+
+@router.get("/lotteries/{lottery_id}/verify", response_class=HTMLResponse)
+async def lottery_verification(lottery_id: int, request: Request, rt: RuntimeDep,
+                               principal: OptionalPrincipalDep) -> Response:
+    """A lottery's public verification page: the server recomputes the draw from the public
+    document (lottery/verify.py, the same function as `livepledge verify-lottery`) and shows
+    every check; `?entrant=HASH` also looks for an entrant's own entry."""
+    document = await lottery.verification_document(rt.db, lottery_id)
+    report = verify_lottery(document)
+    entrant = (request.query_params.get("entrant") or "").strip().lower()[:64]
+    mine = None
+    if entrant:
+        mine = verify_lottery(document, entrant_hash=entrant).entrant_index
+    return _render(request, "lottery_verify.html", principal, doc=document, report=report,
+                   entrant=entrant, mine=mine, shanghai=_shanghai,
+                   winner_hashes={w["entrant_hash"] for w in document["winners"]})
 
 
 @router.get("/orders", response_class=HTMLResponse)

@@ -102,6 +102,8 @@ document.addEventListener("DOMContentLoaded", () => {
         break;
       }
       case "error": problem(message.problem); break;
+      // a lottery created, or drawn: the lottery card (lottery.js) shows it
+      case "lottery": document.dispatchEvent(new CustomEvent("lp:lottery", { detail: message.lottery })); break;
     }
   }
 

@@ -198,7 +198,8 @@ async function detailPage(root) {
       act(LP.t("cooling_cancel"), "cancel", LP.t("confirm_cooling_cancel"), "primary");
     }
     if (order.status === "paid" && root.dataset.buyer === "true") {
-      actions.append(button(LP.t("change_address"), async () => {
+      // a prize order starts without an address: the winner gives one here
+      actions.append(button(LP.t(order.shipping_address ? "change_address" : "give_address"), async () => {
         const book = await Addresses.list();
         const box = LP.el("div", { class: "address-list" });
         for (const address of book) {

@@ -1,0 +1,72 @@
+"""The lottery card's and the verification page's strings (zh-CN, en), merged into
+i18n.STRINGS. English strings use ASCII punctuation."""
+
+from __future__ import annotations
+
+LOTTERY_STRINGS: dict[str, tuple[str, str]] = {
+    "lottery": ("福袋", "Lucky bag"),
+    "lottery_prize": ("奖品：{prize} ×{n}", "Prize: {prize} x{n}"),
+    "lottery_winners": ("{n} 人中奖", "Winners: {n}"),
+    "lottery_entries": ("{n} 人已参与", "Entered: {n}"),
+    "lottery_opens_in": ("{t} 后开始", "Opens in {t}"),
+    "lottery_closes_in": ("{t} 后开奖", "Draw in {t}"),
+    "lottery_drawing": ("正在开奖…", "Drawing..."),
+    "lottery_drawn": ("已开奖", "Drawn"),
+    "lottery_conditions": ("参与条件", "To enter"),
+    "lottery_no_conditions": ("所有观众均可参与", "Open to every viewer"),
+    "lottery_enter": ("参与抽奖", "Enter"),
+    "lottery_login": ("登录后参与", "Log in to enter"),
+    "lottery_entered": ("已参与 · 你的参与码 {code}", "Entered · your entry code {code}"),
+    "lottery_won": ("恭喜中奖！", "You won!"),
+    "lottery_prize_order": ("填写收货地址", "Give your address"),
+    "lottery_prize_pending": ("奖品订单生成中…", "Your prize order is being placed..."),
+    "lottery_lost": ("未中奖，下次好运", "Not this time"),
+    "lottery_no_entry": ("你未参与本次抽奖", "You did not enter"),
+    "lottery_commitment": ("开奖承诺", "Commitment"),
+    "lottery_verify": ("公开验证", "Verify the draw"),
+    "lottery_fair": ("开奖前已公布种子承诺，结果任何人可验证",
+                     "The seed was committed before any entry; anyone can verify the result"),
+    "verify_title": ("抽奖公开验证", "Lottery verification"),
+    "verify_verified": ("已验证", "Verified"),
+    "verify_pending": ("尚未开奖", "Not drawn yet"),
+    "verify_failed": ("验证失败", "NOT verified"),
+    "verify_explain": ("本页从公开数据重新计算了开奖：种子的 SHA-256 等于开奖前公布的承诺，"
+                       "参与名单的 Merkle 根与公布的一致，中奖者是公开算法算出的结果。",
+                       "This page recomputed the draw from public data: the seed's SHA-256 equals "
+                       "the commitment published before any entry, the entry list's Merkle root "
+                       "matches, and the winners are those the published algorithm picks."),
+    "verify_status": ("状态", "Status"),
+    "verify_window": ("参与时间", "Entry window"),
+    "verify_seed": ("种子（开奖后公布）", "Seed (revealed at the draw)"),
+    "verify_entry_count": ("参与人数", "Entries"),
+    "verify_root": ("参与名单根哈希", "Entry root"),
+    "verify_winners": ("中奖者（参与码）", "Winners (entrant hashes)"),
+    "verify_checks": ("逐项检查", "Checks"),
+    "verify_entries": ("参与名单（按参与顺序）", "Entries (in entry order)"),
+    "verify_mine": ("查验我的参与", "Check my entry"),
+    "verify_mine_help": ("输入你的参与码（SHA-256(随机数 ‖ 用户号)，参与后显示给你）",
+                         "Enter your entrant hash (SHA-256(nonce || user id), shown to you when "
+                         "you entered)"),
+    "verify_check": ("查验", "Check"),
+    "verify_found": ("你的参与在名单第 {n} 位", "Your entry is number {n} in the list"),
+    "verify_not_found": ("名单中没有这个参与码", "This entrant hash is not in the list"),
+    "verify_offline": ("离线验证", "Verify offline"),
+    "verify_offline_help": ("下载验证文件，用 livepledge verify-lottery 或按 docs/lottery.md "
+                            "自行计算：",
+                            "Download the document and check it with livepledge verify-lottery, "
+                            "or recompute it yourself from docs/lottery.md:"),
+    "verify_download": ("下载验证文件（JSON）", "Download the document (JSON)"),
+    "verify_won_mark": ("中奖", "won"),
+    "check_kind": ("文件类型", "document kind"),
+    "check_commitment_format": ("承诺格式", "commitment format"),
+    "check_entries": ("参与名单", "entry list"),
+    "check_your_entry": ("我的参与", "your entry"),
+    "check_draw": ("开奖", "draw"),
+    "check_seed": ("种子", "seed"),
+    "check_commitment": ("种子与承诺一致", "seed opens the commitment"),
+    "check_entry_count": ("参与人数", "entry count"),
+    "check_winners_count": ("中奖人数", "winners count"),
+    "check_entry_root": ("名单根哈希", "entry root"),
+    "check_winners": ("中奖者重算", "winners recomputed"),
+    "give_address": ("填写收货地址", "Give the shipping address"),
+}
