@@ -184,6 +184,22 @@ class Settings(BaseSettings):
         "key (from a thread, so a busy event loop is not taken for a dead worker) and looks for "
         "dead workers' reservations. At most half of LIVEPLEDGE_GATE_WORKER_TTL_SECONDS (the "
         "server refuses to start otherwise).")
+    test_clock: bool = Field(
+        default=False, description="Tests and demos only: POST /api/v1/test/clock moves the "
+        "server's clock forward (after-sales deadlines, cooling-off, ...), one process's clock. "
+        "Refused in production.")
+    clock_offset_seconds: int = Field(
+        default=0, ge=0, le=10 * 365 * 86400, description="Tests only: start with the clock "
+        "this many seconds ahead of the wall clock (a crash test restarting a server past a "
+        "deadline). Refused in production.")
+    fault_points: str = Field(
+        default="", description="Tests only: comma-separated fault points at which the process "
+        "kills itself with SIGKILL (e.g. aftersales.after_provider_refund: between a "
+        "deadline's refund at the provider and its commit). Refused in production.")
+    sandbox_journal: Path | None = Field(
+        default=None, description="Tests only: a file where the sandbox payment provider "
+        "records every charge, refund and transfer it makes (one JSON line each) and reloads "
+        "them at start, so its idempotency keys survive a restart like a real provider's.")
     bench_noop_endpoint: bool = Field(
         default=False, description="Benchmark only: answer POST /api/v1/sessions/{id}/lineup/"
         "{id}/noop with an empty 200, dispatched exactly like the buy endpoint "
@@ -224,6 +240,11 @@ class Settings(BaseSettings):
             raise SystemExit(
                 "LIVEPLEDGE_SECRET_KEY must be set to 32+ random characters in production"
             )
+        if self.environment == "production" and (self.test_clock or self.clock_offset_seconds
+                                                 or self.fault_points):
+            raise SystemExit("LIVEPLEDGE_TEST_CLOCK, LIVEPLEDGE_CLOCK_OFFSET_SECONDS and "
+                             "LIVEPLEDGE_FAULT_POINTS are for tests; they are refused in "
+                             "production")
         if self.environment == "production" and self.bench_noop_endpoint:
             raise SystemExit("LIVEPLEDGE_BENCH_NOOP_ENDPOINT is for benchmarks; it is refused "
                              "in production")
@@ -245,3 +266,9 @@ def apply(settings: Settings) -> None:
     from livepledge.infra.logs import configure
 
     configure(settings.log_level, settings.log_format)
+    from datetime import timedelta
+
+    from livepledge.infra import clock, faults
+
+    clock.set_offset(timedelta(seconds=settings.clock_offset_seconds))
+    faults.configure(settings.fault_points)

@@ -164,7 +164,7 @@ async def build_runtime(settings: Settings) -> Runtime:
                     queue_size=settings.room_client_queue)
     runtime = Runtime(
         settings=settings, db=db, broker=broker, notifier=notifier, gate=gate, writer=writer,
-        facts=facts, payments=build_provider("sandbox"),
+        facts=facts, payments=build_provider("sandbox", settings.sandbox_journal),
         tokens=TokenCache(settings.token_cache_seconds,
                           RespClient(settings.redis_url,
                                      reply_timeout=settings.redis_timeout_seconds)

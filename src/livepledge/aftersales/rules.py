@@ -109,8 +109,13 @@ def open_error(*, case_type: str, reason: str, order_status: str, received_at: d
 
 
 def refusal_error(case: dict[str, Any], *, promises: list[dict[str, Any]],
-                  received_at: datetime | None, opened_at: datetime) -> str | None:
-    """A refusal that contradicts a frozen promise or the law is not allowed."""
+                  received_at: datetime | None, opened_at: datetime,
+                  gift_shipped: bool | None = None, paid_at: datetime | None = None,
+                  shipped_at: datetime | None = None, now: datetime | None = None) -> str | None:
+    """A refusal that contradicts a frozen promise or the law is not allowed:
+    a no-reason return inside its window; a refund of goods that never left; a missing-gift
+    claim on an order whose shipment did not record the gift; a late-shipping claim on an order
+    shipped (or still not shipped) after its promised time."""
     if case["type"] == "return_refund" and case["reason"] == "no_reason":
         days = return_window_days(promises)
         if days is not None and (received_at is None
@@ -120,6 +125,19 @@ def refusal_error(case: dict[str, Any], *, promises: list[dict[str, Any]],
                     "refused")
     if case["type"] == "refund_only" and case["reason"] == "not_shipped":
         return "未发货订单的仅退款不能拒绝 / a refund on an unshipped order cannot be refused"
+    if case["type"] == "promise_breach":
+        promise = next((p for p in promises if p.get("promise_id") == case.get("promise_id")),
+                       None)
+        kind = promise.get("kind") if promise else None
+        if kind == "gift" and not gift_shipped:
+            return ("发货时未登记赠品已随货寄出，不能拒绝赠品申诉 / the shipment did not "
+                    "record the promised gift: a missing-gift claim cannot be refused")
+        if kind == "shipping_deadline" and promise and paid_at is not None:
+            due = paid_at + timedelta(hours=int(promise["terms"]["hours"]))
+            sent = shipped_at or now
+            if sent is not None and sent > due:
+                return ("发货晚于承诺时限，不能拒绝 / shipped later than the frozen promise: a "
+                        "late-shipping claim cannot be refused")
     return None
 
 

@@ -32,3 +32,7 @@ class BuyerAction(Strict):
     action: Literal["accept_offer", "decline_offer", "ship_return", "withdraw"]
     carrier: str | None = Field(default=None, max_length=64)
     tracking_number: str | None = Field(default=None, max_length=64)
+
+
+class ClockAdvance(Strict):
+    advance_seconds: int = Field(ge=1, le=365 * 86400)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from livepledge.accounts.service import Principal
 from livepledge.aftersales import rules
 from livepledge.aftersales.models import case_entries, cases
-from livepledge.infra import clock, deadlines
+from livepledge.infra import clock, deadlines, faults
 from livepledge.infra.db import Database, UnitOfWork, row_dict
 from livepledge.infra.events import record_event
 from livepledge.infra.problems import Problem
@@ -24,6 +24,10 @@ from livepledge.orders.models import orders, payments
 from livepledge.orders.payments import PaymentProvider
 
 DUE_KIND = "case_due"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return clock.as_utc(value) if value is not None else None
 
 
 def _promises(order: Any) -> list[dict[str, Any]]:
@@ -72,8 +76,12 @@ async def _refund(uow: UnitOfWork, provider: PaymentProvider, case: Any, amount:
     pay = min(amount, int(order.amount) - await _refunded(conn, case.order_id))
     if charge is None or pay <= 0:
         return 0
+    faults.hit("aftersales.before_provider_refund")
     refund = await provider.refund(reference=charge.provider_ref, amount=pay,
                                    idempotency_key=f"case:{case.id}:{step}")
+    # A crash here (the provider paid, nothing committed) is repaired by the retry: the same
+    # idempotency key gives the same refund, never a second one.
+    faults.hit("aftersales.after_provider_refund")
     await conn.execute(insert(payments).values(
         order_id=case.order_id, provider=refund.provider, provider_ref=refund.reference,
         amount=-pay, status="succeeded", created_at=now, reason="aftersales",
@@ -187,9 +195,10 @@ async def merchant_act(db: Database, provider: PaymentProvider, principal: Princ
                 raise Problem("validation_failed", "拒绝须说明理由（至少 4 字）/ a refusal needs "
                                                    "a reason")
             if error := rules.refusal_error(
-                    {"type": case.type, "reason": case.reason}, promises=_promises(order),
-                    received_at=clock.as_utc(order.received_at) if order.received_at else None,
-                    opened_at=clock.as_utc(case.opened_at)):
+                    {"type": case.type, "reason": case.reason, "promise_id": case.promise_id},
+                    promises=_promises(order), received_at=_utc(order.received_at),
+                    opened_at=clock.as_utc(case.opened_at), gift_shipped=order.gift_shipped,
+                    paid_at=_utc(order.paid_at), shipped_at=_utc(order.shipped_at), now=now):
                 raise Problem("refusal_not_allowed", error)
             await _entry(uow, case.id, now, "merchant", principal.user_id, "refused", text)
             await _move(uow, case, "refused", now, cfg, decided_at=now)
