@@ -97,8 +97,9 @@ async def _settle(uow: UnitOfWork, provider: PaymentProvider, case: Any, amount:
     """Decide for the buyer: refund, the units back if returned, 假一赔N owed, close."""
     order = (await uow.conn.execute(select(orders).where(orders.c.id == case.order_id))).one()
     paid = await _refund(uow, provider, case, amount, now, step)
-    awarded = rules.counterfeit_award(int(order.amount), _promises(order)) \
-        if case.type == "counterfeit" else 0
+    # 假一赔N on what this case refunded: two cases on the order's units never award twice
+    awarded = rules.counterfeit_award(paid, _promises(order)) if case.type == "counterfeit" \
+        else 0
     if case.type == "return_refund" or case.type == "counterfeit":
         await uow.conn.execute(update(orders).where(orders.c.id == case.order_id).values(
             returned_quantity=orders.c.returned_quantity + case.quantity))
@@ -106,7 +107,7 @@ async def _settle(uow: UnitOfWork, provider: PaymentProvider, case: Any, amount:
             await _refunded(uow.conn, case.order_id) >= int(order.amount):
         await orders_service.do_close_refunded(uow, order, now)  # nothing left to ship
     await _entry(uow, case.id, now, actor, None, "refunded", outcome, amount=paid,
-                 awarded=awarded)
+                 awarded=awarded, step=step)
     await _move(uow, case, rules.CLOSED, now, cfg, outcome=outcome,
                 refunded=case.refunded + paid, awarded=awarded, decided_at=now)
 
