@@ -110,33 +110,7 @@ async def _check(client: httpx.AsyncClient, quantity: int, state: str, multiple:
                 if state != "paid" and gift:
                     allowed.append(("promise_breach", "promise"))
                 name, a = "open", allowed[a % len(allowed)]
-            case = await _open_case(client, order_id, buyer)
-            url = f"/api/v1/cases/{case['id']}" if case else None
-            if name == "open":
-                body: dict[str, Any] = {"type": a[0], "reason": a[1]}
-                if b is not None:
-                    body["amount"] = b
-                if c is not None:
-                    body["quantity"] = c
-                if a[0] == "promise_breach":
-                    body["promise_id"] = promise_id or 1
-                await client.post(f"/api/v1/orders/{order_id}/cases", headers=auth(buyer),
-                                  json=body)
-            elif name == "merchant" and url:
-                await client.post(url + "/merchant", headers=auth(w.merchant), json={
-                    "action": a, "amount": b, "text": "理由说明：已核实",
-                    "return_address": ADDRESS if a == "approve" else None})
-            elif name == "buyer" and url:
-                await client.post(url + "/buyer", headers=auth(buyer), json={
-                    "action": a, "carrier": "中通快递", "tracking_number": "ZT12345"})
-            elif name == "confirm" and url:
-                await client.post(url + "/return-received", headers=auth(w.merchant))
-            elif name == "escalate" and url:
-                await client.post(url + "/escalate", headers=auth(buyer),
-                                  json={"text": "商家拒绝不合理"})
-            elif name == "clock":
-                clock.set_offset(clock.offset() + timedelta(hours=a))
-                await runtime(client).deadlines.run_once(clock.utcnow())
+            await _act(client, w, order_id, promise_id, name, a, b, c)
             await _invariants(client, w.merchant, order_id, quantity, paid_amount, multiple)
         final = (await client.get(f"/api/v1/orders/{order_id}", headers=auth(buyer))).json()
         event(f"cases opened: {min(len(final['cases']), 2)}")
@@ -145,6 +119,40 @@ async def _check(client: httpx.AsyncClient, quantity: int, state: str, multiple:
                               "none"))
     finally:
         clock.set_offset(start)
+
+
+async def _act(client: httpx.AsyncClient, w: Any, order_id: int, promise_id: int | None,
+               name: str, a: Any, b: Any, c: Any) -> None:
+    from livepledge.infra import clock
+
+    buyer = w.buyers[0]
+    case = await _open_case(client, order_id, buyer)
+    url = f"/api/v1/cases/{case['id']}" if case else None
+    if name == "open":
+        body: dict[str, Any] = {"type": a[0], "reason": a[1]}
+        if b is not None:
+            body["amount"] = b
+        if c is not None:
+            body["quantity"] = c
+        if a[0] == "promise_breach":
+            body["promise_id"] = promise_id or 1
+        await client.post(f"/api/v1/orders/{order_id}/cases", headers=auth(buyer),
+                          json=body)
+    elif name == "merchant" and url:
+        await client.post(url + "/merchant", headers=auth(w.merchant), json={
+            "action": a, "amount": b, "text": "理由说明：已核实",
+            "return_address": ADDRESS if a == "approve" else None})
+    elif name == "buyer" and url:
+        await client.post(url + "/buyer", headers=auth(buyer), json={
+            "action": a, "carrier": "中通快递", "tracking_number": "ZT12345"})
+    elif name == "confirm" and url:
+        await client.post(url + "/return-received", headers=auth(w.merchant))
+    elif name == "escalate" and url:
+        await client.post(url + "/escalate", headers=auth(buyer),
+                          json={"text": "商家拒绝不合理"})
+    elif name == "clock":
+        clock.set_offset(clock.offset() + timedelta(hours=a))
+        await runtime(client).deadlines.run_once(clock.utcnow())
 
 
 async def _open_case(client: httpx.AsyncClient, order_id: int,
