@@ -40,7 +40,7 @@ from livepledge.web.pages import ErrorPages
 from livepledge.web.pages import router as pages_router
 
 log = logging.getLogger("livepledge")
-UPLOAD_PATHS = re.compile(r"/api/v1/products/[0-9]{1,18}/images")
+UPLOAD_PATHS = re.compile(r"/api/v1/(products/[0-9]{1,18}/images|cases/[0-9]{1,18}/messages)")
 
 
 class LivepledgeAPI(FastAPI):

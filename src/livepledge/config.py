@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     aftersales_escalation_hours: int = Field(
         default=168, ge=1, le=720,
         description="After-sales: a refused case may be escalated within this, then closes.")
+    aftersales_operator_decision_hours: int = Field(
+        default=72, ge=1, le=720,
+        description="After-sales: the platform's operators decide an escalated case within "
+        "this, or the buyer is refunded.")
     consumer_poll_seconds: float = Field(
         default=0.5, gt=0, le=60,
         description="How often each worker looks for new events for the event consumers.")

@@ -199,7 +199,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         settings.aftersales_merchant_response_hours, settings.aftersales_buyer_answer_hours,
         settings.aftersales_buyer_ship_return_hours,
         settings.aftersales_merchant_confirm_return_hours,
-        settings.aftersales_escalation_hours)
+        settings.aftersales_escalation_hours, settings.aftersales_operator_decision_hours)
     runtime.compensation = CompensationPolicy(
         settings.compensation_percent, settings.compensation_floor_fen,
         max(settings.compensation_floor_fen, settings.compensation_cap_fen))

@@ -2,11 +2,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
 
-from livepledge.aftersales import service
-from livepledge.aftersales.schemas import BuyerAction, CaseOpen, ClockAdvance, MerchantAction
+from livepledge.aftersales import rules, service
+from livepledge.aftersales.schemas import (
+    BuyerAction,
+    CaseOpen,
+    ClockAdvance,
+    Escalation,
+    MerchantAction,
+    MessageIn,
+    Ruling,
+)
 from livepledge.deps import PrincipalDep, RuntimeDep
+from livepledge.infra.problems import Problem
 from livepledge.openapi import errors
 
 CASE_EXAMPLE: dict[str, Any] = {
@@ -127,6 +138,101 @@ async def shop_queue(shop_id: int, principal: PrincipalDep, rt: RuntimeDep,
     """The shop's cases: open ones first, soonest deadline first."""
     return await service.shop_queue(rt.db, principal, shop_id, status=status, case_type=type,
                                     limit=limit, offset=offset)
+
+
+@router.post("/cases/{case_id}/escalate",
+             responses=_case_response(200, "已提交平台 / escalated to the platform", 409))
+async def escalate(case_id: int, body: Escalation, principal: PrincipalDep,
+                   rt: RuntimeDep) -> dict[str, Any]:
+    """The buyer takes a case the shop refused to the platform (申请平台介入); an operator
+    decides it before its deadline, or the buyer is refunded."""
+    return await service.escalate(rt.db, principal, case_id, text=body.text, cfg=rt.aftersales,
+                                  now=rt.now())
+
+
+@router.get("/operator/cases")
+async def escalations(principal: PrincipalDep, rt: RuntimeDep,
+                      status: str | None = Query(default=None, max_length=20,
+                                                 description="escalated (default), closed, "
+                                                             "or all"),
+                      limit: int = Query(default=50, ge=1, le=200),
+                      offset: int = Query(default=0, ge=0, le=1_000_000),
+                      ) -> list[dict[str, Any]]:
+    """Platform operators: the escalated cases, soonest deadline first."""
+    return await service.escalations(rt.db, principal, status=status, limit=limit,
+                                     offset=offset)
+
+
+@router.post("/cases/{case_id}/ruling",
+             responses=_case_response(200, "已裁决（最终）/ ruled (final)", 409))
+async def rule(case_id: int, body: Annotated[Ruling, Body(openapi_examples={
+        "for_buyer": {"summary": "支持买家 / for the buyer", "value": {
+            "decision": "buyer", "text": "商品与直播间描述不符 / not as described on air"}},
+        "for_shop": {"summary": "支持商家 / for the shop", "value": {
+            "decision": "shop", "text": "鉴定报告不成立 / the appraisal does not hold"}}})],
+               principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
+    """A platform operator decides an escalated case with a reason: for the buyer (refund of
+    the amount asked, or less) or for the shop. The decision is final and on the timeline."""
+    return await service.rule(rt.db, rt.payments, principal, case_id, decision=body.decision,
+                              amount=body.amount, text=body.text, cfg=rt.aftersales,
+                              now=rt.now())
+
+
+MESSAGE_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/MessageIn"}, "examples": {
+        "text": {"summary": "留言 / a message", "value": {
+            "text": "快递显示已签收，但我没有收到 / tracking says delivered, I have nothing"}}}},
+    "multipart/form-data": {"schema": {
+        "type": "object", "properties": {
+            "text": {"type": "string", "maxLength": rules.MESSAGE_MAX_CHARS},
+            "photos": {"type": "array", "maxItems": rules.PHOTOS_PER_MESSAGE,
+                       "items": {"type": "string", "format": "binary"}}}}}}}}
+
+
+@router.post("/cases/{case_id}/messages", status_code=201,
+             responses=_case_response(201, "消息已记入时间线（`message.held`：被拦截，仅你可见）"
+                                           " / the message is on the timeline (`message.held`: "
+                                           "held back, only you see it)", 409, 413, 415),
+             openapi_extra=MESSAGE_BODY)
+async def post_message(case_id: int, request: Request, principal: PrincipalDep,
+                       rt: RuntimeDep) -> dict[str, Any]:
+    """A message on the case, with up to 6 photos (JPEG/PNG/WebP, 5 MB each, 30 a case;
+    multipart fields `text` and `photos`). Checked for off-platform diversion like live chat:
+    such a message is held, shown only to its sender (told why) and the operators."""
+    text, photos = await _message_body(request)
+    return await service.post_message(rt.db, rt.media, principal, case_id, text=text,
+                                      photos=photos, now=rt.now())
+
+
+async def _message_body(request: Request) -> tuple[str, list[bytes]]:
+    kind = request.headers.get("content-type", "")
+    if kind.startswith("multipart/form-data"):
+        try:
+            form = await request.form(max_files=rules.PHOTOS_PER_MESSAGE + 1, max_fields=4)
+        except (MultiPartException, ValueError) as exc:
+            raise Problem("invalid_request", f"上传格式错误 / malformed upload: {exc}") from exc
+        try:
+            text = form.get("text")
+            if text is not None and not isinstance(text, str):
+                raise Problem("validation_failed", "text 须为文本 / text must be text")
+            uploads = [u for u in form.getlist("photos") if isinstance(u, UploadFile)]
+            if len(uploads) != len(form.getlist("photos")):
+                raise Problem("validation_failed", "photos 须为文件 / photos must be files")
+            if len(uploads) > rules.PHOTOS_PER_MESSAGE:
+                raise Problem("validation_failed", f"每条最多 {rules.PHOTOS_PER_MESSAGE} 张照片 "
+                                                   f"/ at most {rules.PHOTOS_PER_MESSAGE} photos"
+                                                   " a message")
+            return text or "", [await u.read() for u in uploads]
+        finally:
+            await form.close()
+    if kind.startswith("application/json"):
+        try:
+            body = MessageIn.model_validate_json(await request.body())
+        except ValueError as exc:
+            raise Problem("validation_failed", f"消息格式错误 / invalid message: {exc}") from exc
+        return body.text, []
+    raise Problem("unsupported_media_type", "请以 JSON 或 multipart/form-data 发送 / send JSON "
+                                            "or multipart/form-data")
 
 
 # Tests and demos only (LIVEPLEDGE_TEST_CLOCK, refused in production): included by the app only

@@ -15,7 +15,7 @@ REASONS = {
     "counterfeit": ("counterfeit",),
 }
 OPEN_STATES = ("awaiting_merchant", "awaiting_buyer", "awaiting_return", "return_shipped",
-               "refused")
+               "refused", "escalated")
 CLOSED = "closed"
 
 
@@ -29,13 +29,15 @@ class Deadlines:
     buyer_ship_return_hours: int = 7 * 24
     merchant_confirm_return_hours: int = 7 * 24
     escalation_hours: int = 7 * 24
+    operator_decision_hours: int = 72
 
     def hours(self, state: str) -> int:
         return {"awaiting_merchant": self.merchant_response_hours,
                 "awaiting_buyer": self.buyer_answer_hours,
                 "awaiting_return": self.buyer_ship_return_hours,
                 "return_shipped": self.merchant_confirm_return_hours,
-                "refused": self.escalation_hours}[state]
+                "refused": self.escalation_hours,
+                "escalated": self.operator_decision_hours}[state]
 
     def due(self, state: str, now: datetime) -> datetime | None:
         return None if state == CLOSED else now + timedelta(hours=self.hours(state))
@@ -48,7 +50,51 @@ ON_DEADLINE = {
     "awaiting_return": ("close", "the buyer did not ship the return in time"),
     "return_shipped": ("refund", "the shop did not confirm the returned goods in time"),
     "refused": ("close", "the buyer did not escalate the refusal in time"),
+    "escalated": ("decide_for_buyer", "the platform did not decide the escalation in time"),
 }
+
+# The state machine: in each state, who may do what, and where it leads ("deadline": the clock
+# decides, ON_DEADLINE). Every state but closed has a deadline; every path ends closed.
+TRANSITIONS: dict[str, dict[str, str]] = {
+    "awaiting_merchant": {"approve_return": "awaiting_return", "approve": CLOSED,
+                          "refuse": "refused", "offer": "awaiting_buyer", "withdraw": CLOSED,
+                          "deadline": CLOSED},
+    "awaiting_buyer": {"accept_offer": CLOSED, "decline_offer": "awaiting_merchant",
+                       "withdraw": CLOSED, "deadline": CLOSED},
+    "awaiting_return": {"ship_return": "return_shipped", "withdraw": CLOSED,
+                        "deadline": CLOSED},
+    "return_shipped": {"confirm_return": CLOSED, "withdraw": CLOSED, "deadline": CLOSED},
+    "refused": {"escalate": "escalated", "withdraw": CLOSED, "deadline": CLOSED},
+    "escalated": {"rule_for_buyer": CLOSED, "rule_for_shop": CLOSED, "withdraw": CLOSED,
+                  "deadline": CLOSED},
+    CLOSED: {},
+}
+WHO = {"awaiting_merchant": "merchant", "awaiting_buyer": "buyer", "awaiting_return": "buyer",
+       "return_shipped": "merchant", "refused": "buyer", "escalated": "operator",
+       CLOSED: None}
+
+# Photos on a case and its messages (JPEG/PNG/WebP, re-encoded without EXIF, docs/aftersales.md)
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+PHOTOS_PER_MESSAGE = 6
+PHOTOS_PER_CASE = 30
+MESSAGE_MAX_CHARS = 1000
+
+
+def photos_error(sizes: list[int], already: int) -> str | None:
+    """Why these photos cannot be added to a case that already carries `already`."""
+    if len(sizes) > PHOTOS_PER_MESSAGE:
+        return (f"每条最多 {PHOTOS_PER_MESSAGE} 张照片 / at most {PHOTOS_PER_MESSAGE} photos "
+                "a message")
+    if already + len(sizes) > PHOTOS_PER_CASE:
+        return (f"每个售后单最多 {PHOTOS_PER_CASE} 张照片 / at most {PHOTOS_PER_CASE} photos "
+                "a case")
+    for n, size in enumerate(sizes, 1):
+        if size > PHOTO_MAX_BYTES:
+            return (f"第 {n} 张照片超过 {PHOTO_MAX_BYTES // 1048576} MB / photo {n} is larger "
+                    f"than {PHOTO_MAX_BYTES // 1048576} MB")
+        if size == 0:
+            return f"第 {n} 张照片为空 / photo {n} is empty"
+    return None
 
 
 def return_window_days(promises: list[dict[str, Any]]) -> int | None:

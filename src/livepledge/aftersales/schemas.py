@@ -36,3 +36,18 @@ class BuyerAction(Strict):
 
 class ClockAdvance(Strict):
     advance_seconds: int = Field(ge=1, le=365 * 86400)
+
+
+class Escalation(Strict):
+    text: str = Field(default="", max_length=1000, description="why the refusal is wrong")
+
+
+class Ruling(Strict):
+    decision: Literal["buyer", "shop"]
+    text: str = Field(min_length=1, max_length=1000, description="the reason (shown to all)")
+    amount: int | None = Field(default=None, ge=1, le=2**53,
+                               description="for the buyer: fen refunded (default: all asked)")
+
+
+class MessageIn(Strict):
+    text: str = Field(min_length=1, max_length=1000)
