@@ -106,3 +106,29 @@ def test_refusing_a_breach_of_a_frozen_promise(promise: dict, gift_shipped: bool
                                 gift_shipped=gift_shipped, paid_at=PAID, shipped_at=shipped_at,
                                 now=NOW)
     assert (error is None) is allowed
+
+
+def test_the_state_machine_walked_every_state_has_a_deadline_and_reaches_closed() -> None:
+    """Breadth-first from the opening state: every state reached is either closed (no
+    deadline, no way out) or has a deadline, a decision when it passes, someone whose turn it
+    is, and a path to closed; and every state of the table is reached."""
+    cfg = rules.Deadlines()
+    seen, frontier = {"awaiting_merchant"}, ["awaiting_merchant"]
+    while frontier:
+        state = frontier.pop()
+        for target in rules.TRANSITIONS[state].values():
+            if target not in seen:
+                seen.add(target)
+                frontier.append(target)
+    assert seen == set(rules.TRANSITIONS) == {*rules.OPEN_STATES, rules.CLOSED}
+    for state in seen:
+        if state == rules.CLOSED:
+            assert cfg.due(state, NOW) is None and rules.TRANSITIONS[state] == {}
+            assert rules.WHO[state] is None
+            continue
+        assert cfg.due(state, NOW) > NOW  # type: ignore[operator]
+        assert state in rules.ON_DEADLINE and rules.TRANSITIONS[state]["deadline"] == rules.CLOSED
+        assert rules.WHO[state] in ("buyer", "merchant", "operator")
+    # and from every state, closed is reachable without the clock too (someone can end it)
+    for state in rules.OPEN_STATES:
+        assert rules.TRANSITIONS[state]["withdraw"] == rules.CLOSED

@@ -102,7 +102,7 @@ async def _settle(uow: UnitOfWork, provider: PaymentProvider, case: Any, amount:
     # 假一赔N on what this case refunded: two cases on the order's units never award twice
     awarded = rules.counterfeit_award(paid, _promises(order)) if case.type == "counterfeit" \
         else 0
-    if case.type == "return_refund" or case.type == "counterfeit":
+    if case.status == "return_shipped":  # the goods went back (else the buyer keeps them)
         await uow.conn.execute(update(orders).where(orders.c.id == case.order_id).values(
             returned_quantity=orders.c.returned_quantity + case.quantity))
     if case.type == "refund_only" and case.reason == "not_shipped" and \
