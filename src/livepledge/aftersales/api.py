@@ -192,7 +192,7 @@ MESSAGE_BODY = {"requestBody": {"required": True, "content": {
 @router.post("/cases/{case_id}/messages", status_code=201,
              responses=_case_response(201, "消息已记入时间线（`message.held`：被拦截，仅你可见）"
                                            " / the message is on the timeline (`message.held`: "
-                                           "held back, only you see it)", 409, 413, 415),
+                                           "held back, only you see it)", 400, 409, 413, 415),
              openapi_extra=MESSAGE_BODY)
 async def post_message(case_id: int, request: Request, principal: PrincipalDep,
                        rt: RuntimeDep) -> dict[str, Any]:
