@@ -245,3 +245,17 @@ def test_operator_add_from_the_command_line(tmp_path: Path) -> None:
     weak = run_cli(["operator", "add", "judge.wang", "--password-stdin"], env,
                    input_text="short\n", check=False)
     assert weak.returncode == 2 and "password" in weak.stderr.lower()
+
+
+async def test_the_operator_page_lists_escalations_with_their_record(
+        app_client: httpx.AsyncClient):
+    w = await build_world(app_client, buyers=1)
+    _, cid = await _refused_case(w, w.buyers[0])
+    op = await operator(app_client)
+    await app_client.post(f"/api/v1/cases/{cid}/escalate", headers=auth(w.buyers[0]),
+                          json={"text": "照片可见裂纹"})
+    page = await app_client.get("/operator", headers=auth(op))
+    assert page.status_code == 200, page.text
+    assert f'data-case-id="{cid}"' in page.text and "照片可见裂纹" in page.text
+    assert "发货前检查过没有裂纹" in page.text  # the shop's refusal, on the same record
+    assert (await app_client.get("/operator", headers=auth(w.buyers[0]))).status_code == 403
