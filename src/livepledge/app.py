@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from livepledge import __version__, openapi
 from livepledge.accounts.api import router as accounts_router
 from livepledge.aftersales.api import router as aftersales_router
+from livepledge.aftersales.api import test_clock_router
 from livepledge.audit.api import router as audit_router
 from livepledge.catalog.api import router as catalog_router
 from livepledge.compliance.api import router as compliance_router
@@ -42,7 +43,7 @@ from livepledge.web.pages import ErrorPages
 from livepledge.web.pages import router as pages_router
 
 log = logging.getLogger("livepledge")
-UPLOAD_PATHS = re.compile(r"/api/v1/products/[0-9]{1,18}/images")
+UPLOAD_PATHS = re.compile(r"/api/v1/(products/[0-9]{1,18}/images|cases/[0-9]{1,18}/messages)")
 
 
 class LivepledgeAPI(FastAPI):
@@ -98,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    aftersales_router, record_router, money_router, lottery_router,
                    pages_router, console_router):
         app.include_router(router)
+    if settings.test_clock:  # tests and demos only; refused in production
+        app.include_router(test_clock_router)
     app.include_router(buyer_router)  # the live room's bag, order strip and 预约
     app.include_router(buyer_pages)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"),

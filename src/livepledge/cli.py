@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -124,7 +125,7 @@ def demo(
 
     scenario = asyncio.run(run())
     if as_json:
-        sys.stdout.write(json.dumps(scenario.as_json(), ensure_ascii=False) + "\n")  # type: ignore[attr-defined]
+        sys.stdout.write(json.dumps(scenario.as_json(), ensure_ascii=False) + "\n")
     if seed_only:
         return
     base = f"http://{host}:{port}"
@@ -137,7 +138,7 @@ Livepledge 演示已就绪 / demo ready  ({_safe_url(settings)})
   商家 / merchant  login {s.merchant_login}  password {MERCHANT_PASSWORD}
   主播 / anchor    login {s.anchor_login}  password {ANCHOR_PASSWORD}
   买家 / buyers    login {', '.join(s.buyer_logins[:3])}  password {BUYER_PASSWORD}
-""")  # type: ignore[attr-defined]
+""")
     _run_server(host, port, 1, settings)
 
 
@@ -197,6 +198,7 @@ def ledger_verify() -> None:
     typer.echo(report.summary())  # type: ignore[attr-defined]
     raise typer.Exit(0 if report.agrees else 1)  # type: ignore[attr-defined]
 
+
 @app.command("verify-lottery")
 def verify_lottery_command(
     file: str = typer.Argument(..., help="a lottery verification document (JSON), or - for stdin"),
@@ -222,6 +224,90 @@ def verify_lottery_command(
         typer.echo(report.summary())
     if not report.verified:
         raise typer.Exit(1)
+
+
+operator_app = typer.Typer(help="平台客服（裁决售后升级）/ platform operators (decide escalated "
+                                "after-sales cases)", no_args_is_help=True)
+app.add_typer(operator_app, name="operator")
+
+
+def _accounts_db() -> Any:
+    from livepledge.infra.db import Database, async_url
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        _migrate(settings)
+    return Database(async_url(settings.effective_database_url))
+
+
+@operator_app.command("add")
+def operator_add(
+    login: str = typer.Argument(help="账号 / login (an existing account is made an operator)"),
+    display_name: str = typer.Option(None, help="昵称 / display name for a new account"),
+    password_stdin: bool = typer.Option(False, "--password-stdin",
+                                        help="read a new account's password from stdin"),
+) -> None:
+    """添加平台客服 / Make an account a platform operator (created when it does not exist)."""
+    from livepledge.accounts.service import make_operator
+    from livepledge.infra.clock import utcnow
+    from livepledge.infra.problems import Problem
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif sys.stdin.isatty():
+        password = typer.prompt("新账号密码 / password (for a new account)", hide_input=True,
+                                default="", show_default=False) or None
+    db = _accounts_db()
+
+    async def run() -> tuple[int, bool]:
+        try:
+            return await make_operator(db, login=login, password=password,
+                                       display_name=display_name, now=utcnow())
+        finally:
+            await db.dispose()
+
+    try:
+        user_id, created = asyncio.run(run())
+    except Problem as exc:
+        _fail(exc.detail)
+    typer.echo(f"{'已创建' if created else '已设为'}平台客服 / operator {login} (id {user_id}) "
+               f"{'created' if created else 'granted'}")
+
+
+@operator_app.command("remove")
+def operator_remove(login: str) -> None:
+    """取消平台客服 / The account is an ordinary buyer again."""
+    from livepledge.accounts.service import remove_operator
+
+    db = _accounts_db()
+
+    async def run() -> bool:
+        try:
+            return await remove_operator(db, login=login)
+        finally:
+            await db.dispose()
+
+    if not asyncio.run(run()):
+        _fail(f"不是平台客服 / not an operator: {login}", code=1)
+    typer.echo(f"已取消平台客服 / {login} is no longer an operator")
+
+
+@operator_app.command("list")
+def operator_list() -> None:
+    """列出平台客服 / List the platform operators."""
+    from livepledge.accounts.service import list_operators
+
+    db = _accounts_db()
+
+    async def run() -> list[dict[str, object]]:
+        try:
+            return await list_operators(db)
+        finally:
+            await db.dispose()
+
+    for row in asyncio.run(run()):
+        typer.echo(f"{row['id']}\t{row['login']}\t{row['display_name']}")
 
 
 def main() -> None:

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
         default=0, ge=0, le=100_000_000_00,
         description="A shop whose deposit (保证金) is below this (fen) cannot start a live "
                     "session; 0: no minimum.")
+    aftersales_operator_decision_hours: int = Field(
+        default=72, ge=1, le=720,
+        description="After-sales: the platform's operators decide an escalated case within "
+        "this, or the buyer is refunded.")
     consumer_poll_seconds: float = Field(
         default=0.5, gt=0, le=60,
         description="How often each worker looks for new events for the event consumers.")
@@ -218,6 +222,22 @@ class Settings(BaseSettings):
         default=3600.0, gt=0, description="How often the server recomputes every session "
         "log's tree from its stored entries and compares it with the signed checkpoints; a "
         "difference is an alert (log line, metric, record_alerts row).")
+    test_clock: bool = Field(
+        default=False, description="Tests and demos only: POST /api/v1/test/clock moves the "
+        "server's clock forward (after-sales deadlines, cooling-off, ...), one process's clock. "
+        "Refused in production.")
+    clock_offset_seconds: int = Field(
+        default=0, ge=0, le=10 * 365 * 86400, description="Tests only: start with the clock "
+        "this many seconds ahead of the wall clock (a crash test restarting a server past a "
+        "deadline). Refused in production.")
+    fault_points: str = Field(
+        default="", description="Tests only: comma-separated fault points at which the process "
+        "kills itself with SIGKILL (e.g. aftersales.after_provider_refund: between a "
+        "deadline's refund at the provider and its commit). Refused in production.")
+    sandbox_journal: Path | None = Field(
+        default=None, description="Tests only: a file where the sandbox payment provider "
+        "records every charge, refund and transfer it makes (one JSON line each) and reloads "
+        "them at start, so its idempotency keys survive a restart like a real provider's.")
     bench_noop_endpoint: bool = Field(
         default=False, description="Benchmark only: answer POST /api/v1/sessions/{id}/lineup/"
         "{id}/noop with an empty 200, dispatched exactly like the buy endpoint "
@@ -276,6 +296,11 @@ class Settings(BaseSettings):
             raise SystemExit(f"the session record's signing key {self.effective_record_key_file} "
                              "is missing: create it with `livepledge record-key` and set "
                              "LIVEPLEDGE_RECORD_KEY_FILE (docs/record.md)")
+        if self.environment == "production" and (self.test_clock or self.clock_offset_seconds
+                                                 or self.fault_points):
+            raise SystemExit("LIVEPLEDGE_TEST_CLOCK, LIVEPLEDGE_CLOCK_OFFSET_SECONDS and "
+                             "LIVEPLEDGE_FAULT_POINTS are for tests; they are refused in "
+                             "production")
         if self.environment == "production" and self.bench_noop_endpoint:
             raise SystemExit("LIVEPLEDGE_BENCH_NOOP_ENDPOINT is for benchmarks; it is refused "
                              "in production")
@@ -297,3 +322,9 @@ def apply(settings: Settings) -> None:
     from livepledge.infra.logs import configure
 
     configure(settings.log_level, settings.log_format)
+    from datetime import timedelta
+
+    from livepledge.infra import clock, faults
+
+    clock.set_offset(timedelta(seconds=settings.clock_offset_seconds))
+    faults.configure(settings.fault_points)

@@ -168,7 +168,7 @@ async def build_runtime(settings: Settings) -> Runtime:
                     queue_size=settings.room_client_queue)
     runtime = Runtime(
         settings=settings, db=db, broker=broker, notifier=notifier, gate=gate, writer=writer,
-        facts=facts, payments=build_provider("sandbox"),
+        facts=facts, payments=build_provider("sandbox", settings.sandbox_journal),
         tokens=TokenCache(settings.token_cache_seconds,
                           RespClient(settings.redis_url,
                                      reply_timeout=settings.redis_timeout_seconds)
@@ -209,7 +209,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         settings.aftersales_merchant_response_hours, settings.aftersales_buyer_answer_hours,
         settings.aftersales_buyer_ship_return_hours,
         settings.aftersales_merchant_confirm_return_hours,
-        settings.aftersales_escalation_hours)
+        settings.aftersales_escalation_hours, settings.aftersales_operator_decision_hours)
     runtime.compensation = CompensationPolicy(
         settings.compensation_percent, settings.compensation_floor_fen,
         max(settings.compensation_floor_fen, settings.compensation_cap_fen))

@@ -24,7 +24,7 @@ CREATE TABLE chat_messages (id INTEGER PRIMARY KEY, session_id INTEGER, user_id 
 CREATE TABLE likes (id INTEGER PRIMARY KEY, session_id INTEGER, user_id INTEGER,
   count INTEGER, created_at TEXT);
 CREATE TABLE payments (id INTEGER PRIMARY KEY, order_id INTEGER, amount INTEGER,
-  created_at TEXT);
+  created_at TEXT, status TEXT, reason TEXT);
 INSERT INTO live_sessions VALUES (1, 5, 77);
 INSERT INTO orders VALUES
   (1, 9, 5, 1, 3, 1, 1000, 'paid', '2026-03-01 02:00:00.000000', NULL),
@@ -34,8 +34,10 @@ INSERT INTO orders VALUES
   (5, 8, 6, NULL, 3, 1, 1000, 'cancelled', '2026-03-01 02:45:00.000000',
    '2026-03-01 02:46:00.000000'),
   (6, 4, 5, 1, 3, 1, 1000, 'paid', '2026-03-01 05:00:00.000000', NULL);
-INSERT INTO payments VALUES (1, 5, 1000, '2026-03-01 02:46:00.000000'),
-  (2, 5, -1000, '2026-03-03 09:00:00.000000');
+INSERT INTO payments VALUES (1, 5, 1000, '2026-03-01 02:46:00.000000', 'succeeded', NULL),
+  (2, 5, -1000, '2026-03-03 09:00:00.000000', 'succeeded', 'order_cancelled'),
+  (3, 5, -500, '2026-03-03 09:00:00.000000', 'succeeded', 'compensation'),
+  (4, 4, -300, '2026-03-03 09:00:00.000000', 'failed', 'aftersales');
 INSERT INTO viewer_visits VALUES
   (1, 1, 'u:9', '2026-03-01 02:00:00', '2026-03-01 02:10:00'),
   (2, 1, 'u:9', '2026-03-01 02:30:00', '2026-03-01 02:50:00'),

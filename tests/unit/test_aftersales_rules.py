@@ -83,3 +83,52 @@ def test_refusals_a_promise_or_the_law_forbids(case: dict, promises: list,
 def test_counterfeit_award() -> None:
     assert rules.counterfeit_award(9900, [FAKE3]) == 29700
     assert rules.counterfeit_award(9900, []) == 0
+
+
+GIFT = {"promise_id": 4, "kind": "gift", "terms": {"name": "茶杯", "quantity": 1}}
+SHIP24 = {"promise_id": 5, "kind": "shipping_deadline", "terms": {"hours": 24}}
+PAID = NOW - timedelta(days=3)
+
+
+@pytest.mark.parametrize(("promise", "gift_shipped", "shipped_at", "allowed"), [
+    (GIFT, None, PAID + timedelta(hours=1), False),  # the shipment never said the gift went
+    (GIFT, False, PAID + timedelta(hours=1), False),
+    (GIFT, True, PAID + timedelta(hours=1), True),  # it did: the shop may refuse (escalation)
+    (SHIP24, None, PAID + timedelta(hours=23), True),  # shipped in time
+    (SHIP24, None, PAID + timedelta(hours=25), False),  # shipped late
+    (SHIP24, None, None, False),  # still not shipped, three days on
+])
+def test_refusing_a_breach_of_a_frozen_promise(promise: dict, gift_shipped: bool | None,
+                                               shipped_at: datetime | None,
+                                               allowed: bool) -> None:
+    case = {"type": "promise_breach", "reason": "promise", "promise_id": promise["promise_id"]}
+    error = rules.refusal_error(case, promises=[GIFT, SHIP24], received_at=None, opened_at=NOW,
+                                gift_shipped=gift_shipped, paid_at=PAID, shipped_at=shipped_at,
+                                now=NOW)
+    assert (error is None) is allowed
+
+
+def test_the_state_machine_walked_every_state_has_a_deadline_and_reaches_closed() -> None:
+    """Breadth-first from the opening state: every state reached is either closed (no
+    deadline, no way out) or has a deadline, a decision when it passes, someone whose turn it
+    is, and a path to closed; and every state of the table is reached."""
+    cfg = rules.Deadlines()
+    seen, frontier = {"awaiting_merchant"}, ["awaiting_merchant"]
+    while frontier:
+        state = frontier.pop()
+        for target in rules.TRANSITIONS[state].values():
+            if target not in seen:
+                seen.add(target)
+                frontier.append(target)
+    assert seen == set(rules.TRANSITIONS) == {*rules.OPEN_STATES, rules.CLOSED}
+    for state in seen:
+        if state == rules.CLOSED:
+            assert cfg.due(state, NOW) is None and rules.TRANSITIONS[state] == {}
+            assert rules.WHO[state] is None
+            continue
+        assert cfg.due(state, NOW) > NOW  # type: ignore[operator]
+        assert state in rules.ON_DEADLINE and rules.TRANSITIONS[state]["deadline"] == rules.CLOSED
+        assert rules.WHO[state] in ("buyer", "merchant", "operator")
+    # and from every state, closed is reachable without the clock too (someone can end it)
+    for state in rules.OPEN_STATES:
+        assert rules.TRANSITIONS[state]["withdraw"] == rules.CLOSED

@@ -38,6 +38,11 @@ class Principal:
     def is_member(self, shop_id: int) -> bool:
         return shop_id in self.shop_roles
 
+    @property
+    def is_operator(self) -> bool:
+        """A platform operator: decides escalated after-sales cases (accounts/rules.py)."""
+        return self.role == rules.OPERATOR
+
 
 _GENERATION_KEY = "lp:tok:generation"
 TOKENS_CHANNEL = "lp:tokens"  # "drop your own tier": a revocation, told to every worker

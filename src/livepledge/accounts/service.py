@@ -357,3 +357,38 @@ async def set_cooling_off(db: Database, principal: Principal, minutes: int | Non
                                .values(cooling_off_minutes=minutes or None))
     return int(minutes or 0)
 
+
+
+async def make_operator(db: Database, *, login: str, password: str | None,
+                        display_name: str | None, now: datetime) -> tuple[int, bool]:
+    """Make `login` a platform operator: an existing account is given the role (its password
+    unchanged), a new one is created with `password`. Returns (user id, created)."""
+    async with db.write() as uow:
+        row = (await uow.conn.execute(select(users.c.id).where(users.c.login == login))).first()
+        if row is not None:
+            await uow.conn.execute(update(users).where(users.c.id == row.id)
+                                   .values(role=rules.OPERATOR))
+            return int(row.id), False
+        if password is None:
+            raise Problem("validation_failed", f"新账号需要密码 / a new account needs a password: "
+                                               f"{login}")
+        name = display_name or "平台客服"
+        check_registration(login, password, name, "buyer")
+        user_id = await do_register(uow, login=login, password=password, display_name=name,
+                                    role=rules.OPERATOR, now=now)
+        return user_id, True
+
+
+async def remove_operator(db: Database, *, login: str) -> bool:
+    """The account is a buyer again (its decisions stay on the record)."""
+    async with db.write() as uow:
+        result = await uow.conn.execute(update(users).where(
+            users.c.login == login, users.c.role == rules.OPERATOR).values(role="buyer"))
+        return bool(result.rowcount == 1)
+
+
+async def list_operators(db: Database) -> list[dict[str, Any]]:
+    async with db.read() as conn:
+        rows = await conn.execute(select(users.c.id, users.c.login, users.c.display_name)
+                                  .where(users.c.role == rules.OPERATOR).order_by(users.c.id))
+        return [dict(r._mapping) for r in rows]

@@ -15,7 +15,7 @@ REASONS = {
     "counterfeit": ("counterfeit",),
 }
 OPEN_STATES = ("awaiting_merchant", "awaiting_buyer", "awaiting_return", "return_shipped",
-               "refused")
+               "refused", "escalated")
 CLOSED = "closed"
 
 
@@ -29,13 +29,15 @@ class Deadlines:
     buyer_ship_return_hours: int = 7 * 24
     merchant_confirm_return_hours: int = 7 * 24
     escalation_hours: int = 7 * 24
+    operator_decision_hours: int = 72
 
     def hours(self, state: str) -> int:
         return {"awaiting_merchant": self.merchant_response_hours,
                 "awaiting_buyer": self.buyer_answer_hours,
                 "awaiting_return": self.buyer_ship_return_hours,
                 "return_shipped": self.merchant_confirm_return_hours,
-                "refused": self.escalation_hours}[state]
+                "refused": self.escalation_hours,
+                "escalated": self.operator_decision_hours}[state]
 
     def due(self, state: str, now: datetime) -> datetime | None:
         return None if state == CLOSED else now + timedelta(hours=self.hours(state))
@@ -48,7 +50,51 @@ ON_DEADLINE = {
     "awaiting_return": ("close", "the buyer did not ship the return in time"),
     "return_shipped": ("refund", "the shop did not confirm the returned goods in time"),
     "refused": ("close", "the buyer did not escalate the refusal in time"),
+    "escalated": ("decide_for_buyer", "the platform did not decide the escalation in time"),
 }
+
+# The state machine: in each state, who may do what, and where it leads ("deadline": the clock
+# decides, ON_DEADLINE). Every state but closed has a deadline; every path ends closed.
+TRANSITIONS: dict[str, dict[str, str]] = {
+    "awaiting_merchant": {"approve_return": "awaiting_return", "approve": CLOSED,
+                          "refuse": "refused", "offer": "awaiting_buyer", "withdraw": CLOSED,
+                          "deadline": CLOSED},
+    "awaiting_buyer": {"accept_offer": CLOSED, "decline_offer": "awaiting_merchant",
+                       "withdraw": CLOSED, "deadline": CLOSED},
+    "awaiting_return": {"ship_return": "return_shipped", "withdraw": CLOSED,
+                        "deadline": CLOSED},
+    "return_shipped": {"confirm_return": CLOSED, "withdraw": CLOSED, "deadline": CLOSED},
+    "refused": {"escalate": "escalated", "withdraw": CLOSED, "deadline": CLOSED},
+    "escalated": {"rule_for_buyer": CLOSED, "rule_for_shop": CLOSED, "withdraw": CLOSED,
+                  "deadline": CLOSED},
+    CLOSED: {},
+}
+WHO = {"awaiting_merchant": "merchant", "awaiting_buyer": "buyer", "awaiting_return": "buyer",
+       "return_shipped": "merchant", "refused": "buyer", "escalated": "operator",
+       CLOSED: None}
+
+# Photos on a case and its messages (JPEG/PNG/WebP, re-encoded without EXIF, docs/aftersales.md)
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+PHOTOS_PER_MESSAGE = 6
+PHOTOS_PER_CASE = 30
+MESSAGE_MAX_CHARS = 1000
+
+
+def photos_error(sizes: list[int], already: int) -> str | None:
+    """Why these photos cannot be added to a case that already carries `already`."""
+    if len(sizes) > PHOTOS_PER_MESSAGE:
+        return (f"每条最多 {PHOTOS_PER_MESSAGE} 张照片 / at most {PHOTOS_PER_MESSAGE} photos "
+                "a message")
+    if already + len(sizes) > PHOTOS_PER_CASE:
+        return (f"每个售后单最多 {PHOTOS_PER_CASE} 张照片 / at most {PHOTOS_PER_CASE} photos "
+                "a case")
+    for n, size in enumerate(sizes, 1):
+        if size > PHOTO_MAX_BYTES:
+            return (f"第 {n} 张照片超过 {PHOTO_MAX_BYTES // 1048576} MB / photo {n} is larger "
+                    f"than {PHOTO_MAX_BYTES // 1048576} MB")
+        if size == 0:
+            return f"第 {n} 张照片为空 / photo {n} is empty"
+    return None
 
 
 def return_window_days(promises: list[dict[str, Any]]) -> int | None:
@@ -109,8 +155,13 @@ def open_error(*, case_type: str, reason: str, order_status: str, received_at: d
 
 
 def refusal_error(case: dict[str, Any], *, promises: list[dict[str, Any]],
-                  received_at: datetime | None, opened_at: datetime) -> str | None:
-    """A refusal that contradicts a frozen promise or the law is not allowed."""
+                  received_at: datetime | None, opened_at: datetime,
+                  gift_shipped: bool | None = None, paid_at: datetime | None = None,
+                  shipped_at: datetime | None = None, now: datetime | None = None) -> str | None:
+    """A refusal that contradicts a frozen promise or the law is not allowed:
+    a no-reason return inside its window; a refund of goods that never left; a missing-gift
+    claim on an order whose shipment did not record the gift; a late-shipping claim on an order
+    shipped (or still not shipped) after its promised time."""
     if case["type"] == "return_refund" and case["reason"] == "no_reason":
         days = return_window_days(promises)
         if days is not None and (received_at is None
@@ -120,6 +171,19 @@ def refusal_error(case: dict[str, Any], *, promises: list[dict[str, Any]],
                     "refused")
     if case["type"] == "refund_only" and case["reason"] == "not_shipped":
         return "未发货订单的仅退款不能拒绝 / a refund on an unshipped order cannot be refused"
+    if case["type"] == "promise_breach":
+        promise = next((p for p in promises if p.get("promise_id") == case.get("promise_id")),
+                       None)
+        kind = promise.get("kind") if promise else None
+        if kind == "gift" and not gift_shipped:
+            return ("发货时未登记赠品已随货寄出，不能拒绝赠品申诉 / the shipment did not "
+                    "record the promised gift: a missing-gift claim cannot be refused")
+        if kind == "shipping_deadline" and promise and paid_at is not None:
+            due = paid_at + timedelta(hours=int(promise["terms"]["hours"]))
+            sent = shipped_at or now
+            if sent is not None and sent > due:
+                return ("发货晚于承诺时限，不能拒绝 / shipped later than the frozen promise: a "
+                        "late-shipping claim cannot be refused")
     return None
 
 

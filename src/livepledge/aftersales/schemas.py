@@ -32,3 +32,22 @@ class BuyerAction(Strict):
     action: Literal["accept_offer", "decline_offer", "ship_return", "withdraw"]
     carrier: str | None = Field(default=None, max_length=64)
     tracking_number: str | None = Field(default=None, max_length=64)
+
+
+class ClockAdvance(Strict):
+    advance_seconds: int = Field(ge=1, le=365 * 86400)
+
+
+class Escalation(Strict):
+    text: str = Field(default="", max_length=1000, description="why the refusal is wrong")
+
+
+class Ruling(Strict):
+    decision: Literal["buyer", "shop"]
+    text: str = Field(min_length=1, max_length=1000, description="the reason (shown to all)")
+    amount: int | None = Field(default=None, ge=1, le=2**53,
+                               description="for the buyer: fen refunded (default: all asked)")
+
+
+class MessageIn(Strict):
+    text: str = Field(min_length=1, max_length=1000)

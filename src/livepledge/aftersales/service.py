@@ -5,6 +5,7 @@ idempotency key per case and step."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -15,15 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from livepledge.accounts.service import Principal
 from livepledge.aftersales import rules
 from livepledge.aftersales.models import case_entries, cases
-from livepledge.infra import clock, deadlines
+from livepledge.infra import clock, deadlines, faults
 from livepledge.infra.db import Database, UnitOfWork, row_dict
 from livepledge.infra.events import record_event
+from livepledge.infra.media import ImageRefused, LocalMediaStore, process_image
 from livepledge.infra.problems import Problem
 from livepledge.orders import service as orders_service
 from livepledge.orders.models import orders, payments
 from livepledge.orders.payments import PaymentProvider
 
 DUE_KIND = "case_due"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return clock.as_utc(value) if value is not None else None
 
 
 def _promises(order: Any) -> list[dict[str, Any]]:
@@ -72,8 +78,12 @@ async def _refund(uow: UnitOfWork, provider: PaymentProvider, case: Any, amount:
     pay = min(amount, int(order.amount) - await _refunded(conn, case.order_id))
     if charge is None or pay <= 0:
         return 0
+    faults.hit("aftersales.before_provider_refund")
     refund = await provider.refund(reference=charge.provider_ref, amount=pay,
                                    idempotency_key=f"case:{case.id}:{step}")
+    # A crash here (the provider paid, nothing committed) is repaired by the retry: the same
+    # idempotency key gives the same refund, never a second one.
+    faults.hit("aftersales.after_provider_refund")
     await conn.execute(insert(payments).values(
         order_id=case.order_id, provider=refund.provider, provider_ref=refund.reference,
         amount=-pay, status="succeeded", created_at=now, reason="aftersales",
@@ -89,20 +99,21 @@ async def _settle(uow: UnitOfWork, provider: PaymentProvider, case: Any, amount:
     """Decide for the buyer: refund, the units back if returned, 假一赔N owed, close."""
     order = (await uow.conn.execute(select(orders).where(orders.c.id == case.order_id))).one()
     paid = await _refund(uow, provider, case, amount, now, step)
-    awarded = rules.counterfeit_award(int(order.amount), _promises(order)) \
-        if case.type == "counterfeit" else 0
+    # 假一赔N on what this case refunded: two cases on the order's units never award twice
+    awarded = rules.counterfeit_award(paid, _promises(order)) if case.type == "counterfeit" \
+        else 0
     if awarded > 0:  # 假一赔N: paid to the buyer now; the ledger takes it from the deposit
         await orders_service.do_compensate(uow, provider, order, amount=awarded,
                                            cause="counterfeit", key=f"award:{case.id}",
                                            now=now, details={"case_id": int(case.id)})
-    if case.type == "return_refund" or case.type == "counterfeit":
+    if case.status == "return_shipped":  # the goods went back (else the buyer keeps them)
         await uow.conn.execute(update(orders).where(orders.c.id == case.order_id).values(
             returned_quantity=orders.c.returned_quantity + case.quantity))
     if case.type == "refund_only" and case.reason == "not_shipped" and \
             await _refunded(uow.conn, case.order_id) >= int(order.amount):
         await orders_service.do_close_refunded(uow, order, now)  # nothing left to ship
     await _entry(uow, case.id, now, actor, None, "refunded", outcome, amount=paid,
-                 awarded=awarded)
+                 awarded=awarded, step=step)
     await _move(uow, case, rules.CLOSED, now, cfg, outcome=outcome,
                 refunded=case.refunded + paid, awarded=awarded, decided_at=now)
 
@@ -119,6 +130,14 @@ async def open_case(db: Database, provider: PaymentProvider, principal: Principa
         kept = int(order.quantity) - int(order.returned_quantity or 0)
         quantity = kept if quantity is None else quantity
         amount = refundable if amount is None else amount
+        ruled = (await uow.conn.execute(select(cases.c.id).where(
+            cases.c.order_id == order_id, cases.c.type == case_type,
+            cases.c.id.in_(select(case_entries.c.case_id).where(
+                case_entries.c.kind == "ruling"))))).first()
+        if ruled is not None:
+            raise Problem("case_decided", "平台已对该订单的同类售后作出最终裁决 / the platform's "
+                                          f"ruling on this order's {case_type} case is final "
+                                          f"(case {ruled.id})")
         if error := rules.open_error(
                 case_type=case_type, reason=reason, order_status=order.status,
                 received_at=clock.as_utc(order.received_at) if order.received_at else None,
@@ -191,9 +210,10 @@ async def merchant_act(db: Database, provider: PaymentProvider, principal: Princ
                 raise Problem("validation_failed", "拒绝须说明理由（至少 4 字）/ a refusal needs "
                                                    "a reason")
             if error := rules.refusal_error(
-                    {"type": case.type, "reason": case.reason}, promises=_promises(order),
-                    received_at=clock.as_utc(order.received_at) if order.received_at else None,
-                    opened_at=clock.as_utc(case.opened_at)):
+                    {"type": case.type, "reason": case.reason, "promise_id": case.promise_id},
+                    promises=_promises(order), received_at=_utc(order.received_at),
+                    opened_at=clock.as_utc(case.opened_at), gift_shipped=order.gift_shipped,
+                    paid_at=_utc(order.paid_at), shipped_at=_utc(order.shipped_at), now=now):
                 raise Problem("refusal_not_allowed", error)
             await _entry(uow, case.id, now, "merchant", principal.user_id, "refused", text)
             await _move(uow, case, "refused", now, cfg, decided_at=now)
@@ -287,25 +307,41 @@ class CaseDue:
         return f"closed: {why}"
 
 
-def case_view(case: Any, entries: list[Any]) -> dict[str, Any]:
+def visible(entry: Any, principal: Principal | None) -> bool:
+    """A message held back for off-platform diversion is shown to its sender and the platform's
+    operators only; everything else is shown to everyone on the case, the same for all."""
+    data = entry.data or {}
+    if entry.kind != "message" or not data.get("held"):
+        return True
+    return principal is not None and (principal.user_id == entry.actor_id
+                                      or principal.is_operator)
+
+
+def case_view(case: Any, entries: list[Any], principal: Principal | None = None,
+              ) -> dict[str, Any]:
     view = row_dict(case)
     view["deadline"] = view.pop("deadline_at")
-    view["record"] = [row_dict(e) for e in entries]
+    view["turn"] = rules.WHO.get(case.status)
+    view["record"] = [row_dict(e) for e in entries if visible(e, principal)]
     # the order's evidence from the session record: what the live room showed when it was
     # placed, signed (docs/record.md)
     view["evidence_url"] = f"/api/v1/orders/{case.order_id}/evidence"
     return view
 
 
+def _may_see(principal: Principal, case: Any) -> bool:
+    return (principal.user_id == case.buyer_id or principal.can_manage(case.shop_id)
+            or principal.is_operator)
+
+
 async def get_case(db: Database, principal: Principal, case_id: int) -> dict[str, Any]:
     async with db.read() as conn:
         case = (await conn.execute(select(cases).where(cases.c.id == case_id))).first()
-        if case is None or not (principal.user_id == case.buyer_id
-                                or principal.can_manage(case.shop_id)):
+        if case is None or not _may_see(principal, case):
             raise Problem("not_found", f"售后单不存在 / no such case: {case_id}")
         entries = (await conn.execute(select(case_entries).where(
             case_entries.c.case_id == case_id).order_by(case_entries.c.id))).all()
-        return case_view(case, entries)
+        return case_view(case, entries, principal)
 
 
 async def shop_queue(db: Database, principal: Principal, shop_id: int, *, status: str | None,
@@ -323,3 +359,166 @@ async def shop_queue(db: Database, principal: Principal, shop_id: int, *, status
             (cases.c.status == rules.CLOSED), cases.c.deadline_at, cases.c.id)
             .limit(limit).offset(offset))).all()
         return [case_view(r, []) for r in rows]
+
+
+# --- escalation and the platform's operators ------------------------------------------------
+
+async def escalate(db: Database, principal: Principal, case_id: int, *, text: str,
+                   cfg: rules.Deadlines, now: datetime) -> dict[str, Any]:
+    """The buyer takes a refused case to the platform (申请平台介入)."""
+    async with db.write() as uow:
+        case = (await uow.conn.execute(select(cases).where(cases.c.id == case_id))).first()
+        if case is None or case.buyer_id != principal.user_id:
+            raise Problem("not_found", f"售后单不存在 / no such case: {case_id}")
+        if case.status != "refused":
+            raise Problem("invalid_transition", "只有被商家拒绝的售后可以申请平台介入 / only a "
+                                                f"refused case can be escalated (case is "
+                                                f"{case.status})")
+        await _entry(uow, case.id, now, "buyer", principal.user_id, "escalated", text.strip())
+        await _move(uow, case, "escalated", now, cfg)
+        await record_event(uow, "CaseEscalated", now, shop_id=case.shop_id,
+                           order_id=case.order_id, payload={"case_id": int(case.id)})
+    return await get_case(db, principal, case_id)
+
+
+def _operator(principal: Principal) -> None:
+    if not principal.is_operator:
+        raise Problem("forbidden", "仅平台客服可操作 / platform operators only")
+
+
+async def escalations(db: Database, principal: Principal, *, status: str | None, limit: int,
+                      offset: int) -> list[dict[str, Any]]:
+    """Cases escalated to the platform: waiting ones first, soonest deadline first (and, with
+    status=all, those already ruled)."""
+    _operator(principal)
+    async with db.read() as conn:
+        escalated_ids = select(case_entries.c.case_id).where(case_entries.c.kind == "escalated")
+        query = select(cases).where(cases.c.id.in_(escalated_ids))
+        if status != "all":
+            query = query.where(cases.c.status == (status or "escalated"))
+        rows = (await conn.execute(query.order_by(
+            (cases.c.status == rules.CLOSED), cases.c.deadline_at, cases.c.id)
+            .limit(limit).offset(offset))).all()
+        return [case_view(r, [], principal) for r in rows]
+
+
+async def rule(db: Database, provider: PaymentProvider, principal: Principal, case_id: int, *,
+               decision: str, amount: int | None, text: str, cfg: rules.Deadlines,
+               now: datetime) -> dict[str, Any]:
+    """The platform decides an escalated case, with a reason. Final: recorded on the timeline,
+    and the same kind of case cannot be opened again on the order."""
+    _operator(principal)
+    if len(text.strip()) < 4:
+        raise Problem("validation_failed", "裁决须说明理由（至少 4 字）/ a ruling needs a reason")
+    async with db.write() as uow:
+        case = (await uow.conn.execute(select(cases).where(cases.c.id == case_id))).first()
+        if case is None:
+            raise Problem("not_found", f"售后单不存在 / no such case: {case_id}")
+        if case.status != "escalated":
+            raise Problem("invalid_transition", f"售后单状态为 {case.status}，无需裁决 / case is "
+                                                f"{case.status}: nothing to rule on")
+        if decision == "buyer":
+            pay = int(case.amount) if amount is None else amount
+            if not 1 <= pay <= int(case.amount):
+                raise Problem("validation_failed", f"裁决金额须为 1–{case.amount} 分 / the "
+                                                   f"amount must be 1-{case.amount} fen")
+            await _entry(uow, case.id, now, "operator", principal.user_id, "ruling",
+                         text.strip(), decision="buyer", amount=pay, final=True)
+            await _settle(uow, provider, case, pay, now, cfg, actor="operator",
+                          outcome="平台裁定支持买家 / the platform ruled for the buyer",
+                          step="ruling")
+        elif decision == "shop":
+            await _entry(uow, case.id, now, "operator", principal.user_id, "ruling",
+                         text.strip(), decision="shop", final=True)
+            await _move(uow, case, rules.CLOSED, now, cfg, decided_at=now,
+                        outcome="平台裁定支持商家 / the platform ruled for the shop")
+        else:
+            raise Problem("validation_failed", f"未知裁决 / unknown decision: {decision}")
+    return await get_case(db, principal, case_id)
+
+
+# --- messages and photos through the case ---------------------------------------------------
+
+def diversion_verdict(text: str) -> tuple[bool, list[dict[str, Any]]]:
+    """Off-platform diversion (WeChat, QQ, phone numbers, QR codes and their disguises), checked
+    by the compliance engine as live chat is: (held, findings)."""
+    from livepledge.compliance.service import check_text
+
+    result = check_text(text, category="general", context="chat")
+    if not result.diverts_buyers:
+        return False, []
+    return True, [f.to_dict() for f in result.findings if f.family == "diversion"]
+
+
+async def store_photos(media: LocalMediaStore, photos: list[bytes],
+                       already: int) -> list[dict[str, Any]]:
+    """Check every photo before storing any: a refusal stores nothing."""
+    if error := rules.photos_error([len(p) for p in photos], already):
+        code = "payload_too_large" if "MB" in error else "validation_failed"
+        raise Problem(code, error)
+    processed = []
+    for n, data in enumerate(photos, 1):
+        try:
+            processed.append(await asyncio.to_thread(process_image, data))
+        except ImageRefused as exc:
+            raise Problem("unsupported_media_type", f"第 {n} 张 / photo {n}: {exc}") from exc
+    for image in processed:
+        await asyncio.to_thread(media.put, image.large_key, image.large)
+        await asyncio.to_thread(media.put, image.thumb_key, image.thumb)
+    return [{"large": f"/media/{i.large_key}", "thumb": f"/media/{i.thumb_key}",
+             "width": i.width, "height": i.height} for i in processed]
+
+
+async def _photo_count(conn: AsyncConnection, case_id: int) -> int:
+    rows = (await conn.execute(select(case_entries.c.data).where(
+        case_entries.c.case_id == case_id))).scalars().all()
+    return sum(len((d or {}).get("photos") or []) for d in rows)
+
+
+async def post_message(db: Database, media: LocalMediaStore, principal: Principal,
+                       case_id: int, *, text: str, photos: list[bytes],
+                       now: datetime) -> dict[str, Any]:
+    """A message on the case's timeline from the buyer, the shop or an operator, with photos.
+    One that leads off the platform is held: stored for the record, shown to its sender (told
+    why) and the operators, never to the other side. Nothing is edited or deleted."""
+    text = text.strip()
+    if len(text) > rules.MESSAGE_MAX_CHARS:
+        raise Problem("validation_failed", f"消息最多 {rules.MESSAGE_MAX_CHARS} 字 / at most "
+                                           f"{rules.MESSAGE_MAX_CHARS} characters")
+    if not text and not photos:
+        raise Problem("validation_failed", "消息为空 / the message is empty")
+    async with db.read() as conn:
+        case = (await conn.execute(select(cases).where(cases.c.id == case_id))).first()
+        if case is None or not _may_see(principal, case):
+            raise Problem("not_found", f"售后单不存在 / no such case: {case_id}")
+        if case.status == rules.CLOSED:
+            raise Problem("invalid_transition", "售后单已结束 / the case is closed")
+        already = await _photo_count(conn, case_id)
+    held, findings = diversion_verdict(text) if text else (False, [])
+    stored = await store_photos(media, photos, already)
+    actor = ("buyer" if principal.user_id == case.buyer_id else
+             "merchant" if principal.can_manage(case.shop_id) else "operator")
+    reason = ("请勿发布站外联系方式或引导私下交易，平台内沟通才有保障；此消息仅你可见 / "
+              "off-platform contacts and private deals are not allowed; only you can see this "
+              "message") if held else None
+    async with db.write() as uow:
+        current = (await uow.conn.execute(select(cases.c.status).where(
+            cases.c.id == case_id))).scalar_one()
+        if current == rules.CLOSED:
+            raise Problem("invalid_transition", "售后单已结束 / the case is closed")
+        if stored and await _photo_count(uow.conn, case_id) + len(stored) > rules.PHOTOS_PER_CASE:
+            raise Problem("validation_failed", f"每个售后单最多 {rules.PHOTOS_PER_CASE} 张照片 / "
+                                               f"at most {rules.PHOTOS_PER_CASE} photos a case")
+        data: dict[str, Any] = {"photos": stored}
+        if held:
+            data.update(held=True, reason=reason, findings=findings)
+        await uow.conn.execute(insert(case_entries).values(
+            case_id=case_id, at=now, actor=actor, actor_id=principal.user_id, kind="message",
+            text=text, data=data))
+        if held:
+            await record_event(uow, "CaseMessageHeld", now, shop_id=case.shop_id,
+                               order_id=case.order_id,
+                               payload={"case_id": case_id, "actor": actor})
+    view = await get_case(db, principal, case_id)
+    view["message"] = {"held": held, "reason": reason, "photos": stored}
+    return view

@@ -21,7 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from livepledge.audit.errors import AuditInputError
 
 # A paid order cancelled afterwards was sold, then refunded: exported as `refunded`, with the
-# refund's amount and time from its (negative) payment row.
+# refund's amount and time from its (negative) payment row. `refund_amount` is every refund of
+# the order — cancellation, after-sales cases, price protection — so net GMV = gross − all
+# refunds; compensation paid on top of a refund is not sales coming back and is left out.
 ORDERS_SQL = """
 SELECT o.id AS order_id, o.shop_id, o.buyer_id, o.session_id, s.anchor_id, o.sku_id,
        o.quantity, o.amount,
@@ -30,7 +32,9 @@ SELECT o.id AS order_id, o.shop_id, o.buyer_id, o.session_id, s.anchor_id, o.sku
        o.created_at, o.paid_at, r.refunded_at, r.refund_amount
 FROM orders o LEFT JOIN live_sessions s ON s.id = o.session_id
 LEFT JOIN (SELECT order_id, max(created_at) AS refunded_at, -sum(amount) AS refund_amount
-           FROM payments WHERE amount < 0 GROUP BY order_id) r ON r.order_id = o.id
+           FROM payments WHERE amount < 0 AND status = 'succeeded'
+             AND (reason IS NULL OR reason != 'compensation')
+           GROUP BY order_id) r ON r.order_id = o.id
 ORDER BY o.id
 """
 

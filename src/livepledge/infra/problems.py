@@ -52,6 +52,7 @@ STATUS_BY_CODE: dict[str, tuple[int, str]] = {
     "rate_limited": (429, "操作太频繁 / Too many requests"),
     "address_required": (422, "需要收货地址 / Shipping address required"),
     "case_open": (409, "已有进行中的售后 / A case is already open"),
+    "case_decided": (409, "平台已最终裁决 / The platform's ruling is final"),
     "refusal_not_allowed": (409, "不能拒绝 / This refusal is not allowed"),
     "cooling_off": (409, "买家冷静期中 / In the buyer's cooling-off period"),
     "payment_failed": (402, "支付失败 / Payment failed"),

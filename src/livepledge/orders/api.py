@@ -218,7 +218,8 @@ async def pay(order_id: int, principal: PrincipalDep, rt: RuntimeDep,
 async def ship(order_id: int, body: ShipRequest, principal: PrincipalDep,
                rt: RuntimeDep) -> dict[str, Any]:
     return await service.ship(rt.db, rt.notifier, principal, order_id, carrier=body.carrier,
-                              tracking_number=body.tracking_number, now=rt.now())
+                              tracking_number=body.tracking_number, now=rt.now(),
+                              gift_included=body.gift_included)
 
 
 @router.post("/orders/{order_id}/receive", responses=errors(409))

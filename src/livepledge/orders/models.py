@@ -3,6 +3,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -50,6 +51,9 @@ orders = Table(
     Column("returned_quantity", Integer, nullable=False, server_default="0"),
     Column("carrier", String(64), nullable=True),
     Column("tracking_number", String(64), nullable=True),
+    # The shop declared at shipping that the frozen gift went in the parcel (None: not said).
+    # A missing-gift claim on an order without it cannot be refused (aftersales/rules.py).
+    Column("gift_shipped", Boolean, nullable=True),
     # The buyer's address as it was when chosen (at payment, or changed before shipping):
     # recipient, phone, province, city, district, detail. Editing the address book never
     # changes it.

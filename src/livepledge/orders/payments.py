@@ -8,8 +8,11 @@ codebase: it settles instantly, and a test can ask it to decline.
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Protocol
 
 
@@ -54,15 +57,37 @@ class PaymentProvider(Protocol):
 
 
 class SandboxProvider:
-    """Settles at once. `outcome="decline"` simulates a declined card."""
+    """Settles at once. `outcome="decline"` simulates a declined card.
+
+    With a journal file (LIVEPLEDGE_SANDBOX_JOURNAL, tests) every charge, refund and transfer
+    it makes is appended there as one JSON line, fsynced, and reloaded at start: its idempotency
+    keys then survive a restart as a real provider's do, and a crash test can count what was
+    paid. A repeated key is journalled as a `replay` line (it pays nothing)."""
 
     name = "sandbox"
 
-    def __init__(self) -> None:
+    def __init__(self, journal: Path | None = None) -> None:
         self._charges: dict[str, Charge] = {}
         self._refunds: dict[str, Charge] = {}
         self.refund_calls = 0
         self.payout_calls = 0  # distinct payouts made (tests: never two for one key)
+        self._journal = journal
+        if journal is not None and journal.exists():
+            for line in journal.read_text(encoding="utf-8").splitlines():
+                entry = json.loads(line)
+                if entry["op"] == "replay":
+                    continue
+                target = self._charges if entry["op"] == "charge" else self._refunds
+                target[entry["key"]] = Charge(**entry["charge"])
+
+    def _write(self, op: str, key: str, charge: Charge) -> None:
+        if self._journal is None:
+            return
+        line = json.dumps({"op": op, "key": key, "charge": asdict(charge)}) + "\n"
+        with open(self._journal, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
 
     async def charge(self, *, order_id: int, amount: int, buyer_id: int,
                      idempotency_key: str, outcome: str | None = None) -> Charge:
@@ -73,16 +98,19 @@ class SandboxProvider:
         charge = Charge(self.name, f"sbx_{secrets.token_hex(10)}", amount, succeeded,
                         "" if succeeded else "沙箱拒付 / sandbox declined")
         self._charges[key] = charge
+        self._write("charge", key, charge)
         return charge
 
     async def refund(self, *, reference: str, amount: int,
                      idempotency_key: str | None = None) -> Charge:
         self.refund_calls += 1
         if idempotency_key is not None and idempotency_key in self._refunds:
+            self._write("replay", idempotency_key, self._refunds[idempotency_key])
             return self._refunds[idempotency_key]
         refund = Charge(self.name, f"sbr_{secrets.token_hex(10)}", amount, True)
         if idempotency_key is not None:
             self._refunds[idempotency_key] = refund
+        self._write("refund", idempotency_key or "", refund)
         return refund
 
     async def compensate(self, *, order_id: int, buyer_id: int, amount: int,
@@ -90,8 +118,8 @@ class SandboxProvider:
         key = f"comp:{idempotency_key}"
         if key not in self._refunds:
             self._refunds[key] = Charge(self.name, f"sbt_{secrets.token_hex(10)}", amount, True)
+            self._write("transfer", key, self._refunds[key])
         return self._refunds[key]
-
 
     async def collect(self, *, shop_id: int, amount: int, idempotency_key: str,
                       outcome: str | None = None) -> Charge:
@@ -111,7 +139,7 @@ class SandboxProvider:
         return self._refunds[key]
 
 
-def build_provider(name: str = "sandbox") -> PaymentProvider:
+def build_provider(name: str = "sandbox", journal: Path | None = None) -> PaymentProvider:
     if name == "sandbox":
-        return SandboxProvider()
+        return SandboxProvider(journal)
     raise ValueError(f"unknown payment provider: {name}")

@@ -29,6 +29,10 @@ class ShipRequest(Strict):
     # As rules.shipping_error checks them (stripped): a carrier name, 4–64 letters, digits, '-'.
     carrier: str = Field(min_length=1, max_length=200, pattern=r"\S")
     tracking_number: str = Field(max_length=200, pattern=r"^\s*[A-Za-z0-9-]{4,64}\s*$")
+    gift_included: bool | None = Field(
+        default=None, description="the order's frozen gift went in this parcel (a missing-gift "
+                                  "claim on an order shipped without saying so cannot be "
+                                  "refused)")
 
 
 class CancelRequest(Strict):

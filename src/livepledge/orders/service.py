@@ -476,7 +476,8 @@ async def pay(db: Database, provider: PaymentProvider, notifier: Notifier, princ
 
 
 async def ship(db: Database, notifier: Notifier, principal: Principal, order_id: int, *,
-               carrier: str, tracking_number: str, now: datetime) -> dict[str, Any]:
+               carrier: str, tracking_number: str, now: datetime,
+               gift_included: bool | None = None) -> dict[str, Any]:
     if error := rules.shipping_error(carrier, tracking_number):
         raise Problem("validation_failed", error)
     async with db.write() as uow:
@@ -491,7 +492,8 @@ async def ship(db: Database, notifier: Notifier, principal: Principal, order_id:
                           cooling_off_until=order.cooling_off_until.isoformat())
         await deadlines.cancel(uow, ShipBy.kind, order_id, now)
         await _move(uow, order, "ship", now, {"shipped_at": now, "carrier": carrier.strip(),
-                                              "tracking_number": tracking_number.strip()})
+                                              "tracking_number": tracking_number.strip(),
+                                              "gift_shipped": gift_included})
         await record_event(uow, "OrderShipped", now, shop_id=order.shop_id, order_id=order_id,
                            payload={"carrier": carrier.strip(),
                                     "tracking_number": tracking_number.strip()})

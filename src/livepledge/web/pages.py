@@ -185,6 +185,20 @@ async def order_page(order_id: int, request: Request, rt: RuntimeDep,
                    is_buyer=order["buyer_id"] == principal.user_id)
 
 
+@router.get("/operator", response_class=HTMLResponse)
+async def operator_page(request: Request, rt: RuntimeDep,
+                        principal: OptionalPrincipalDep) -> Response:
+    """Platform operators: the escalated cases with their whole record, soonest deadline
+    first (docs/aftersales.md). Rulings go through the API."""
+    if principal is None:
+        return _login_first(request)
+    from livepledge.aftersales import service as aftersales
+
+    listed = await aftersales.escalations(rt.db, principal, status=None, limit=200, offset=0)
+    cases = [await aftersales.get_case(rt.db, principal, int(c["id"])) for c in listed]
+    return _render(request, "operator.html", principal, cases=cases)
+
+
 @router.get("/checkout/{order_id}", response_class=HTMLResponse)
 async def checkout_page(order_id: int, request: Request, rt: RuntimeDep,
                         principal: OptionalPrincipalDep) -> Response:

@@ -11,7 +11,7 @@ from alembic import op
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 revision = "0012_ledger"
-down_revision = "0009"
+down_revision = "0011_aftersales_more"
 branch_labels = None
 depends_on = None
 
