@@ -167,3 +167,24 @@ async def test_a_drop_handled_again_refunds_once(app_client: httpx.AsyncClient):
     for order, token in zip(orders, w.buyers, strict=True):
         assert await _refunds(w, order, token) == ([(900, "price_protection")], 900)
     assert runtime.payments.refund_calls == calls  # nothing new was even asked of the provider
+
+
+async def test_orders_beyond_one_statement_are_read_in_chunks(
+        app_client: httpx.AsyncClient, monkeypatch):  # type: ignore[no-untyped-def]
+    """PostgreSQL takes at most 32,767 parameters in a statement: the sweep reads the orders'
+    payments in chunks (bench/price_protection.py's 100,000 orders failed before). With a chunk
+    of 2, three orders span two chunks and each is refunded exactly once."""
+    from livepledge.promises import protection
+
+    monkeypatch.setattr(protection, "MONEY_CHUNK", 2)
+    w = await build_world(app_client, buyers=3, limit=2)
+    await _protect(w)
+    orders = [await _paid(w, token) for token in w.buyers]
+    await _settle(app_client)
+
+    await _list_price(w, 8900)
+    await _settle(app_client)
+
+    assert [await _refunds(w, order, token) for order, token in zip(orders, w.buyers,
+                                                                      strict=True)] == [
+        ([(1000, "price_protection")], 1000)] * 3
