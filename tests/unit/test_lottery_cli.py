@@ -51,3 +51,23 @@ def test_unreadable_file_exits_two(tmp_path: Path) -> None:
     result = runner.invoke(app, ["verify-lottery", str(path)])
     assert result.exit_code == 2
     assert "cannot read" in result.output
+
+
+def test_livepledge_verify_takes_lottery_documents_too(tmp_path: Path) -> None:
+    """`livepledge verify FILE` (the session record's verifier) hands a lottery document to the
+    lottery's checks: the same verdicts as verify-lottery."""
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(document(VECTOR_SEED, VECTOR_ENTRIES, 3)))
+    doc = document(VECTOR_SEED, VECTOR_ENTRIES, 3)
+    doc["entries"].append("ab" * 32)
+    doc["entry_count"] += 1
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+
+    verified = runner.invoke(app, ["verify", str(good)])
+    refused = runner.invoke(app, ["verify", str(bad)])
+
+    assert verified.exit_code == 0, verified.output
+    assert "entry root" in verified.output
+    assert refused.exit_code == 1, refused.output
+    assert "entry root" in refused.output
