@@ -31,7 +31,12 @@ async def test_the_noop_answers_only_when_switched_on(tmp_path: Path):
     assert off.headers["content-type"] == "application/problem+json"
 
 
-def test_production_refuses_the_noop_switch():
-    settings = Settings(environment="production", secret_key="s" * 40, bench_noop_endpoint=True)
+def test_production_refuses_the_noop_switch(tmp_path: Path):
+    from livepledge.record.note import Signer
+
+    key = tmp_path / "record.key"  # otherwise production refuses first for the missing key
+    key.write_text(Signer.generate("shop.example").private_key_text())
+    settings = Settings(environment="production", secret_key="s" * 40, bench_noop_endpoint=True,
+                        record_key_file=key)
     with pytest.raises(SystemExit, match="LIVEPLEDGE_BENCH_NOOP_ENDPOINT"):
         settings.check_production()

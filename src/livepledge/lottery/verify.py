@@ -132,16 +132,3 @@ def verify_lottery(document: dict[str, Any], *, entrant_hash: str | None = None)
     report.verified = all(c.ok for c in report.checks)
     return report
 
-
-def verify_document(document: dict[str, Any], *, trusted_key: str | None = None) -> Any:
-    """`livepledge verify FILE` on a lottery document: the same checks as verify_lottery, in
-    the session record's report (a lottery document carries no signature, so no key is used)."""
-    from livepledge.record.verify import Report
-
-    lottery = verify_lottery(document)
-    report = Report()
-    for check in lottery.checks:
-        (report.proven if check.ok else report.failures).append(f"{check.name}: {check.detail}")
-    if not lottery.verified and not report.failures:
-        report.failures.append(lottery.summary())
-    return report
