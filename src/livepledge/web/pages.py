@@ -185,18 +185,34 @@ async def order_page(order_id: int, request: Request, rt: RuntimeDep,
                    is_buyer=order["buyer_id"] == principal.user_id)
 
 
-@router.get("/operator", response_class=HTMLResponse)
-async def operator_page(request: Request, rt: RuntimeDep,
-                        principal: OptionalPrincipalDep) -> Response:
-    """Platform operators: the escalated cases with their whole record, soonest deadline
-    first (docs/aftersales.md). Rulings go through the API."""
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+async def case_page(case_id: int, request: Request, rt: RuntimeDep,
+                    principal: OptionalPrincipalDep) -> Response:
+    """An after-sales case: the buyer answers here; the shop and operators see the same record."""
     if principal is None:
         return _login_first(request)
     from livepledge.aftersales import service as aftersales
 
-    listed = await aftersales.escalations(rt.db, principal, status=None, limit=200, offset=0)
+    case = await aftersales.get_case(rt.db, principal, case_id)  # 404 unless on the case
+    return _render(request, "case.html", principal, case_id=case_id,
+                   is_buyer=case["buyer_id"] == principal.user_id)
+
+
+@router.get("/operator", response_class=HTMLResponse)
+async def operator_page(request: Request, rt: RuntimeDep,
+                        principal: OptionalPrincipalDep) -> Response:
+    """Platform operators: the escalated cases with their whole record, soonest deadline
+    first, each with its ruling form (`?status=closed`: those already ruled;
+    docs/aftersales.md)."""
+    if principal is None:
+        return _login_first(request)
+    from livepledge.aftersales import service as aftersales
+
+    ruled = request.query_params.get("status") == "closed"
+    listed = await aftersales.escalations(rt.db, principal, status="closed" if ruled else None,
+                                          limit=200, offset=0)
     cases = [await aftersales.get_case(rt.db, principal, int(c["id"])) for c in listed]
-    return _render(request, "operator.html", principal, cases=cases)
+    return _render(request, "operator.html", principal, cases=cases, ruled=ruled)
 
 
 @router.get("/checkout/{order_id}", response_class=HTMLResponse)

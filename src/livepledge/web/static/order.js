@@ -180,6 +180,7 @@ async function detailPage(root) {
     $("order-promises").replaceChildren(...OrderPages.promises(order.promises, true));
     $("order-money").hidden = !(order.refunds && order.refunds.length);
     $("order-money-body").replaceChildren(...OrderPages.money(order));
+    if (typeof CasePages !== "undefined") CasePages.orderPanel(order, $("order-cases"), root.dataset.buyer === "true");
     const cooling = OrderPages.cooling(order);
     $("order-cooling").hidden = !cooling;
     if (cooling) $("order-cooling").textContent = LP.format("cooling_until", { t: LP.time(order.cooling_off_until) });
