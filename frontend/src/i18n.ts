@@ -194,6 +194,13 @@ const MESSAGES: Record<string, Pair> = {
   refuse_needs_reason: ["拒绝须说明原因", "A refusal needs a reason"],
   refuse_note: ["与订单承诺相矛盾的拒绝（如七天无理由期内）不被允许。", "A refusal that contradicts the order's promises (e.g. inside the no-reason window) is not allowed."],
   case_record: ["售后记录（买卖双方所见一致）", "Case record (the buyer sees the same)"],
+  message_to_buyer: ["给买家留言（记入售后记录）", "Message the buyer (goes on the record)"],
+  message_hint: ["请在平台内沟通，勿引导私下交易", "Talk here; never lead the buyer off the platform"],
+  photo_rule: ["照片须为 JPG/PNG/WebP，每张 ≤ 5 MB，每次最多 6 张", "Photos: JPG/PNG/WebP, 5 MB each, up to 6"],
+  held: ["已拦截（仅发送者与平台可见）", "Held (only the sender and the platform see it)"],
+  photo: ["照片", "Photo"],
+  send: ["发送", "Send"],
+  sent: ["已发送", "Sent"],
   // promises
   promises: ["承诺", "Promises"],
   promise: ["承诺", "Promise"],

@@ -188,3 +188,23 @@ async def test_bad_cases_are_refused_and_store_nothing(app_client: httpx.AsyncCl
     assert [c["id"] for c in queue] == [case["id"]]
     assert_problem(await app_client.get(f"/api/v1/shops/{w.shop_id}/cases",
                                         headers=auth(other.merchant)), 403, "forbidden")
+
+
+async def test_the_queue_filters_by_session_and_by_anchor(app_client: httpx.AsyncClient):
+    w = await build_world(app_client, buyers=1)
+    order_id = await _paid(w, w.buyers[0], ship=True)
+    case = (await _open(w, w.buyers[0], order_id, type="return_refund", reason="quality")).json()
+    base = f"/api/v1/shops/{w.shop_id}/cases"
+
+    async def ids(query: str) -> list[int]:
+        answer = await app_client.get(base + query, headers=auth(w.merchant))
+        assert answer.status_code == 200, answer.text
+        return [c["id"] for c in answer.json()]
+
+    assert await ids(f"?session_id={w.session_id}") == [case["id"]]
+    assert await ids(f"?session_id={w.session_id + 1000}") == []
+    assert await ids(f"?anchor_id={w.anchor_id}") == [case["id"]]
+    assert await ids(f"?anchor_id={w.anchor_id}&session_id={w.session_id}") == [case["id"]]
+    assert await ids("?anchor_id=987654") == []  # hosted nothing here
+    assert_problem(await app_client.get(base + "?session_id=0", headers=auth(w.merchant)),
+                   422, "validation_failed")

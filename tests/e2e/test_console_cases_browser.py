@@ -11,7 +11,7 @@ import pytest
 
 from livepledge.web import console
 from tests.conftest import lp_env, seed_demo
-from tests.e2e.test_console_browser import DEVICES, patient_expect, shot  # noqa: F401
+from tests.e2e.test_console_browser import DEVICES, patient_expect, png_bytes, shot  # noqa: F401
 from tests.e2e.test_live_room_browser import browser, login  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -133,6 +133,20 @@ def test_merchant_keeps_promises_and_answers_cases(browser, tmp_path, server_fac
     expect(page.get_by_test_id("case-record")).to_contain_text("提出部分退款")
     offered = merchant_api.get(f"/api/v1/cases/{cases['quality']['id']}").json()
     assert (offered["status"], offered["offered_amount"]) == ("awaiting_buyer", 2000)
+
+    # a message with a photo, on the same record the buyer sees
+    photo = tmp_path / "flaw.png"
+    photo.write_bytes(png_bytes())
+    page.get_by_test_id("case-message-text").fill("瑕疵位置见照片")
+    page.get_by_test_id("case-message-photos").set_input_files(str(photo))
+    page.get_by_test_id("case-message-send").click()
+    expect(page.get_by_test_id("case-photos").locator("img")).to_have_count(1)
+    expect(page.get_by_test_id("case-record")).to_contain_text("瑕疵位置见照片")
+    shot(page, f"console-case-message-{device}")
+    seen = httpx.get(f"{base}/api/v1/cases/{cases['quality']['id']}",
+                     headers={"Authorization": f"Bearer {tokens[0]}"}).json()
+    assert [(e["actor"], e["kind"], e["text"], len(e["data"].get("photos", [])))
+            for e in seen["record"]][-1] == ("merchant", "message", "瑕疵位置见照片", 1)
     page.keyboard.press("Escape")
     expect(case_row(cases["quality"]["id"])).to_contain_text("待买家确认")
 

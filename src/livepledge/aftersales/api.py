@@ -133,11 +133,17 @@ async def confirm_return(case_id: int, principal: PrincipalDep,
 async def shop_queue(shop_id: int, principal: PrincipalDep, rt: RuntimeDep,
                      status: str | None = Query(default=None, max_length=20),
                      type: str | None = Query(default=None, max_length=20),
+                     session_id: int | None = Query(default=None, ge=1, le=2**63 - 1,
+                                                    description="one live session's cases"),
+                     anchor_id: int | None = Query(default=None, ge=1, le=2**63 - 1,
+                                                   description="cases from the sessions this "
+                                                               "anchor hosted"),
                      limit: int = Query(default=50, ge=1, le=200),
                      offset: int = Query(default=0, ge=0, le=1_000_000)) -> list[dict[str, Any]]:
     """The shop's cases: open ones first, soonest deadline first."""
     return await service.shop_queue(rt.db, principal, shop_id, status=status, case_type=type,
-                                    limit=limit, offset=offset)
+                                    limit=limit, offset=offset, session_id=session_id,
+                                    anchor_id=anchor_id)
 
 
 @router.post("/cases/{case_id}/escalate",

@@ -21,6 +21,7 @@ from livepledge.infra.db import Database, UnitOfWork, row_dict
 from livepledge.infra.events import record_event
 from livepledge.infra.media import ImageRefused, LocalMediaStore, process_image
 from livepledge.infra.problems import Problem
+from livepledge.live import service as live
 from livepledge.orders import service as orders_service
 from livepledge.orders.models import orders, payments
 from livepledge.orders.payments import PaymentProvider
@@ -345,8 +346,11 @@ async def get_case(db: Database, principal: Principal, case_id: int) -> dict[str
 
 
 async def shop_queue(db: Database, principal: Principal, shop_id: int, *, status: str | None,
-                     case_type: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
-    """Open cases first, soonest deadline first."""
+                     case_type: str | None, limit: int, offset: int,
+                     session_id: int | None = None,
+                     anchor_id: int | None = None) -> list[dict[str, Any]]:
+    """Open cases first, soonest deadline first; optionally those of one live session or of
+    the sessions one anchor hosted."""
     if not principal.can_manage(shop_id):
         raise Problem("forbidden", f"你不是店铺 {shop_id} 的成员 / not staff of shop {shop_id}")
     async with db.read() as conn:
@@ -355,6 +359,10 @@ async def shop_queue(db: Database, principal: Principal, shop_id: int, *, status
             query = query.where(cases.c.status == status)
         if case_type:
             query = query.where(cases.c.type == case_type)
+        if session_id is not None:
+            query = query.where(cases.c.session_id == session_id)
+        if anchor_id is not None:
+            query = query.where(cases.c.session_id.in_(live.anchor_sessions(shop_id, anchor_id)))
         rows = (await conn.execute(query.order_by(
             (cases.c.status == rules.CLOSED), cases.c.deadline_at, cases.c.id)
             .limit(limit).offset(offset))).all()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -389,6 +389,13 @@ async def list_sessions(db: Database, shop_id: int) -> list[dict[str, Any]]:
                                   .order_by(live_sessions.c.id.desc()))
         return [{"id": r.id, "title": r.title, "status": r.status,
                  "scheduled_at": _iso(r.scheduled_at), "anchor_id": r.anchor_id} for r in rows]
+
+
+def anchor_sessions(shop_id: int, anchor_id: int) -> Select[Any]:
+    """The ids of a shop's sessions hosted by this anchor, as a subquery for other domains'
+    filters (the after-sales queue by anchor)."""
+    return select(live_sessions.c.id).where(live_sessions.c.shop_id == shop_id,
+                                            live_sessions.c.anchor_id == anchor_id)
 
 
 async def live_session_ids(db: Database) -> list[int]:
