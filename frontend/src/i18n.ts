@@ -199,6 +199,9 @@ const MESSAGES: Record<string, Pair> = {
   photo_rule: ["照片须为 JPG/PNG/WebP，每张 ≤ 5 MB，每次最多 6 张", "Photos: JPG/PNG/WebP, 5 MB each, up to 6"],
   held: ["已拦截（仅发送者与平台可见）", "Held (only the sender and the platform see it)"],
   photo: ["照片", "Photo"],
+  session_record: ["直播记录", "Session record"],
+  evidence_link: ["下单时直播间的签名证据", "Signed evidence of what the room showed"],
+  evidence_hint: ["价格、库存、承诺与口播，可用 livepledge verify 离线核验", "Price, stock, promises and words said; check it offline with livepledge verify"],
   send: ["发送", "Send"],
   sent: ["已发送", "Sent"],
   // promises

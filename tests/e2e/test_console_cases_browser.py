@@ -110,6 +110,8 @@ def test_merchant_keeps_promises_and_answers_cases(browser, tmp_path, server_fac
     case_row(cases["no_reason"]["id"]).click()
     drawer = page.get_by_test_id("case-drawer")
     expect(drawer).to_contain_text("15天保价")  # the promise frozen into the order
+    expect(page.get_by_test_id("case-evidence")).to_have_attribute(
+        "href", f"/api/v1/orders/{no_reason_order['id']}/evidence")
     expect(page.get_by_test_id("case-record")).to_contain_text("发起售后")
     page.get_by_test_id("case-refuse").click()
     page.get_by_test_id("case-submit").click()
