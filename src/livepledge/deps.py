@@ -61,6 +61,7 @@ from livepledge.orders.writer import OrderWriter
 from livepledge.promises.protection import PriceProtection
 from livepledge.record import service as session_record
 from livepledge.reservations.service import ReservationNotices
+from livepledge.settlement.agreements import McnSettle
 from livepledge.settlement.ledger import EscrowRelease, Ledger
 
 log = logging.getLogger("livepledge")
@@ -219,7 +220,8 @@ async def build_runtime(settings: Settings) -> Runtime:
              CoolingOffEnds.kind: CoolingOffEnds(),
              CaseDue.kind: CaseDue(runtime.payments, runtime.aftersales),
              EscrowRelease.kind: EscrowRelease(commission_bp=settings.platform_commission_bp),
-             LotteryDraw.kind: LotteryDraw(notifier), LotteryPrizes.kind: LotteryPrizes()},
+             LotteryDraw.kind: LotteryDraw(notifier), LotteryPrizes.kind: LotteryPrizes(),
+             McnSettle.kind: McnSettle()},
         poll_seconds=settings.deadline_poll_seconds)
     runtime.consumers.start()
     runtime.deadlines.start()

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import strategies as st
 
 from livepledge.settlement import rules
 
 SHOPS = (1, 2)
+PARTIES = (101, 102, 103)  # anchors and agencies
 ORDERS = tuple(range(1, 7))
 PROVIDERS = ("sandbox", "alipay")
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -23,7 +25,10 @@ op = st.one_of(
     st.tuples(st.just("refund"), st.sampled_from(ORDERS), amounts,
               st.sampled_from(("CaseRefunded", "PriceProtectionRefunded", "OrderCancelled"))),
     st.tuples(st.just("compensate"), st.sampled_from(ORDERS), st.integers(1, 20_000)),
-    st.tuples(st.just("release"), st.sampled_from(ORDERS), st.integers(0, 10_000)),
+    st.tuples(st.just("release"), st.sampled_from(ORDERS), st.integers(0, 10_000),
+              st.lists(st.integers(0, 10_000), max_size=3)),  # anchors' and agencies' rates
+    st.tuples(st.just("slotfee"), st.sampled_from(SHOPS), amounts),
+    st.tuples(st.just("mcn"), st.sampled_from(SHOPS), amounts, st.integers(0, 200_000)),
     st.tuples(st.just("payout"), st.sampled_from(SHOPS), amounts),
     st.tuples(st.just("topup"), st.sampled_from(SHOPS), amounts, st.sampled_from(PROVIDERS)),
 )
@@ -64,7 +69,9 @@ def facts(history: list[tuple], *, first_id: int = 1) -> tuple[list[rules.Fact],
         books.apply(fact)
 
     for kind, target, *rest in history:
-        if kind == "pay" and target not in flows.paid:
+        if kind in ("slotfee", "mcn"):
+            _party_money(kind, target, rest, flows, emit, len(made) + 1)
+        elif kind == "pay" and target not in flows.paid:
             amount, provider = rest
             flows.paid[target] = amount
             providers[target] = provider
@@ -85,7 +92,7 @@ def facts(history: list[tuple], *, first_id: int = 1) -> tuple[list[rules.Fact],
                  {"amount": rest[0], "cause": "late_shipment"})
         elif kind == "release" and target in flows.paid and target not in flows.released:
             flows.released.add(target)
-            emit("EscrowReleased", shop_of(target), target, {"commission_bp": rest[0]})
+            emit("EscrowReleased", shop_of(target), target, _release(rest[0], rest[1]))
         elif kind == "payout":
             payable = rules.owed(books.balances.get(rules.available(target), 0))
             amount = min(rest[0], payable)
@@ -99,3 +106,30 @@ def facts(history: list[tuple], *, first_id: int = 1) -> tuple[list[rules.Fact],
             emit("DepositToppedUp", target, None, {"amount": amount, "provider": provider,
                                                    "top_up_id": len(made) + 1})
     return made, flows
+
+
+def _party_money(kind: str, shop: int, rest: list[int], flows: Flows, emit: Any,
+                 next_id: int) -> None:
+    """A slot fee owed to an anchor, or an MCN contract's fee paid in and settled."""
+    if kind == "slotfee":
+        flows.add("sandbox", rest[0], incoming=True)
+        emit("SlotFeePaid", shop, None, {"agreement_id": next_id, "party_id": PARTIES[0],
+                                         "amount": rest[0], "provider": "sandbox"})
+        return
+    fee, net = rest
+    flows.add("sandbox", fee, incoming=True)
+    emit("McnFeePaid", shop, None, {"contract_id": next_id, "agency_id": PARTIES[2],
+                                    "amount": fee, "provider": "sandbox"})
+    result = rules.settle_contract(fee=fee, net_sales=net, guaranteed_roi_bp=30_000)
+    emit("McnContractSettled", shop, None, {
+        "contract_id": next_id, "agency_id": PARTIES[2], "amount": fee,
+        "to_agency": result.to_agency, "to_shop": result.to_shop})
+
+
+def _release(commission_bp: int, party_rates: list[int]) -> dict[str, Any]:
+    payload: dict[str, Any] = {"commission_bp": commission_bp}
+    if party_rates:
+        payload["commissions"] = [
+            {"agreement_id": n + 1, "party_id": PARTIES[n], "commission_bp": bp}
+            for n, bp in enumerate(party_rates)]
+    return payload

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from livepledge.settlement import rules
-from tests.unit.ledger_ops import SHOPS, facts, histories, shop_of
+from tests.unit.ledger_ops import PARTIES, SHOPS, facts, histories, shop_of
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -114,8 +116,26 @@ def test_money_is_never_created(history: list) -> None:  # type: ignore[type-arg
     assert revenue == sum(o.commission - o.commission_reversed for o in books.orders.values())
     for order in books.orders.values():
         assert 0 <= order.commission_reversed <= order.commission
+        # the platform's and the parties' cuts never exceed what the order released
+        assert order.commission + sum(a for _, a, _ in order.parties) <= order.released_base
+        for _, accrued, reversed_ in order.parties:
+            assert 0 <= reversed_ <= accrued
         if order.released and order.refunded_after == order.released_base:
             assert order.commission_reversed == order.commission
+            assert all(r == a for _, a, r in order.parties)
+    # what a party is owed: its commissions net of reversals, plus slot fees and MCN fees
+    for party_id in PARTIES:
+        owed = sum(a - r for o in books.orders.values() for p, a, r in o.parties
+                   if p == party_id)
+        owed += sum(int(tx_fact.payload["amount"]) for tx_fact in made
+                    if tx_fact.type == "SlotFeePaid" and tx_fact.payload["party_id"] == party_id)
+        owed += sum(int(tx_fact.payload["to_agency"]) for tx_fact in made
+                    if tx_fact.type == "McnContractSettled"
+                    and tx_fact.payload["agency_id"] == party_id)
+        assert rules.owed(books.balances.get(rules.party(party_id), 0)) == owed
+    # a settled contract's escrow is empty
+    assert all(balance == 0 for code, balance in books.balances.items()
+               if code.startswith("contract:"))
 
 
 @settings(max_examples=200, deadline=None)
@@ -129,3 +149,38 @@ def test_replaying_the_events_gives_the_same_ledger(history: list) -> None:  # t
         second.apply(f)
     assert (first.transactions, first.balances, first.orders) == (
         second.transactions, second.balances, second.orders)
+
+
+@given(fee=st.integers(1, 10**10), net=st.integers(-10**6, 10**12),
+       guarantee=st.integers(1, 10**7))
+def test_an_mcn_settlement_is_exact_and_pays_the_agency_in_proportion(fee: int, net: int,
+                                                                      guarantee: int) -> None:
+    out = rules.settle_contract(fee=fee, net_sales=net, guaranteed_roi_bp=guarantee)
+    assert out.to_agency + out.to_shop == fee
+    assert 0 <= out.to_shop <= fee
+    assert out.met == (max(0, net) * 10_000 // fee >= guarantee)
+    if out.met:
+        assert out.to_agency == fee
+    else:
+        # the agency's part ≈ fee × ROI ÷ guarantee, never more
+        assert out.to_agency * guarantee <= max(0, net) * 10_000
+
+
+@pytest.mark.parametrize(("fee", "net", "guarantee", "expected"), [
+    (10_000, 9_900, 30_000, (9_900, False, 3_300, 6_700)),   # ROI 0.99 of 3: a third of it
+    (3_000, 9_900, 30_000, (33_000, True, 3_000, 0)),        # ROI 3.3 ≥ 3: all of it
+    (10_000, 0, 30_000, (0, False, 0, 10_000)),              # nothing sold: all back
+    (10_000, 30_000, 30_000, (30_000, True, 10_000, 0)),     # exactly met
+    (10_000, -500, 30_000, (0, False, 0, 10_000)),           # net below zero counts as zero
+])
+def test_mcn_settlement_table(fee: int, net: int, guarantee: int,
+                              expected: tuple[int, bool, int, int]) -> None:
+    out = rules.settle_contract(fee=fee, net_sales=net, guaranteed_roi_bp=guarantee)
+    assert (out.roi_bp, out.met, out.to_agency, out.to_shop) == expected
+
+
+def test_party_shares_are_cut_to_what_the_shop_receives() -> None:
+    named = [{"party_id": 7, "commission_bp": 6000}, {"party_id": 8, "commission_bp": 6000}]
+    assert rules.party_shares(10_000, 9_500, named) == [(7, 6000), (8, 3500)]
+    assert rules.party_shares(10_000, 9_500, []) == []
+    assert rules.party_shares(0, 0, named) == []

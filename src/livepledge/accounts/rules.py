@@ -7,7 +7,7 @@ import re
 from zxcvbn import zxcvbn
 
 LOGIN_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
-ROLES = frozenset({"buyer", "merchant", "anchor"})  # what registration may choose
+ROLES = frozenset({"buyer", "merchant", "anchor", "agency"})  # what registration may choose
 # The platform's operators (平台客服/仲裁): decide escalated after-sales cases. Never chosen at
 # registration: made by `livepledge operator add` on the server (docs/aftersales.md).
 OPERATOR = "operator"

@@ -369,3 +369,39 @@ async def shop_report(db: Any, shop_id: int, *, window_seconds: int = 3600,
     data["generated_for"] = f"店铺 / shop {shop_name} · Livepledge"
     data["names"] = names
     return data
+
+
+async def brushed_order_ids(conn: Any, shop_id: int, *, window_seconds: int = 3600,
+                            threshold: int = 3) -> set[int]:
+    """The shop's orders the brushing detector flags (the suspects' orders inside brushing
+    periods), with the console report's defaults: what an MCN contract's ROI leaves out."""
+    import asyncio
+    from fractions import Fraction
+
+    from livepledge.audit.database import export_shop
+
+    with tempfile.TemporaryDirectory(prefix="lp-brushed-") as tmp:
+        directory = Path(tmp)
+        counts = await export_shop(conn, shop_id, directory)
+        if counts["orders"] == 0:
+            return set()
+        params = BrushingParams(Fraction(window_seconds), Fraction(threshold))
+        options = RunOptions(show_progress=False, load=loader.LoadOptions(amount_unit="fen"))
+        paths = [str(directory / "orders.parquet")]
+
+        def detect() -> set[int]:
+            con = open_connection(paths, options)
+            try:
+                steps = Steps(con, enabled=False)
+                with steps.session():
+                    load_orders(con, paths, options, steps, only=columns.ORDER_REQUIRED)
+                    brushing.detect_brushing(con, "orders", params)
+                rows = con.execute("""
+                    SELECT DISTINCT o.order_id FROM brush_orders o
+                    JOIN (SELECT shop_id, unnest(suspects) AS buyer_id FROM brush_shops) s
+                      ON o.shop_id = s.shop_id AND o.buyer_id = s.buyer_id""").fetchall()
+            finally:
+                con.close()
+            return {int(r[0]) for r in rows}
+
+        return await asyncio.to_thread(detect)

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -28,12 +29,22 @@ from livepledge.infra.models import deadlines
 log = logging.getLogger("livepledge.deadlines")
 
 
+@dataclass(frozen=True)
+class Again:
+    """A handler's answer when it is too early to act: fire again at `due_at` (the row stays
+    unfired, with `outcome` saying why)."""
+
+    due_at: datetime
+    outcome: str
+
+
 class DeadlineHandler(Protocol):
     kind: str
 
     async def fire(self, uow: UnitOfWork, ref_id: int, payload: dict[str, Any],
-                   now: datetime) -> str:
-        """Apply the deadline's effects; return a short outcome for the record."""
+                   now: datetime) -> str | Again:
+        """Apply the deadline's effects; return a short outcome for the record (or `Again`:
+        not yet)."""
         ...
 
 
@@ -99,6 +110,11 @@ class DeadlineRunner:
                     async with uow.conn.begin_nested():
                         outcome = await self.handlers[row.kind].fire(
                             uow, int(row.ref_id), dict(row.payload), now)
+                        if isinstance(outcome, Again):
+                            await uow.conn.execute(update(deadlines).where(
+                                deadlines.c.id == row.id).values(
+                                due_at=outcome.due_at, outcome=outcome.outcome[:200]))
+                            continue
                         await uow.conn.execute(update(deadlines).where(
                             deadlines.c.id == row.id).values(fired_at=now,
                                                              outcome=outcome[:200]))

@@ -391,6 +391,12 @@ async def list_sessions(db: Database, shop_id: int) -> list[dict[str, Any]]:
                  "scheduled_at": _iso(r.scheduled_at), "anchor_id": r.anchor_id} for r in rows]
 
 
+async def anchor_of(conn: AsyncConnection, session_id: int) -> int | None:
+    """Who hosts the session (None: no such session)."""
+    return (await conn.execute(select(live_sessions.c.anchor_id).where(
+        live_sessions.c.id == session_id))).scalar_one_or_none()
+
+
 def anchor_sessions(shop_id: int, anchor_id: int) -> Select[Any]:
     """The ids of a shop's sessions hosted by this anchor, as a subquery for other domains'
     filters (the after-sales queue by anchor)."""

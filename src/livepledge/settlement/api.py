@@ -8,9 +8,14 @@ from fastapi import APIRouter, Header, Query, Response
 from livepledge.deps import PrincipalDep, RuntimeDep
 from livepledge.openapi import errors
 from livepledge.orders.rules import IDEMPOTENCY_KEY
-from livepledge.settlement import service
+from livepledge.settlement import agreements, service
 from livepledge.settlement.schemas import (
+    Agreement,
+    AgreementRequest,
     Balances,
+    Contract,
+    ContractRequest,
+    Earnings,
     MoneyMovement,
     PayoutRequest,
     Statement,
@@ -91,3 +96,106 @@ async def top_up(shop_id: int, body: TopUpRequest, principal: PrincipalDep, rt: 
         outcome=body.sandbox_outcome, now=rt.now())
     _replayed(response, created)
     return movement
+
+
+# --- anchors' and agencies' agreements, MCN contracts (docs/money.md) ------------------------
+
+@router.post("/shops/{shop_id}/agreements", status_code=201, response_model=Agreement,
+             responses={201: {"description": "made (its slot fee collected)",
+                              "headers": REPLAYED},
+                        200: {"description": "a repeat: the first agreement",
+                              "headers": REPLAYED}, **errors(402)})
+async def create_agreement(shop_id: int, body: AgreementRequest, principal: PrincipalDep,
+                           rt: RuntimeDep, response: Response,
+                           idempotency_key: KeyHeader) -> dict[str, Any]:
+    """An agreement with an anchor or an MCN agency (owner only): a commission on net sales
+    (accrued when an order's money leaves escrow, reversed by later refunds) and/or a slot fee
+    (坑位费, collected from the shop now), for one live session or for the sessions one anchor
+    hosts in a period."""
+    made, created = await agreements.create_agreement(
+        rt.db, rt.payments, principal, shop_id, party_id=body.party_id,
+        commission_bp=body.commission_bp, slot_fee=body.slot_fee, session_id=body.session_id,
+        anchor_id=body.anchor_id, starts_at=body.starts_at, ends_at=body.ends_at,
+        key=idempotency_key, outcome=body.sandbox_outcome, now=rt.now())
+    _replayed(response, created)
+    return made
+
+
+@router.get("/shops/{shop_id}/agreements", response_model=list[Agreement])
+async def shop_agreements(shop_id: int, principal: PrincipalDep, rt: RuntimeDep,
+                          limit: int = Query(default=50, ge=1, le=200),
+                          offset: int = Query(default=0, ge=0, le=1_000_000)) -> list[Any]:
+    """The shop's agreements, newest first."""
+    return await agreements.list_agreements(rt.db, principal, shop_id=shop_id, limit=limit,
+                                            offset=offset)
+
+
+@router.post("/agreements/{agreement_id}/end", response_model=Agreement,
+             responses=errors(409))
+async def end_agreement(agreement_id: int, principal: PrincipalDep,
+                        rt: RuntimeDep) -> dict[str, Any]:
+    """End an agreement from now (owner only); orders placed before keep its commission."""
+    return await agreements.end_agreement(rt.db, principal, agreement_id, now=rt.now())
+
+
+@router.get("/me/agreements", response_model=list[Agreement])
+async def my_agreements(principal: PrincipalDep, rt: RuntimeDep,
+                        limit: int = Query(default=50, ge=1, le=200),
+                        offset: int = Query(default=0, ge=0, le=1_000_000)) -> list[Any]:
+    """An anchor's or agency's agreements with every shop, newest first."""
+    return await agreements.list_agreements(rt.db, principal, shop_id=None, limit=limit,
+                                            offset=offset)
+
+
+@router.get("/me/earnings", response_model=Earnings)
+async def my_earnings(principal: PrincipalDep, rt: RuntimeDep,
+                      limit: int = Query(default=200, ge=1, le=1000)) -> dict[str, Any]:
+    """What the platform owes me as an anchor or agency — commissions, slot fees, MCN fees —
+    and the latest lines of my account, each naming its event and order."""
+    return await agreements.earnings(rt.db, principal, limit=limit)
+
+
+@router.post("/shops/{shop_id}/mcn-contracts", status_code=201, response_model=Contract,
+             responses={201: {"description": "signed; the fee is in escrow",
+                              "headers": REPLAYED},
+                        200: {"description": "a repeat: the first contract",
+                              "headers": REPLAYED}, **errors(402)})
+async def create_contract(shop_id: int, body: ContractRequest, principal: PrincipalDep,
+                          rt: RuntimeDep, response: Response,
+                          idempotency_key: KeyHeader) -> dict[str, Any]:
+    """An MCN contract with an ROI guarantee (对赌, owner only): the fee is collected into the
+    contract's escrow; once every order of the period has left escrow the platform computes
+    ROI on net sales (brushed orders left out) and pays the agency the fee, or the part the
+    ROI reached and the rest back to the shop."""
+    made, created = await agreements.create_contract(
+        rt.db, rt.payments, principal, shop_id, agency_id=body.agency_id,
+        anchor_id=body.anchor_id, starts_at=body.starts_at, ends_at=body.ends_at, fee=body.fee,
+        guaranteed_roi_bp=body.guaranteed_roi_bp, key=idempotency_key,
+        outcome=body.sandbox_outcome, now=rt.now())
+    _replayed(response, created)
+    return made
+
+
+@router.get("/shops/{shop_id}/mcn-contracts", response_model=list[Contract])
+async def shop_contracts(shop_id: int, principal: PrincipalDep, rt: RuntimeDep,
+                         limit: int = Query(default=50, ge=1, le=200),
+                         offset: int = Query(default=0, ge=0, le=1_000_000)) -> list[Any]:
+    """The shop's MCN contracts, newest first."""
+    return await agreements.list_contracts(rt.db, principal, shop_id=shop_id, limit=limit,
+                                           offset=offset)
+
+
+@router.get("/me/mcn-contracts", response_model=list[Contract])
+async def my_contracts(principal: PrincipalDep, rt: RuntimeDep,
+                       limit: int = Query(default=50, ge=1, le=200),
+                       offset: int = Query(default=0, ge=0, le=1_000_000)) -> list[Any]:
+    """An agency's contracts with every shop, newest first."""
+    return await agreements.list_contracts(rt.db, principal, shop_id=None, limit=limit,
+                                           offset=offset)
+
+
+@router.get("/mcn-contracts/{contract_id}", response_model=Contract)
+async def get_contract(contract_id: int, principal: PrincipalDep,
+                       rt: RuntimeDep) -> dict[str, Any]:
+    """A contract and its computation, the same for the shop and the agency."""
+    return await agreements.get_contract(rt.db, principal, contract_id)

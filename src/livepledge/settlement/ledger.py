@@ -28,6 +28,7 @@ from livepledge.infra.models import deadlines as deadline_rows
 from livepledge.notices.service import do_notify
 from livepledge.orders.models import orders
 from livepledge.settlement import rules
+from livepledge.settlement.agreements import commissions_for
 from livepledge.settlement.models import (
     ledger_accounts,
     ledger_orders,
@@ -38,7 +39,7 @@ from livepledge.settlement.models import (
 RELEASE_KIND = "escrow_release"
 WAITING = "waiting"  # the outcome of a release that waits for an open after-sales case
 ORDER_FIELDS = ("shop_id", "provider", "paid", "held", "released", "released_base",
-                "commission", "refunded_after", "commission_reversed")
+                "commission", "refunded_after", "commission_reversed", "parties")
 
 
 def fact_of(event: Event) -> rules.Fact:
@@ -171,7 +172,8 @@ def order_of(row: Any) -> rules.OrderMoney:
         order_id=int(row.order_id), shop_id=int(row.shop_id), provider=row.provider,
         paid=int(row.paid), held=int(row.held), released=bool(row.released),
         released_base=int(row.released_base), commission=int(row.commission),
-        refunded_after=int(row.refunded_after), commission_reversed=int(row.commission_reversed))
+        refunded_after=int(row.refunded_after), commission_reversed=int(row.commission_reversed),
+        parties=tuple((int(p), int(a), int(r)) for p, a, r in (row.parties or ())))
 
 
 async def _books_for(conn: AsyncConnection, events: list[Event]) -> tuple[
@@ -232,7 +234,8 @@ async def save_orders(conn: AsyncConnection, changed: list[rules.OrderMoney]) ->
     statement = _insert(conn)(ledger_orders)
     await conn.execute(statement.on_conflict_do_update(
         index_elements=["order_id"], set_={f: statement.excluded[f] for f in ORDER_FIELDS}),
-        [asdict(order) for order in changed])
+        [{**asdict(order), "parties": [list(p) for p in order.parties] or None}
+         for order in changed])
 
 
 async def _release_row(conn: AsyncConnection, order_id: int) -> Any:
@@ -271,8 +274,10 @@ class EscrowRelease:
             cases.c.order_id == ref_id, cases.c.status != CLOSED).limit(1))).scalar_one_or_none()
         if open_case is not None:
             return f"{WAITING}: after-sales case {open_case} is open"
+        payload: dict[str, Any] = {"commission_bp": self.commission_bp,
+                                   "deemed_receipt": order.received_at is None}
+        if earning := await commissions_for(uow.conn, order):  # anchors' and agencies'
+            payload["commissions"] = earning
         await record_event(uow, "EscrowReleased", now, shop_id=order.shop_id,
-                           session_id=order.session_id, order_id=ref_id,
-                           payload={"commission_bp": self.commission_bp,
-                                    "deemed_receipt": order.received_at is None})
+                           session_id=order.session_id, order_id=ref_id, payload=payload)
         return "released"

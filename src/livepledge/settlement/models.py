@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -75,6 +76,8 @@ ledger_orders = Table(
     Column("commission", BigInteger, nullable=False),
     Column("refunded_after", BigInteger, nullable=False),
     Column("commission_reversed", BigInteger, nullable=False),
+    # [[party user id, accrued, reversed], ...]: anchors' and agencies' commissions
+    Column("parties", JSON, nullable=True),
 )
 
 payouts = Table(
@@ -103,4 +106,57 @@ deposit_top_ups = Table(
     Column("requested_by", BigId, ForeignKey("users.id"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "idempotency_key"),
+)
+
+# An anchor's or an MCN agency's agreement with a shop (docs/money.md, "Anchors and agencies"):
+# a commission on net sales and a slot fee (坑位费), for one live session or for the sessions one
+# anchor hosts in a period. Never edited: ending one sets `ended_at`; a change is a new one.
+agreements = Table(
+    "agreements",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", BigId, ForeignKey("shops.id"), nullable=False),
+    Column("party_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("party_kind", String(16), nullable=False),  # anchor | agency
+    Column("session_id", BigId, nullable=True),
+    Column("anchor_id", BigId, nullable=True),  # with a period: this anchor's sessions
+    Column("starts_at", UTCDateTime, nullable=True),
+    Column("ends_at", UTCDateTime, nullable=True),
+    Column("commission_bp", Integer, nullable=False),
+    Column("slot_fee", BigInteger, nullable=False),
+    Column("provider", String(32), nullable=True),
+    Column("provider_ref", String(128), nullable=True),
+    Column("idempotency_key", String(128), nullable=False),
+    Column("created_by", BigId, ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    UniqueConstraint("shop_id", "idempotency_key"),
+    Index("ix_agreements_shop_session", "shop_id", "session_id"),
+    Index("ix_agreements_party", "party_id"),
+)
+
+# MCN contracts with an ROI guarantee (对赌): the fee waits in escrow until every order of the
+# period has passed its return window; the platform then computes ROI on net sales and pays the
+# fee to the agency, or part of it and the rest back to the shop (`outcome`: the computation).
+mcn_contracts = Table(
+    "mcn_contracts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", BigId, ForeignKey("shops.id"), nullable=False),
+    Column("agency_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("anchor_id", BigId, nullable=True),  # only this anchor's sessions; None: all
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("fee", BigInteger, nullable=False),
+    Column("guaranteed_roi_bp", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # funded | settled
+    Column("provider", String(32), nullable=False),
+    Column("provider_ref", String(128), nullable=False),
+    Column("idempotency_key", String(128), nullable=False),
+    Column("created_by", BigId, ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("settled_at", UTCDateTime, nullable=True),
+    Column("outcome", JSON, nullable=True),
+    UniqueConstraint("shop_id", "idempotency_key"),
+    Index("ix_mcn_contracts_agency", "agency_id"),
 )

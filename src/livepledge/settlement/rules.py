@@ -18,7 +18,8 @@ DEFAULT_PROVIDER = "sandbox"
 
 # Events that may move money; the others never make a posting.
 POSTED = frozenset({"OrderPaid", "OrderCancelled", "PriceProtectionRefunded", "CaseRefunded",
-                    "OrderCompensated", "EscrowReleased", "DepositToppedUp", "PayoutPaid"})
+                    "OrderCompensated", "EscrowReleased", "DepositToppedUp", "PayoutPaid",
+                    "SlotFeePaid", "McnFeePaid", "McnContractSettled"})
 REFUNDS = frozenset({"OrderCancelled", "PriceProtectionRefunded", "CaseRefunded"})
 
 
@@ -39,6 +40,16 @@ def deposit(shop_id: int) -> str:
 
 
 COMMISSION_REVENUE = "platform:commission_revenue"
+
+
+def party(user_id: int) -> str:
+    """What the platform owes an anchor or an MCN agency: commissions, slot fees, MCN fees."""
+    return f"party:{user_id}:payable"
+
+
+def contract_escrow(contract_id: int) -> str:
+    """An MCN contract's fee, held until the platform has computed its ROI."""
+    return f"contract:{contract_id}:escrow"
 
 
 def account_kind(code: str) -> str:
@@ -97,6 +108,9 @@ class OrderMoney:
     commission: int = 0
     refunded_after: int = 0  # refunded after release, cumulatively
     commission_reversed: int = 0
+    # Commissions to anchors and MCN agencies on this order (their agreements, at release):
+    # (party user id, accrued fen, reversed fen), in the order the release named them.
+    parties: tuple[tuple[int, int, int], ...] = ()
 
 
 def commission(amount: int, rate_bp: int) -> int:
@@ -150,6 +164,19 @@ def post(fact: Fact, order: OrderMoney | None, *,
     if fact.type == "DepositToppedUp":
         return _tx(fact, shop_id, [Line(clearing(provider), amount),
                                    Line(deposit(shop_id), -amount)]), order
+    if fact.type == "SlotFeePaid":  # the shop pays an anchor's or agency's 坑位费
+        return _tx(fact, shop_id, [Line(clearing(provider), amount),
+                                   Line(party(int(fact.payload["party_id"])), -amount)]), order
+    if fact.type == "McnFeePaid":  # into the contract's escrow until its ROI is known
+        return _tx(fact, shop_id, [
+            Line(clearing(provider), amount),
+            Line(contract_escrow(int(fact.payload["contract_id"])), -amount)]), order
+    if fact.type == "McnContractSettled":
+        to_agency = int(fact.payload["to_agency"])
+        return _tx(fact, shop_id, [
+            Line(contract_escrow(int(fact.payload["contract_id"])), amount),
+            Line(party(int(fact.payload["agency_id"])), -to_agency),
+            Line(available(shop_id), -(amount - to_agency))]), order
     # PayoutPaid
     return _tx(fact, shop_id, [Line(available(shop_id), amount),
                                Line(clearing(provider), -amount)]), order
@@ -178,13 +205,28 @@ def _refund(fact: Fact, order: OrderMoney | None,
                                          Line(clearing(order.provider), -taken)]), after
     refunded = min(order.released_base, order.refunded_after + amount)
     taken = refunded - order.refunded_after
-    reversed_total = order.commission * refunded // order.released_base \
-        if order.released_base else 0
+    reversed_total = pro_rata(order.commission, refunded, order.released_base)
     given_back = reversed_total - order.commission_reversed
-    after = replace(order, refunded_after=refunded, commission_reversed=reversed_total)
-    return _tx(fact, order.shop_id, [Line(available(order.shop_id), taken - given_back),
-                                     Line(COMMISSION_REVENUE, given_back),
-                                     Line(clearing(order.provider), -taken)]), after
+    # anchors' and agencies' commissions are reversed in the same proportion
+    parties: list[tuple[int, int, int]] = []
+    party_lines: list[Line] = []
+    for party_id, accrued, reversed_before in order.parties:
+        reversed_now = pro_rata(accrued, refunded, order.released_base)
+        parties.append((party_id, accrued, reversed_now))
+        party_lines.append(Line(party(party_id), reversed_now - reversed_before))
+    parties_back = sum(line.amount for line in party_lines)
+    after = replace(order, refunded_after=refunded, commission_reversed=reversed_total,
+                    parties=tuple(parties))
+    return _tx(fact, order.shop_id, [
+        Line(available(order.shop_id), taken - given_back - parties_back),
+        Line(COMMISSION_REVENUE, given_back), *party_lines,
+        Line(clearing(order.provider), -taken)]), after
+
+
+def pro_rata(accrued: int, refunded: int, base: int) -> int:
+    """The part of a commission `accrued` on `base` that a cumulative refund of `refunded`
+    takes back (rounded down, so all of it exactly when all is refunded)."""
+    return accrued * refunded // base if base else 0
 
 
 def _compensated(fact: Fact, order: OrderMoney | None, amount: int,
@@ -204,10 +246,29 @@ def _released(fact: Fact, order: OrderMoney | None) -> tuple[Transaction | None,
     rate = int(fact.payload.get("commission_bp") or 0)
     base = order.held
     cut = commission(base, rate)
-    after = replace(order, held=0, released=True, released_base=base, commission=cut)
-    return _tx(fact, order.shop_id, [Line(escrow(order.shop_id), base),
-                                     Line(available(order.shop_id), -(base - cut)),
-                                     Line(COMMISSION_REVENUE, -cut)]), after
+    shares = party_shares(base, base - cut, fact.payload.get("commissions") or ())
+    after = replace(order, held=0, released=True, released_base=base, commission=cut,
+                    parties=tuple((p, amount, 0) for p, amount in shares))
+    return _tx(fact, order.shop_id, [
+        Line(escrow(order.shop_id), base),
+        Line(available(order.shop_id), -(base - cut - sum(a for _, a in shares))),
+        Line(COMMISSION_REVENUE, -cut),
+        *(Line(party(p), -amount) for p, amount in shares)]), after
+
+
+def party_shares(base: int, cap: int, named: Any) -> list[tuple[int, int]]:
+    """Anchors' and agencies' commissions on a released order: each agreement's rate on the
+    order's net amount `base` (what was paid, less refunds before release), in the order
+    named, never more in all than `cap`, what the shop receives after the platform's
+    commission (a later share is cut to what is left)."""
+    left = cap
+    out: list[tuple[int, int]] = []
+    for entry in named:
+        amount = min(left, commission(base, int(entry["commission_bp"])))
+        if amount > 0:
+            out.append((int(entry["party_id"]), amount))
+            left -= amount
+    return out
 
 
 def deducted_from_deposit(tx: Transaction) -> int:
@@ -248,3 +309,66 @@ def payout_error(amount: int) -> str | None:
     if not 1 <= amount <= MAX_AMOUNT:
         return f"金额须为 1–{MAX_AMOUNT} 分 / the amount must be 1-{MAX_AMOUNT} fen"
     return None
+
+
+# --- agreements and MCN contracts (docs/money.md, "Anchors and agencies") ---------------------
+
+MAX_RATE_BP = BASIS_POINTS  # 100 %
+MAX_ROI_BP = 1_000 * BASIS_POINTS  # a guaranteed ROI above 1000× is not a contract
+
+
+def agreement_error(*, commission_bp: int, slot_fee: int, session_id: int | None,
+                    anchor_id: int | None, starts_at: datetime | None,
+                    ends_at: datetime | None) -> str | None:
+    """Why an anchor's or agency's agreement with a shop cannot stand (None: it can). It
+    covers one live session, or the sessions one anchor hosts in a period."""
+    if not 0 <= commission_bp <= MAX_RATE_BP:
+        return "佣金比例须在 0–100% / the commission rate must be 0-100 %"
+    if not 0 <= slot_fee <= MAX_AMOUNT:
+        return f"坑位费须为 0–{MAX_AMOUNT} 分 / the slot fee must be 0-{MAX_AMOUNT} fen"
+    if commission_bp == 0 and slot_fee == 0:
+        return "佣金与坑位费不能都为 0 / a commission or a slot fee is needed"
+    if session_id is not None:
+        if anchor_id is not None or starts_at is not None or ends_at is not None:
+            return "指定场次时不再指定主播或期间 / a session, or an anchor and a period, not both"
+        return None
+    if anchor_id is None or starts_at is None or ends_at is None:
+        return "须指定场次，或主播与起止时间 / name a session, or an anchor with a period"
+    if starts_at >= ends_at:
+        return "开始时间须早于结束时间 / the period must start before it ends"
+    return None
+
+
+def contract_error(*, fee: int, guaranteed_roi_bp: int, starts_at: datetime,
+                   ends_at: datetime) -> str | None:
+    if not 1 <= fee <= MAX_AMOUNT:
+        return f"服务费须为 1–{MAX_AMOUNT} 分 / the fee must be 1-{MAX_AMOUNT} fen"
+    if not 1 <= guaranteed_roi_bp <= MAX_ROI_BP:
+        return "保底 ROI 须大于 0 且不超过 1000 / the guaranteed ROI must be above 0, at most 1000"
+    if starts_at >= ends_at:
+        return "开始时间须早于结束时间 / the period must start before it ends"
+    return None
+
+
+@dataclass(frozen=True)
+class McnOutcome:
+    """An MCN contract's settlement: ROI on net sales against the guarantee."""
+
+    net_sales: int
+    roi_bp: int  # net sales ÷ fee, in basis points (rounded down)
+    met: bool
+    to_agency: int
+    to_shop: int
+
+
+def settle_contract(*, fee: int, net_sales: int, guaranteed_roi_bp: int) -> McnOutcome:
+    """The fee is the agency's when net sales reach the guaranteed ROI; otherwise it keeps the
+    part the ROI reached (pro rata, rounded down) and the shop gets the rest back. Exact:
+    to_agency + to_shop == fee."""
+    net = max(0, net_sales)
+    roi_bp = net * BASIS_POINTS // fee
+    if roi_bp >= guaranteed_roi_bp:
+        return McnOutcome(net, roi_bp, True, fee, 0)
+    # fee × (net ÷ fee) ÷ guarantee = net ÷ guarantee, computed exactly on integers
+    to_agency = min(fee, net * BASIS_POINTS // guaranteed_roi_bp)
+    return McnOutcome(net, roi_bp, False, to_agency, fee - to_agency)

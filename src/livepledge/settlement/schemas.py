@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -68,3 +69,89 @@ class Statement(BaseModel):
     accounts: dict[str, AccountPeriod]
     lines_total: int
     lines: list[StatementLine]
+
+
+# --- anchors' and agencies' agreements, MCN contracts (settlement/agreements.py) -------------
+
+class AgreementRequest(Strict):
+    party_id: int = Field(ge=1, le=2**63 - 1, description="the anchor's or MCN agency's user id")
+    commission_bp: int = Field(default=0, ge=0, le=10_000,
+                               description="commission on net sales, basis points (0–100 %)")
+    slot_fee: int = Field(default=0, ge=0, le=MAX_AMOUNT,
+                          description="坑位费, fen, collected from the shop at once")
+    session_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
+                                   description="one live session; or anchor_id with a period")
+    anchor_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
+                                  description="the sessions this anchor hosts in the period")
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    sandbox_outcome: Literal["decline"] | None = Field(
+        default=None, description="sandbox provider only: simulate a declined charge")
+
+
+class Agreement(BaseModel):
+    id: int
+    shop_id: int
+    party_id: int
+    party_kind: Literal["anchor", "agency"]
+    session_id: int | None
+    anchor_id: int | None
+    starts_at: str | None
+    ends_at: str | None
+    commission_bp: int
+    slot_fee: int
+    provider: str | None
+    provider_ref: str | None
+    created_by: int
+    created_at: str
+    ended_at: str | None
+
+
+class ContractRequest(Strict):
+    agency_id: int = Field(ge=1, le=2**63 - 1, description="the MCN agency's user id")
+    anchor_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
+                                  description="only this anchor's sessions (default: all)")
+    starts_at: datetime
+    ends_at: datetime
+    fee: int = Field(ge=1, le=MAX_AMOUNT, description="the agency's fee, fen, held in escrow")
+    guaranteed_roi_bp: int = Field(ge=1, le=10_000_000, description="guaranteed ROI = net sales "
+                                   "÷ fee, in basis points (30000: 3×)")
+    sandbox_outcome: Literal["decline"] | None = Field(
+        default=None, description="sandbox provider only: simulate a declined charge")
+
+
+class Contract(BaseModel):
+    id: int
+    shop_id: int
+    agency_id: int
+    anchor_id: int | None
+    starts_at: str
+    ends_at: str
+    fee: int
+    guaranteed_roi_bp: int
+    status: Literal["funded", "settled"]
+    provider: str
+    provider_ref: str
+    created_by: int
+    created_at: str
+    settled_at: str | None
+    outcome: dict[str, Any] | None = Field(
+        description="the computation once settled: orders, gross, refunded, brushed orders "
+                    "left out, net sales, ROI, whether the guarantee was met, what the agency "
+                    "and the shop received, and the per-order lines")
+
+
+class PartyLine(BaseModel):
+    at: str
+    amount: int = Field(description="fen, positive: owed to the party")
+    event_id: int
+    event: str
+    shop_id: int | None
+    order_id: int | None
+
+
+class Earnings(BaseModel):
+    user_id: int
+    currency: Literal["CNY"]
+    payable: int = Field(description="what the platform owes the anchor or agency (fen)")
+    lines: list[PartyLine]

@@ -29,6 +29,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "role_buyer": ("买家", "Buyer"),
     "role_merchant": ("商家", "Merchant"),
     "role_anchor": ("主播", "Anchor"),
+    "role_agency": ("MCN 机构", "MCN agency"),
     "seller": ("经营者", "Seller"),
     "license": ("营业执照", "Business licence"),
     "viewers": ("人在看", "watching"),
