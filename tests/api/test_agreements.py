@@ -225,6 +225,10 @@ async def test_an_mcn_contract_short_of_its_guarantee_refunds_the_fee_pro_rata_o
     assert (await earnings(client, agency))["payable"] == 3300
     assert (await money(w))["available"] == (PAID - COMMISSION) + 6700
 
+    page = await client.get("/earnings", headers=auth(agency))  # the agency's own page
+    assert page.status_code == 200, page.text
+    for shown in ("¥33.00", "¥67.00", "¥99.00", "0.99×", "3.00×", "未达标，按比例结算"):
+        assert shown in page.text
     await settle(client, at=due + timedelta(days=30))  # exactly once
     assert (await earnings(client, agency))["payable"] == 3300
     assert (await money(w))["available"] == (PAID - COMMISSION) + 6700

@@ -291,10 +291,12 @@ class OrderNet:
 
 
 async def _period_orders(conn: AsyncConnection, contract: Any) -> list[Any]:
-    query = (select(orders.c.id, orders.c.status, orders.c.session_id, ledger_orders.c.paid,
+    """The period's orders with their money as the ledger sees it (`paid` None: the ledger has
+    not posted the order yet)."""
+    query = (select(orders.c.id, orders.c.status, orders.c.paid_at, ledger_orders.c.paid,
                     ledger_orders.c.held, ledger_orders.c.released,
                     ledger_orders.c.released_base, ledger_orders.c.refunded_after)
-             .join(ledger_orders, ledger_orders.c.order_id == orders.c.id)
+             .outerjoin(ledger_orders, ledger_orders.c.order_id == orders.c.id)
              .where(orders.c.shop_id == contract.shop_id,
                     orders.c.created_at >= contract.starts_at,
                     orders.c.created_at < contract.ends_at)
@@ -303,6 +305,16 @@ async def _period_orders(conn: AsyncConnection, contract: Any) -> list[Any]:
         query = query.where(orders.c.session_id.in_(
             live.anchor_sessions(int(contract.shop_id), int(contract.anchor_id))))
     return list((await conn.execute(query)).all())
+
+
+def _unsettled(row: Any) -> bool:
+    """An order whose money may still move: not paid yet but payable, paid but not posted by
+    the ledger yet, or held in escrow."""
+    if row.status == "pending_payment":
+        return True
+    if row.paid is None:
+        return row.paid_at is not None
+    return not row.released and int(row.held) > 0
 
 
 class McnSettle:
@@ -325,10 +337,11 @@ class McnSettle:
         if contract is None or contract.status != "funded":
             return "nothing to settle"
         rows = await _period_orders(conn, contract)
-        pending = [r.id for r in rows if not r.released and int(r.held) > 0]
+        pending = [r.id for r in rows if _unsettled(r)]
         if pending:
             return deadlines.Again(now + SETTLE_RETRY,
                                    f"waiting: {len(pending)} orders still in escrow")
+        rows = [r for r in rows if r.paid is not None]  # never paid: no sale
         brushed = await self._brushed(conn, int(contract.shop_id))
         lines = [OrderNet(int(r.id), int(r.paid),
                           int(r.released_base) - int(r.refunded_after) if r.released else 0,

@@ -198,6 +198,27 @@ async def case_page(case_id: int, request: Request, rt: RuntimeDep,
                    is_buyer=case["buyer_id"] == principal.user_id)
 
 
+@router.get("/earnings", response_class=HTMLResponse)
+async def earnings_page(request: Request, rt: RuntimeDep,
+                        principal: OptionalPrincipalDep) -> Response:
+    """An anchor's or MCN agency's money: what the platform owes them, their agreements with
+    shops and their MCN contracts with the platform's ROI computation (docs/money.md)."""
+    if principal is None:
+        return _login_first(request)
+    from livepledge.settlement import agreements
+
+    mine = await agreements.earnings(rt.db, principal, limit=200)
+    signed = await agreements.list_agreements(rt.db, principal, shop_id=None, limit=200,
+                                              offset=0)
+    contracts = await agreements.list_contracts(rt.db, principal, shop_id=None, limit=200,
+                                                offset=0)
+    async with rt.db.read() as conn:
+        shops = {i: (await accounts.get_shop(conn, i))["name"]
+                 for i in {int(x["shop_id"]) for x in [*signed, *contracts]}}
+    return _render(request, "earnings.html", principal, earnings=mine, agreements=signed,
+                   contracts=contracts, shops=shops, shanghai=_shanghai)
+
+
 @router.get("/operator", response_class=HTMLResponse)
 async def operator_page(request: Request, rt: RuntimeDep,
                         principal: OptionalPrincipalDep) -> Response:
