@@ -45,3 +45,13 @@ export function countdown(ms: number, lang = "zh-CN"): string {
   if (hours > 0) return en ? `${hours} h ${mins} min left` : `剩 ${hours} 小时 ${mins} 分`;
   return en ? `${mins} min left` : `剩 ${mins} 分钟`;
 }
+
+/** A percentage (0–100, up to two decimals) as basis points: 10 → 1000, 2.5 → 250. */
+export function basisPoints(percent: number): number {
+  return Math.round(percent * 100);
+}
+
+/** An ROI in basis points, as the platform states it (rounded down): 9900 → "0.99×". */
+export function roiText(bp: number): string {
+  return `${(Math.floor(bp / 100) / 100).toFixed(2)}×`;
+}

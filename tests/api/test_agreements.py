@@ -259,3 +259,17 @@ async def test_an_mcn_contract_that_meets_its_guarantee_without_brushed_orders_p
         PAID, [brushed], PAID, 33000, True, 3000, 0)
     assert (await earnings(client, agency))["payable"] == 3000
     await assert_verified(client)
+
+
+async def test_shop_staff_look_up_anchors_and_agencies_by_login_only(client: httpx.AsyncClient):
+    w = await build_world(client, buyers=1)
+    agency_id, _ = await register(client, "mcn.rain", "agency")
+    found = await client.get("/api/v1/partners/mcn.rain", headers=auth(w.merchant))
+    assert found.json() == {"id": agency_id, "login": "mcn.rain", "display_name": "mcn.rain",
+                            "role": "agency"}
+    anchor = await client.get("/api/v1/partners/anchor", headers=auth(w.merchant))
+    assert (anchor.status_code, anchor.json()["id"]) == (200, w.anchor_id)
+    assert_problem(await client.get("/api/v1/partners/buyer0", headers=auth(w.merchant)), 404,
+                   "not_found")  # a buyer's login is not looked up
+    assert_problem(await client.get("/api/v1/partners/mcn.rain", headers=auth(w.buyers[0])),
+                   403, "forbidden")

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countdown, shopDay, shopTime, toFen, yuan } from "../format";
+import { basisPoints, countdown, roiText, shopDay, shopTime, toFen, yuan } from "../format";
 
 describe("money", () => {
   it("shows fen as yuan with two decimals and thousands separators", () => {
@@ -53,5 +53,21 @@ describe("countdown", () => {
   it("shows days and hours for long deadlines", () => {
     expect(countdown((2 * 1440 + 3 * 60 + 10) * 60_000)).toBe("剩 2 天 3 小时");
     expect(countdown((47 * 60 + 59) * 60_000, "en")).toBe("1 d 23 h left");
+  });
+});
+
+describe("rates and ROI", () => {
+  it("turns a percentage into basis points", () => {
+    expect(basisPoints(10)).toBe(1000);
+    expect(basisPoints(2.5)).toBe(250);
+    expect(basisPoints(0)).toBe(0);
+    expect(basisPoints(100)).toBe(10000);
+    expect(basisPoints(12.345)).toBe(1235);
+  });
+  it("states an ROI rounded down to two decimals, as the platform computes it", () => {
+    expect(roiText(9900)).toBe("0.99×");
+    expect(roiText(33000)).toBe("3.30×");
+    expect(roiText(12399)).toBe("1.23×");
+    expect(roiText(0)).toBe("0.00×");
   });
 });

@@ -50,6 +50,13 @@ async def me(principal: PrincipalDep) -> dict[str, Any]:
             "shops": [{"shop_id": k, "role": v} for k, v in principal.shop_roles.items()]}
 
 
+@router.get("/partners/{login}")
+async def find_partner(login: str, principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
+    """Shop staff look an anchor or an MCN agency up by login, to make an agreement or a
+    contract with them (docs/money.md). Other accounts are not found."""
+    return await service.find_partner(rt.db, principal, login)
+
+
 @router.post("/shops", status_code=201)
 async def create_shop(body: ShopRequest, principal: PrincipalDep,
                       rt: RuntimeDep) -> dict[str, Any]:

@@ -392,3 +392,17 @@ async def list_operators(db: Database) -> list[dict[str, Any]]:
         rows = await conn.execute(select(users.c.id, users.c.login, users.c.display_name)
                                   .where(users.c.role == rules.OPERATOR).order_by(users.c.id))
         return [dict(r._mapping) for r in rows]
+
+
+async def find_partner(db: Database, principal: Principal, login: str) -> dict[str, Any]:
+    """An anchor or MCN agency account by login, for a shop's staff (nobody else: logins of
+    buyers are not looked up)."""
+    if not any(principal.can_manage(shop_id) for shop_id in principal.shop_roles):
+        raise Problem("forbidden", "只有店铺员工可以查找合作方 / only shop staff look partners up")
+    async with db.read() as conn:
+        row = (await conn.execute(select(users.c.id, users.c.login, users.c.display_name,
+                                         users.c.role).where(users.c.login == login))).first()
+    if row is None or row.role not in ("anchor", "agency"):
+        raise Problem("not_found", f"没有该主播或MCN机构 / no anchor or agency: {login}")
+    return {"id": int(row.id), "login": row.login, "display_name": row.display_name,
+            "role": row.role}
