@@ -199,6 +199,8 @@ const MESSAGES: Record<string, Pair> = {
   photo_rule: ["照片须为 JPG/PNG/WebP，每张 ≤ 5 MB，每次最多 6 张", "Photos: JPG/PNG/WebP, 5 MB each, up to 6"],
   held: ["已拦截（仅发送者与平台可见）", "Held (only the sender and the platform see it)"],
   photo: ["照片", "Photo"],
+  cooling: ["冷静期", "Cooling-off"],
+  cooling_until: ["买家冷静期至", "The buyer's cooling-off ends"],
   // partners: anchors and MCN agencies
   partners: ["达人合作", "Partners"],
   agreements: ["合作协议", "Agreements"],

@@ -86,7 +86,9 @@ def test_merchant_runs_the_shop_from_the_console(browser, tmp_path, server_facto
         order = buyer.post(f"/api/v1/sessions/{sid}/lineup/{item['id']}/orders", json={
             "quantity": 1}, headers={"Idempotency-Key": f"console-e2e-{index}"})
         assert order.status_code == 201, order.text
-        paid = buyer.post(f"/api/v1/orders/{order.json()['id']}/pay")
+        # the tea buyer chose a 30-minute cooling-off period (冷静期): not to be shipped yet
+        paid = buyer.post(f"/api/v1/orders/{order.json()['id']}/pay",
+                          json={"cooling_off_minutes": 30 if index == 0 else 0})
         assert paid.status_code == 200, paid.text
         buyers.append((buyer.get("/api/v1/me").json(), paid.json()))
     (shirt_buyer, shirt_order) = buyers[1]
@@ -182,6 +184,11 @@ def test_merchant_runs_the_shop_from_the_console(browser, tmp_path, server_facto
     table = (orders.get_by_test_id("order-row") if device == "phone"
              else orders.locator(".el-table__body-wrapper tbody tr"))
     expect(table).to_have_count(2)
+    cooling = table.filter(has_text=f"#{buyers[0][1]['id']}")
+    expect(cooling.get_by_test_id("cooling-tag")).to_have_text("冷静期")
+    expect(cooling.get_by_test_id("ship")).to_be_disabled()
+    expect(table.filter(has_text=f"#{shirt_order['id']}").get_by_test_id("cooling-tag")) \
+        .to_have_count(0)
     page.get_by_test_id("order-search").fill(shirt_buyer["login"])
     page.get_by_test_id("order-search").press("Enter")
     expect(table).to_have_count(1)

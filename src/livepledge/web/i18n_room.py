@@ -63,4 +63,5 @@ ROOM_STRINGS: dict[str, tuple[str, str]] = {
     "unit_pcs": ("件", "pcs"),
     "no_lineup": ("本场暂无商品", "No products in this live"),
     "connection_lost": ("连接已断开，正在重连…", "Connection lost, reconnecting..."),
+    "room_notices_ok": ("知道了", "Got it"),
 }

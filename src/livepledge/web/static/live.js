@@ -489,6 +489,34 @@ document.addEventListener("DOMContentLoaded", () => {
     }));
   }
 
+  // --- notices about this session's orders (refunds, compensation, cancellations), live ------
+
+  const NOTICE_EVERY_MS = 10000;
+  let noticeIds = [];
+  async function refreshNotices() {
+    if (!loggedIn || document.hidden) return;
+    let inbox;
+    try {
+      inbox = await LP.api("GET", `/api/v1/me/notices?session_id=${sessionId}&unread_only=true&limit=3`);
+    } catch (error) { return; }
+    const lang = window.LP_LANG === "en" ? "en" : "zh-CN";
+    noticeIds = inbox.notices.map((n) => n.id);
+    $("room-notices").hidden = !noticeIds.length;
+    $("room-notice-list").replaceChildren(...inbox.notices.map((n) => LP.el("li", { "data-kind": n.kind },
+      LP.el("b", {}, n.title[lang]), " ", n.body[lang])));
+  }
+  $("room-notices-ok").addEventListener("click", async () => {
+    try {
+      await LP.api("POST", "/api/v1/me/notices/read", { ids: noticeIds });
+      $("room-notices").hidden = true;
+    } catch (error) { LP.toast(error.message, true); }
+  });
+  if (loggedIn) {
+    refreshNotices();
+    setInterval(refreshNotices, NOTICE_EVERY_MS);
+    document.addEventListener("visibilitychange", refreshNotices);
+  }
+
   $("pay").addEventListener("click", () => {
     // Checkout: choose the address, see the amount and the deadline, then pay.
     location.href = `/checkout/${state.order.id}`;
