@@ -107,6 +107,9 @@ def demo(
     buyers: int = typer.Option(3, help="number of demo buyers", min=0, max=100_000),
     stock: int = typer.Option(100, help="units allocated to the flash sale", min=1,
                               max=1_000_000),
+    video: bool = typer.Option(None, "--video/--no-video", show_default=False,
+                               help="give the room a looping test video, made here with PyAV "
+                                    "(default: when serving, not with --seed-only)"),
 ) -> None:
     """写入演示数据并启动 / Seed a demo shop with a live flash sale, then serve it."""
     from livepledge.demo import ANCHOR_PASSWORD, BUYER_PASSWORD, MERCHANT_PASSWORD, seed
@@ -114,12 +117,22 @@ def demo(
 
     settings = get_settings()
     _migrate(settings)
+    playback = None
+    if video or (video is None and not seed_only):  # a looping test pattern made here
+        from livepledge.demo_video import DEMO_VIDEO, make_demo_video
+
+        if make_demo_video(settings.effective_media_dir) is not None:
+            playback = "/" + DEMO_VIDEO
+        else:
+            typer.echo("演示视频需要 PyAV / the demo video needs PyAV: "
+                       "pip install 'livepledge[video]'", err=True)
 
     async def run() -> object:
         db = Database(async_url(settings.effective_database_url))
         try:
             prefix = None if seed_only else "demo-"
-            return await seed(db, buyers=buyers, stock=stock, prefix=prefix)
+            return await seed(db, buyers=buyers, stock=stock, prefix=prefix,
+                              playback_url=playback)
         finally:
             await db.dispose()
 

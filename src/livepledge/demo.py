@@ -53,7 +53,7 @@ async def _user(db: Database, login: str, password: str, name: str, role: str) -
 
 
 async def seed(db: Database, *, buyers: int, stock: int, prefix: str | None = None,
-               per_buyer_limit: int = 1) -> DemoScenario:
+               per_buyer_limit: int = 1, playback_url: str | None = None) -> DemoScenario:
     now = utcnow()
     prefix = prefix if prefix is not None else f"d{secrets.token_hex(3)}-"
     notifier = Notifier(InProcessBroker())
@@ -87,7 +87,7 @@ async def seed(db: Database, *, buyers: int, stock: int, prefix: str | None = No
         tee_sku = (await catalog.product_view(conn, second_id))["skus"][0]["id"]
     session_id = await live.schedule_session(
         db, merchant, shop_id, title="古树红茶专场 · 整点秒杀", anchor_id=anchor_id,
-        scheduled_at=now, playback_url=None, now=now)
+        scheduled_at=now, playback_url=playback_url, now=now)
     item_id = await live.add_lineup_item(
         db, notifier, merchant, session_id, sku_id=sku_id, live_price=9900,
         stock_allocated=stock, per_buyer_limit=per_buyer_limit,

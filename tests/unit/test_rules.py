@@ -105,6 +105,9 @@ def test_lineup_errors() -> None:
     (None, True), ("", True), ("https://cdn.example.com/live/1.m3u8", True),
     ("http://10.0.0.5:8080/stream.mp4", True), ("javascript:alert(1)", False),
     ("ftp://x/y", False), ("https://", False),
+    ("/demo/stream.webm", True),  # a path on this server (the demo's test pattern)
+    ("//evil.example/stream.m3u8", False),  # another site, scheme-relative
+    ("/\\evil.example/x", False), ("/" + "a" * 500, False),
 ])
 def test_playback_urls(url: str | None, ok: bool) -> None:
     assert (live_rules.playback_url_error(url) is None) == ok

@@ -35,9 +35,14 @@ def playback_url_error(url: str | None) -> str | None:
     if url in (None, ""):
         return None
     assert url is not None
+    if len(url) > 500:
+        return "播放地址最长 500 字符 / the playback URL is at most 500 characters"
+    if url.startswith("/") and not url.startswith("//") and "\\" not in url:
+        return None  # a path on this server (the demo's test pattern: /demo/stream.webm)
     parsed = urlparse(url)
-    if parsed.scheme not in {"http", "https"} or not parsed.netloc or len(url) > 500:
-        return "播放地址须为 http(s) URL（HLS/WebRTC/MP4）/ playback URL must be http(s)"
+    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+        return ("播放地址须为 http(s) URL 或本站路径（HLS/WebRTC/MP4/WebM）/ playback URL must "
+                "be http(s) or a path on this server")
     return None
 
 

@@ -88,6 +88,18 @@ async def api_docs(request: Request, rt: RuntimeDep) -> HTMLResponse:
     return _render(request, "apidocs.html", None, installed=installed)
 
 
+@router.get("/demo/stream.webm")
+async def demo_video(rt: RuntimeDep) -> Response:
+    """The demo's looping test pattern (`livepledge demo` makes it; livepledge/demo_video.py)."""
+    from livepledge.demo_video import DEMO_VIDEO
+
+    path = rt.settings.effective_media_dir / DEMO_VIDEO
+    if not path.is_file():
+        raise Problem("not_found", "没有演示视频 / no demo video: run livepledge demo")
+    return FileResponse(path, media_type="video/webm",
+                        headers={"Cache-Control": "public, max-age=3600"})
+
+
 @router.get("/media/{key}")
 async def media_file(key: str, rt: RuntimeDep) -> Response:
     """An uploaded picture, by the hash of its content: it never changes, so it is cached for a

@@ -74,6 +74,8 @@ const LPPlayer = (() => {
   function playNative(video, url, onFailure) {
     video.addEventListener("error", onFailure, { once: true });
     video.dataset.engine = "native";
+    // a recorded file (MP4, WebM: the demo's test pattern) plays in a loop in a live room
+    if (!isHls(url)) video.loop = true;
     video.src = url;
   }
 
