@@ -25,6 +25,7 @@ from livepledge.compliance.catalogue import get_catalogue
 from livepledge.config import Settings, get_settings
 from livepledge.config import apply as apply_settings
 from livepledge.deps import build_runtime, close_runtime
+from livepledge.fans.api import router as fans_router
 from livepledge.infra import problems
 from livepledge.infra.headers import SecurityHeaders
 from livepledge.infra.security import tokens_equal
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (accounts_router, catalog_router, live_router, orders_router,
                    compliance_router, audit_router, promises_router, notices_router,
                    aftersales_router, record_router, money_router, lottery_router,
-                   pages_router, console_router):
+                   fans_router, pages_router, console_router):
         app.include_router(router)
     if settings.test_clock:  # tests and demos only; refused in production
         app.include_router(test_clock_router)
