@@ -359,3 +359,42 @@ async def test_other_users_cannot_see_a_fans_history(client):
     assert_problem(await client.get(f"/api/v1/me/fan-clubs/{w.shop_id}/affinity",
                                     headers=auth(outsider)), 409, "not_a_fan")
     assert (await client.get("/api/v1/me/fan-clubs", headers=auth(outsider))).json() == []
+
+
+async def test_the_room_credits_heartbeat_minutes_not_page_opens_and_likes(client):
+    """Through the room itself: a socket that only opened earns nothing; one that sent a
+    heartbeat during a minute earns that minute once the viewer has interacted (a like)."""
+    from livepledge.accounts.principal import Principal
+    from livepledge.fans.models import fan_watch
+    from livepledge.live.api import _handle
+
+    w = await build_world(client, buyers=2)
+    fan, opener = w.buyers
+    fan_id, opener_id = await _me(client, fan), await _me(client, opener)
+    await _join(w, fan)
+    await _join(w, opener)
+    rt = _rt(client)
+    room, fan_client = await rt.rooms.join(w.session_id, f"u:{fan_id}", fan_id)
+    _, opener_client = await rt.rooms.join(w.session_id, f"u:{opener_id}", opener_id)
+    principal = Principal(fan_id, "buyer0", "buyer0", "buyer")
+    try:
+        assert await _handle(rt, room, principal, f"u:{fan_id}", '{"type": "heartbeat"}') \
+            is None
+        assert await _handle(rt, room, principal, f"u:{fan_id}",
+                             '{"type": "like", "count": 3}') is None
+        room.minute -= 1  # the minute ends
+        await room.tick()
+        async with rt.db.read() as conn:
+            watched = [tuple(r) for r in await conn.execute(select(
+                fan_watch.c.user_id, fan_watch.c.minutes, fan_watch.c.credited,
+                fan_watch.c.engaged))]
+        assert watched == [(fan_id, 1, 1, True)]
+        assert (await _club(w, fan))["me"]["affinity"] == 3 + 1  # three likes, one minute
+        assert (await _club(w, opener))["me"]["affinity"] == 0  # opened the page only
+        room.minute -= 1  # a minute without a heartbeat earns nothing
+        await room.tick()
+        assert (await _club(w, fan))["me"]["affinity"] == 4
+    finally:
+        await rt.rooms.leave(room, fan_client)
+        await rt.rooms.leave(room, opener_client)
+    await assert_totals_match_history(client)
