@@ -20,6 +20,7 @@ from livepledge.fans.models import (
     fan_club_settings,
     fan_members,
     fan_orders,
+    fan_segments,
     point_entries,
 )
 from livepledge.infra.events import record_event
@@ -398,3 +399,65 @@ async def test_the_room_credits_heartbeat_minutes_not_page_opens_and_likes(clien
         await rt.rooms.leave(room, fan_client)
         await rt.rooms.leave(room, opener_client)
     await assert_totals_match_history(client)
+
+
+# --- segments --------------------------------------------------------------------------------
+
+async def test_segments_count_live_and_export_ids_only(client):
+    w = await build_world(client, buyers=3, limit=3)
+    rt = _rt(client)
+    ids = [await _me(client, token) for token in w.buyers]
+    for token in w.buyers[:2]:
+        await _join(w, token)
+    await _paid(w, w.buyers[0])
+    await _paid(w, w.buyers[0])
+    returned = await _paid(w, w.buyers[2])
+    await client.post(f"/api/v1/orders/{returned}/cancel", headers=auth(w.merchant),
+                      json={"reason_code": "out_of_stock"})
+    await rt.consumers.drain_all()
+    tagged = await client.put(f"/api/v1/shops/{w.shop_id}/fans/{ids[1]}/tags",
+                              headers=auth(w.merchant), json={"tags": ["茶叶"]})
+    assert tagged.status_code == 200, tagged.text
+
+    url = f"/api/v1/shops/{w.shop_id}/segments"
+    preview = await client.post(url + "/preview", headers=auth(w.merchant),
+                                json={"orders_min": 1, "bought_in_session": w.session_id})
+    assert (preview.json()["count"], preview.json()["buyers"]) == (1, 3)
+    saved = []
+    for name, rule in (("复购粉丝", {"members_only": True, "orders_min": 2}),
+                       ("茶叶标签", {"tags_any": ["茶叶"]}),
+                       ("全部买家", {})):
+        response = await client.post(url, headers=auth(w.merchant),
+                                     json={"name": name, "filter": rule})
+        assert response.status_code == 201, response.text
+        saved.append(response.json())
+    assert [s["count"] for s in saved] == [1, 1, 3]
+    listed = (await client.get(url, headers=auth(w.merchant))).json()
+    assert [(s["name"], s["count"]) for s in listed["segments"]] == [
+        ("复购粉丝", 1), ("茶叶标签", 1), ("全部买家", 3)]
+
+    await _join(w, w.buyers[2])  # counts are live: a new member with a returned order
+    await client.put(f"/api/v1/shops/{w.shop_id}/fans/{ids[2]}/tags", headers=auth(w.merchant),
+                     json={"tags": ["茶叶"]})
+    listed = (await client.get(url, headers=auth(w.merchant))).json()
+    assert [s["count"] for s in listed["segments"]] == [1, 2, 3]
+
+    csv = await client.get(f"{url}/{saved[1]['id']}/export.csv", headers=auth(w.merchant))
+    assert csv.status_code == 200
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text == f"user_id\n{ids[1]}\n{ids[2]}\n"
+
+    before = await _table(client, fan_segments)
+    for bad in ({"name": "", "filter": {}}, {"name": "x", "filter": {"orders_min": -1}},
+                {"name": "x", "filter": {"orders_min": 3, "orders_max": 1}},
+                {"name": "x", "filter": {"unknown": 1}}):
+        assert_problem(await client.post(url, headers=auth(w.merchant), json=bad), 422,
+                       "validation_failed")
+    assert_problem(await client.post(url, headers=auth(w.buyers[0]),
+                                     json={"name": "x", "filter": {}}), 403, "forbidden")
+    assert_problem(await client.get(f"{url}/987654/export.csv", headers=auth(w.merchant)),
+                   404, "not_found")
+    assert await _table(client, fan_segments) == before
+    gone = await client.delete(f"{url}/{saved[2]['id']}", headers=auth(w.merchant))
+    assert gone.status_code == 204
+    assert len((await client.get(url, headers=auth(w.merchant))).json()["segments"]) == 2

@@ -156,3 +156,52 @@ def test_purchase_points_per_whole_yuan(amount, points):
 ])
 def test_watch_minutes_count_only_for_engaged_viewers(minutes, credited, engaged, due):
     assert rules.watch_minutes_due(minutes, credited, engaged=engaged) == due
+
+
+# --- segments --------------------------------------------------------------------------------
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+LOYAL = rules.FanFacts(user_id=1, is_member=True, last_order_at=datetime(2026, 3, 8, tzinfo=UTC),
+                       orders=5, net_fen=120_000, level=3, streak=7, sessions=frozenset({11}),
+                       tags=frozenset({"回头客", "茶叶"}))
+LAPSED = rules.FanFacts(user_id=2, is_member=False, last_order_at=datetime(2025, 12, 1,
+                                                                            tzinfo=UTC),
+                        orders=1, net_fen=9_900, level=0, streak=0, sessions=frozenset({3}),
+                        tags=frozenset())
+RETURNED = rules.FanFacts(user_id=3, is_member=True, last_order_at=None, orders=0, net_fen=0,
+                          level=1, streak=0, sessions=frozenset(), tags=frozenset({"茶叶"}))
+F = rules.SegmentFilter
+
+
+@pytest.mark.parametrize(("segment", "expected"), [
+    (F(), {1, 2, 3}),
+    (F(members_only=True), {1, 3}),
+    (F(recency_days_max=30), {1}),
+    (F(recency_days_min=60), {2}),  # lapsed buyers, for a win-back campaign
+    (F(recency_days_min=60, recency_days_max=120), {2}),
+    (F(orders_min=1), {1, 2}),
+    (F(orders_min=2, orders_max=5), {1}),
+    (F(orders_max=0), {3}),  # everything they bought was returned
+    (F(net_min_fen=10_000), {1}),
+    (F(net_max_fen=9_900), {2, 3}),
+    (F(level_min=2), {1}),
+    (F(level_max=1), {3}),  # non-members have no level
+    (F(streak_min=7), {1}),
+    (F(bought_in_session=3), {2}),
+    (F(tags_any=frozenset({"茶叶", "x"})), {1, 3}),
+    (F(tags_all=frozenset({"茶叶", "回头客"})), {1}),
+    (F(members_only=True, tags_any=frozenset({"茶叶"}), orders_min=1), {1}),
+])
+def test_segment_filters(segment, expected):
+    assert {fan.user_id for fan in (LOYAL, LAPSED, RETURNED)
+            if rules.matches(segment, fan, NOW)} == expected
+
+
+@pytest.mark.parametrize(("streak", "last", "today", "current"), [
+    (5, date(2026, 3, 10), date(2026, 3, 10), 5),
+    (5, date(2026, 3, 9), date(2026, 3, 10), 5),
+    (5, date(2026, 3, 8), date(2026, 3, 10), 0),  # broken
+    (0, None, date(2026, 3, 10), 0),
+])
+def test_current_streak(streak, last, today, current):
+    assert rules.current_streak(streak, last, today) == current

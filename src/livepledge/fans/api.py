@@ -6,10 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
 from livepledge.deps import OptionalPrincipalDep, PrincipalDep, RuntimeDep
-from livepledge.fans import service
-from livepledge.fans.schemas import CampaignsOptOut, LevelsUpdate, TagsUpdate
+from livepledge.fans import segments, service
+from livepledge.fans.schemas import (
+    CampaignsOptOut,
+    LevelsUpdate,
+    SegmentFilterIn,
+    SegmentIn,
+    TagsUpdate,
+)
 from livepledge.openapi import errors
 
 API = "/api/v1"
@@ -108,3 +115,43 @@ async def set_tags(shop_id: int, user_id: int, body: TagsUpdate, principal: Prin
                    rt: RuntimeDep) -> dict[str, Any]:
     """The merchant's tags for a fan (used by segments)."""
     return await service.set_tags(rt.db, principal, shop_id, user_id, body.tags, rt.now())
+
+
+# --- segments (人群) -------------------------------------------------------------------------
+
+@router.post(API + "/shops/{shop_id}/segments/preview")
+async def preview_segment(shop_id: int, body: SegmentFilterIn, principal: PrincipalDep,
+                          rt: RuntimeDep) -> dict[str, Any]:
+    """How many of the shop's buyers a filter selects, before saving it."""
+    return await segments.preview(rt.db, principal, shop_id, body.model_dump(), rt.now())
+
+
+@router.get(API + "/shops/{shop_id}/segments")
+async def list_segments(shop_id: int, principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
+    """Saved segments with their live counts."""
+    return await segments.list_segments(rt.db, principal, shop_id, rt.now())
+
+
+@router.post(API + "/shops/{shop_id}/segments", status_code=201)
+async def create_segment(shop_id: int, body: SegmentIn, principal: PrincipalDep,
+                         rt: RuntimeDep) -> dict[str, Any]:
+    """Save a segment (at most 50 a shop)."""
+    return await segments.create_segment(rt.db, principal, shop_id, body.name,
+                                         body.filter.model_dump(), rt.now())
+
+
+@router.delete(API + "/shops/{shop_id}/segments/{segment_id}", status_code=204)
+async def delete_segment(shop_id: int, segment_id: int, principal: PrincipalDep,
+                         rt: RuntimeDep) -> Response:
+    await segments.delete_segment(rt.db, principal, shop_id, segment_id, rt.now())
+    return Response(status_code=204)
+
+
+@router.get(API + "/shops/{shop_id}/segments/{segment_id}/export.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+async def export_segment(shop_id: int, segment_id: int, principal: PrincipalDep,
+                         rt: RuntimeDep) -> Response:
+    """The segment's buyer ids as CSV (ids only)."""
+    body = await segments.export_csv(rt.db, principal, shop_id, segment_id, rt.now())
+    return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="segment-{segment_id}.csv"'})

@@ -119,3 +119,16 @@ fan_orders = Table(
     Column("paid_at", UTCDateTime, nullable=False),
     Index("ix_fan_orders_fan", "shop_id", "user_id"),
 )
+
+# A merchant's saved segments: a validated filter (schemas.SegmentFilterIn); counts are live.
+fan_segments = Table(
+    "fan_segments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", BigId, ForeignKey("shops.id"), nullable=False),
+    Column("name", String(40), nullable=False),
+    Column("filter", JSON, nullable=False),
+    Column("created_by", BigId, ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_fan_segments_shop", "shop_id", "id"),
+)

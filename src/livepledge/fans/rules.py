@@ -155,3 +155,77 @@ def watch_minutes_due(minutes: int, credited: int, *, engaged: bool) -> int:
     if not engaged:
         return 0
     return max(0, minutes - credited)
+
+
+# --- segments --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FanFacts:
+    """What a segment may ask of one buyer of the shop (from the shop's own orders and its
+    fan club): RFM net of returns, level, current streak, sessions bought in, tags."""
+
+    user_id: int
+    is_member: bool
+    last_order_at: datetime | None  # latest paid order not refunded in full
+    orders: int  # paid orders not refunded in full
+    net_fen: int  # paid minus refunded, over all orders
+    level: int  # 0: not a member
+    streak: int  # 0 unless the last check-in was today or yesterday
+    sessions: frozenset[int]  # live sessions with a paid order of theirs
+    tags: frozenset[str]
+
+
+@dataclass(frozen=True)
+class SegmentFilter:
+    """Every condition given must hold (AND); a None bound is no condition."""
+
+    members_only: bool = False
+    recency_days_max: int | None = None  # bought within this many days
+    recency_days_min: int | None = None  # and not within this many (lapsed buyers)
+    orders_min: int | None = None
+    orders_max: int | None = None
+    net_min_fen: int | None = None
+    net_max_fen: int | None = None
+    level_min: int | None = None
+    level_max: int | None = None
+    streak_min: int | None = None
+    bought_in_session: int | None = None
+    tags_any: frozenset[str] = frozenset()
+    tags_all: frozenset[str] = frozenset()
+
+
+def current_streak(streak: int, last_checkin: date | None, today: date) -> int:
+    """A streak counts while it can still continue: last check-in today or yesterday."""
+    if last_checkin is None or (today - last_checkin).days > 1:
+        return 0
+    return streak
+
+
+def _within(value: int, low: int | None, high: int | None) -> bool:
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def matches(f: SegmentFilter, fan: FanFacts, now: datetime) -> bool:
+    """Whether a buyer is in the segment (pure; the service loads the facts once)."""
+    if f.members_only and not fan.is_member:
+        return False
+    if f.recency_days_max is not None or f.recency_days_min is not None:
+        if fan.last_order_at is None:
+            return False
+        days = (now - fan.last_order_at).days
+        if not _within(days, f.recency_days_min, f.recency_days_max):
+            return False
+    if not _within(fan.orders, f.orders_min, f.orders_max):
+        return False
+    if not _within(fan.net_fen, f.net_min_fen, f.net_max_fen):
+        return False
+    if (f.level_min is not None or f.level_max is not None) and not (
+            fan.is_member and _within(fan.level, f.level_min, f.level_max)):
+        return False
+    if f.streak_min is not None and fan.streak < f.streak_min:
+        return False
+    if f.bought_in_session is not None and f.bought_in_session not in fan.sessions:
+        return False
+    if f.tags_any and not (f.tags_any & fan.tags):
+        return False
+    return f.tags_all <= fan.tags

@@ -120,9 +120,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("order_id", name=op.f("pk_fan_orders")),
     )
     op.create_index("ix_fan_orders_fan", "fan_orders", ["shop_id", "user_id"])
+    op.create_table(
+        "fan_segments",
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("shop_id", BIG_ID, nullable=False),
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("filter", sa.JSON(), nullable=False),
+        sa.Column("created_by", BIG_ID, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        _fk("fan_segments", "shop_id", "shops"),
+        _fk("fan_segments", "created_by", "users"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fan_segments")),
+    )
+    op.create_index("ix_fan_segments_shop", "fan_segments", ["shop_id", "id"])
 
 
 def downgrade() -> None:
-    for table in ("fan_orders", "fan_watch", "point_entries", "affinity_entries", "fan_members",
+    for table in ("fan_segments", "fan_orders", "fan_watch", "point_entries", "affinity_entries", "fan_members",
                   "fan_club_settings"):
         op.drop_table(table)
