@@ -59,3 +59,38 @@ def test_a_viewer_joins_the_fan_club_checks_in_and_the_merchant_sees_them(
     assert fans["fans"][0]["affinity"] >= 10  # the check-in, and the chat once it is stored
     assert errors == []
     context.close()
+
+    # the merchant's console: the fan list, the level table, a segment with its count
+    from livepledge.demo import MERCHANT_PASSWORD
+    from livepledge.web import console
+
+    if not (console.DIST / "index.html").is_file():
+        pytest.fail("the console is not built: run ./dev setup (frontend/, docs/console.md)")
+    merchant = httpx.get(f"{base}/api/v1/me", headers={
+        "Authorization": f"Bearer {demo['merchant_token']}"}).json()
+    context = browser.new_context(**(PHONE if device == "phone" else DESKTOP),
+                                  timezone_id="Asia/Shanghai", locale="zh-CN")
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    login(page, base, merchant["login"], MERCHANT_PASSWORD, "/console/overview")
+    expect(page.get_by_test_id("shop-name")).to_have_text("星河优选旗舰店")
+    page.get_by_role("menuitem", name="粉丝").click()
+    expect(page.get_by_test_id("fan-total")).to_have_text("共 1 位粉丝")
+    row = page.get_by_test_id("fan-row" if device == "phone" else "fan-table")
+    expect(row).to_contain_text("爱喝茶的小王")
+    expect(row).to_contain_text("新粉 Lv1")
+    shot(page, f"console-fans-{device}")
+    page.get_by_role("tab", name="等级设置").click()
+    expect(page.get_by_test_id("level-row")).to_have_count(6)
+    shot(page, f"console-fan-levels-{device}")
+    page.get_by_role("tab", name="人群").click()
+    page.get_by_test_id("segment-new").click()
+    page.get_by_test_id("segment-name").fill("打卡粉丝")
+    page.get_by_text("仅粉丝团成员").click()
+    page.get_by_test_id("segment-save").click()
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    expect(page.get_by_test_id("segment-row")).to_contain_text("打卡粉丝")
+    expect(page.get_by_test_id("segment-count")).to_have_text("1")
+    shot(page, f"console-segments-{device}")
+    assert errors == []
+    context.close()
