@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,6 +36,7 @@ from livepledge.infra.problems import Problem
 
 log = logging.getLogger("livepledge.fans")
 MAX_TAGS = 20
+WATCH_CHUNK = 1000  # viewers per watch-minute transaction
 MAX_TAG_LENGTH = 16
 
 
@@ -278,10 +279,12 @@ async def _append_affinity(conn: AsyncConnection, shop_id: int,
     totals: dict[int, int] = defaultdict(int)
     for user_id, points in inserted:
         totals[user_id] += int(points)
-    for user_id, points in totals.items():
-        await conn.execute(update(fan_members).where(
-            fan_members.c.shop_id == shop_id, fan_members.c.user_id == user_id)
-            .values(affinity=fan_members.c.affinity + points))
+    if totals:
+        await conn.execute(
+            update(fan_members).where(fan_members.c.shop_id == shop_id,
+                                      fan_members.c.user_id == bindparam("b_user"))
+            .values(affinity=fan_members.c.affinity + bindparam("b_points")),
+            [{"b_user": u, "b_points": p} for u, p in sorted(totals.items())])
     return {k: v for k, v in totals.items() if v}
 
 
@@ -363,9 +366,14 @@ class Engagement:
                       minute: int, now: datetime) -> None:
         """One verified minute for each viewer who sent a heartbeat during `minute` (minutes
         since the epoch). A second tab or worker crediting the same minute adds nothing."""
-        if not user_ids:
-            return
-        ids = sorted(user_ids)
+        ordered = sorted(user_ids)
+        # In chunks, each its own short transaction: the SQLite writer is never held long.
+        for start in range(0, len(ordered), WATCH_CHUNK):
+            await self._watched(db, shop_id, session_id, ordered[start:start + WATCH_CHUNK],
+                                minute, now)
+
+    async def _watched(self, db: Database, shop_id: int, session_id: int, ids: list[int],
+                       minute: int, now: datetime) -> None:
         async with db.write() as uow:
             conn = uow.conn
             stmt = _insert(conn)(fan_watch)
@@ -386,10 +394,12 @@ class Engagement:
                             rules.watch_minutes_due(r.minutes, r.credited, engaged=True),
                             f"watch:{session_id}:{minute}", session_id) for r in due]
             await do_award(uow, shop_id, awards, now)
-            for r in due:  # minutes over the day's cap are used up, not banked
-                await conn.execute(update(fan_watch).where(
-                    fan_watch.c.session_id == session_id, fan_watch.c.user_id == r.user_id)
-                    .values(credited=r.minutes))
+            if due:  # minutes over the day's cap are used up, not banked
+                await conn.execute(
+                    update(fan_watch).where(fan_watch.c.session_id == session_id,
+                                            fan_watch.c.user_id == bindparam("b_user"))
+                    .values(credited=bindparam("b_minutes")),
+                    [{"b_user": r.user_id, "b_minutes": r.minutes} for r in due])
 
 
 # --- check-ins and points -------------------------------------------------------------------
