@@ -420,7 +420,8 @@ async def test_segments_count_live_and_export_ids_only(client):
     assert tagged.status_code == 200, tagged.text
 
     url = f"/api/v1/shops/{w.shop_id}/segments"
-    preview = await client.post(url + "/preview", headers=auth(w.merchant),
+    preview = await client.post(f"/api/v1/shops/{w.shop_id}/segment-preview",
+                                headers=auth(w.merchant),
                                 json={"orders_min": 1, "bought_in_session": w.session_id})
     assert (preview.json()["count"], preview.json()["buyers"]) == (1, 3)
     saved = []

@@ -119,7 +119,7 @@ async def set_tags(shop_id: int, user_id: int, body: TagsUpdate, principal: Prin
 
 # --- segments (人群) -------------------------------------------------------------------------
 
-@router.post(API + "/shops/{shop_id}/segments/preview")
+@router.post(API + "/shops/{shop_id}/segment-preview")
 async def preview_segment(shop_id: int, body: SegmentFilterIn, principal: PrincipalDep,
                           rt: RuntimeDep) -> dict[str, Any]:
     """How many of the shop's buyers a filter selects, before saving it."""

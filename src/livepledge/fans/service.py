@@ -66,7 +66,8 @@ def levels_view(levels: Iterable[rules.Level]) -> list[dict[str, Any]]:
 def check_levels(levels: list[dict[str, Any]]) -> tuple[rules.Level, ...]:
     errors = rules.level_errors(levels)
     if errors:
-        raise Problem("validation_failed", "；".join(errors), errors=errors)
+        raise Problem("validation_failed", "；".join(errors),
+                      errors=[{"field": "body.levels", "message": e} for e in errors])
     return tuple(rules.Level(str(x["name"]).strip(), int(x["threshold"])) for x in levels)
 
 
