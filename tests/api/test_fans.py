@@ -462,3 +462,24 @@ async def test_segments_count_live_and_export_ids_only(client):
     gone = await client.delete(f"{url}/{saved[2]['id']}", headers=auth(w.merchant))
     assert gone.status_code == 204
     assert len((await client.get(url, headers=auth(w.merchant))).json()["segments"]) == 2
+
+
+async def test_a_partial_refund_takes_back_its_share_once(client):
+    w = await build_world(client, buyers=1)
+    buyer = w.buyers[0]
+    await _join(w, buyer)
+    rt = _rt(client)
+    order_id = await _paid(w, buyer)
+    await rt.consumers.drain_all()
+    async with rt.db.write() as uow:  # after-sales refunds half (the case's own event)
+        await record_event(uow, "CaseRefunded", rt.now(), shop_id=w.shop_id, order_id=order_id,
+                           payload={"case_id": 1, "amount": 4950})
+        # closing the order afterwards pays nothing more back: takes nothing more
+        await record_event(uow, "OrderCancelled", rt.now(), shop_id=w.shop_id,
+                           order_id=order_id, payload={"by": "system", "refunded": 4950,
+                                                       "refund_paid": 0, "compensated": 0})
+    await rt.consumers.drain_all()
+    assert (await _club(w, buyer))["me"]["affinity"] == 99 - 50  # ceil(99 / 2)
+    await _release(client, w, order_id)
+    assert (await _club(w, buyer))["me"]["points"] == 49  # the 49.50 yuan kept
+    await assert_totals_match_history(client)

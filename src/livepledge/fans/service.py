@@ -33,6 +33,7 @@ from livepledge.fans.models import (
 from livepledge.infra.db import Database, UnitOfWork
 from livepledge.infra.events import record_event
 from livepledge.infra.problems import Problem
+from livepledge.settlement.rules import refund_paid
 
 log = logging.getLogger("livepledge.fans")
 MAX_TAGS = 20
@@ -503,8 +504,8 @@ class FanPurchases:
         elif event.type == "EscrowReleased":
             await self._released(uow, event)
         elif event.type == "OrderCancelled":
-            await self._refunded(uow, event, int(event.payload.get("refund_paid")
-                                                 or event.payload.get("refunded") or 0))
+            # what this cancellation itself paid back (the ledger's reading of the event)
+            await self._refunded(uow, event, refund_paid(event.payload))
         else:
             await self._refunded(uow, event, int(event.payload.get("amount") or 0))
 
