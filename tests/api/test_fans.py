@@ -483,3 +483,13 @@ async def test_a_partial_refund_takes_back_its_share_once(client):
     await _release(client, w, order_id)
     assert (await _club(w, buyer))["me"]["points"] == 49  # the 49.50 yuan kept
     await assert_totals_match_history(client)
+
+
+async def test_my_fan_clubs_page_needs_a_login(client):
+    _, token = await register(client, "pagefan")
+    anonymous = await client.get("/fan-clubs")
+    assert (anonymous.status_code, anonymous.headers["location"]) == (
+        303, "/login?next=/fan-clubs")
+    page = await client.get("/fan-clubs", headers=auth(token))
+    assert page.status_code == 200
+    assert "我的粉丝团" in page.text

@@ -52,6 +52,17 @@ def test_a_viewer_joins_the_fan_club_checks_in_and_the_merchant_sees_them(
     expect(line.get_by_test_id("chat-fan-level")).to_have_text("新粉 Lv1", timeout=10_000)
     shot(page, f"room-fanclub-joined-{device}")
 
+    # 我的粉丝团: the club, its affinity and the history behind it
+    page.get_by_test_id("fan-badge").click()
+    page.wait_for_url("**/fan-clubs")
+    club = page.get_by_test_id("club")
+    expect(club).to_contain_text("星河优选旗舰店")
+    expect(club.get_by_test_id("club-points")).to_have_text("5")
+    expect(club.get_by_test_id("club-checkin")).to_be_disabled()
+    club.get_by_text("亲密度明细").click()
+    expect(club.locator(".club-history")).to_contain_text("打卡")
+    shot(page, f"fan-clubs-{device}")
+
     fans = httpx.get(f"{base}/api/v1/shops/{shop_id}/fans",
                      headers={"Authorization": f"Bearer {demo['merchant_token']}"}).json()
     assert [(f["display_name"], f["level_name"], f["streak"]) for f in fans["fans"]] == [

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
 
 from livepledge.deps import OptionalPrincipalDep, PrincipalDep, RuntimeDep
 from livepledge.fans import segments, service
@@ -21,6 +21,7 @@ from livepledge.openapi import errors
 
 API = "/api/v1"
 router = APIRouter(tags=["fan club"])
+pages = APIRouter(include_in_schema=False)
 Limit = Query(default=50, ge=1, le=200)
 Offset = Query(default=0, ge=0, le=1_000_000)
 
@@ -155,3 +156,16 @@ async def export_segment(shop_id: int, segment_id: int, principal: PrincipalDep,
     body = await segments.export_csv(rt.db, principal, shop_id, segment_id, rt.now())
     return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="segment-{segment_id}.csv"'})
+
+
+# --- the buyer's page ----------------------------------------------------------------------
+
+@pages.get("/fan-clubs", response_class=HTMLResponse)
+async def fan_clubs_page(request: Request, principal: OptionalPrincipalDep) -> Response:
+    """我的粉丝团: my clubs, level, affinity and points with their histories, check-in, the
+    campaigns opt-out, and exporting or deleting my fan data."""
+    from livepledge.web.pages import _login_first, _render
+
+    if principal is None:
+        return _login_first(request)
+    return _render(request, "fan_clubs.html", principal)
