@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,9 +29,9 @@ from tests.conftest import make_app_client
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with make_app_client(f"sqlite+aiosqlite:///{tmp_path / 'lp.db'}",
-                               chat_min_interval_seconds=0) as c:
+async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Each test on SQLite and on PostgreSQL."""
+    async with make_app_client(database_url, chat_min_interval_seconds=0) as c:
         yield c
 
 
