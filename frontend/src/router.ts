@@ -12,6 +12,7 @@ export const routes = [
   { path: "/compliance", name: "compliance", component: () => import("./views/ComplianceView.vue") },
   { path: "/audit", name: "audit", component: () => import("./views/AuditView.vue") },
   { path: "/partners", name: "partners", component: () => import("./views/PartnersView.vue") },
+  { path: "/fans", name: "fans", component: () => import("./views/FansView.vue") },
   { path: "/:rest(.*)*", redirect: "/overview" },
 ];
 

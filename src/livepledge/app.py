@@ -25,6 +25,8 @@ from livepledge.compliance.catalogue import get_catalogue
 from livepledge.config import Settings, get_settings
 from livepledge.config import apply as apply_settings
 from livepledge.deps import build_runtime, close_runtime
+from livepledge.fans.api import pages as fans_pages
+from livepledge.fans.api import router as fans_router
 from livepledge.infra import problems
 from livepledge.infra.headers import SecurityHeaders
 from livepledge.infra.security import tokens_equal
@@ -97,12 +99,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (accounts_router, catalog_router, live_router, orders_router,
                    compliance_router, audit_router, promises_router, notices_router,
                    aftersales_router, record_router, money_router, lottery_router,
-                   pages_router, console_router):
+                   fans_router, pages_router, console_router):
         app.include_router(router)
     if settings.test_clock:  # tests and demos only; refused in production
         app.include_router(test_clock_router)
     app.include_router(buyer_router)  # the live room's bag, order strip and 预约
     app.include_router(buyer_pages)
+    app.include_router(fans_pages)  # 我的粉丝团
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"),
               name="static")
 

@@ -19,6 +19,7 @@ from livepledge.accounts.service import Principal, authenticate
 from livepledge.aftersales.rules import Deadlines as CaseDeadlines
 from livepledge.aftersales.service import CaseDue
 from livepledge.config import Settings
+from livepledge.fans import service as fans
 from livepledge.infra.batching import BatchQueue
 from livepledge.infra.broker import Broker, InProcessBroker, RedisBroker
 from livepledge.infra.clock import utcnow
@@ -97,6 +98,7 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: Stop = field(default_factory=Stop)  # tells the background loops to end (stopping.py)
     metrics: Metrics = field(default_factory=Metrics)
+    badges: fans.BadgeCache | None = None  # fan level beside chat (fans/service.py)
 
     def now(self) -> datetime:
         return utcnow()
@@ -164,9 +166,12 @@ async def build_runtime(settings: Settings) -> Runtime:
             await notifier.shop(order["shop_id"], {"type": "order_placed", "order": order})
 
     writer = OrderWriter(db, gate, batch_max=settings.write_batch_max, announce=announce)
-    chat_queue: BatchQueue[NewChat] = BatchQueue(db, commit_chat_batch, name="chat-writer")
+    chat_queue: BatchQueue[NewChat] = BatchQueue(
+        db, fans.crediting_chats(commit_chat_batch, fans.Engagement()), name="chat-writer")
     rooms = RoomHub(db, broker, notifier, presence, tick_ms=settings.room_tick_ms,
                     queue_size=settings.room_client_queue)
+    rooms.engagement = fans.Engagement()
+    badges = fans.BadgeCache(db)
     runtime = Runtime(
         settings=settings, db=db, broker=broker, notifier=notifier, gate=gate, writer=writer,
         facts=facts, payments=build_provider("sandbox", settings.sandbox_journal),
@@ -178,7 +183,8 @@ async def build_runtime(settings: Settings) -> Runtime:
         presence=presence, limiter=limiter,
         rooms=rooms,
         chat=ChatContext(db, notifier, limiter, chat_queue, settings.chat_max_length,
-                         settings.chat_min_interval_seconds, chat_checker()),
+                         settings.chat_min_interval_seconds, chat_checker(),
+                         badges.badge),
         buy=BuyContext(db, gate, writer, facts, settings.order_payment_timeout_seconds,
                        naive=settings.stock_gate == "naive"),
         login_guard=LoginGuard(throttle, LoginPolicy(
@@ -188,7 +194,7 @@ async def build_runtime(settings: Settings) -> Runtime:
             registrations_per_address=settings.registrations_per_address)),
         media=LocalMediaStore(settings.effective_media_dir),
         redis=redis_client,
-        throttle=throttle,
+        throttle=throttle, badges=badges,
     )
 
     _register_metrics(runtime)
@@ -201,7 +207,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         db, [OrderNotices(), PriceProtection(runtime.payments), ReservationNotices(),
              session_record.SessionRecorder(settings.record_salt),
              Ledger(auto_receive_days=settings.auto_receive_days),
-             LotteryNotices()],
+             LotteryNotices(), fans.FanPurchases()],
         poll_seconds=settings.consumer_poll_seconds)
     runtime.log_key = session_record.load_log_key(
         settings.effective_record_key_file, name=settings.record_name,

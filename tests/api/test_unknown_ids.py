@@ -44,6 +44,13 @@ EXPECTED: dict[str, tuple[tuple[int, str], ...]] = {
     "/api/v1/shops/{shop_id}/lives": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/sessions/{session_id}/bag": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/sessions/{session_id}/my-orders": (LOGIN, NOT_FOUND, NOT_FOUND),
+    # fan clubs (粉丝团)
+    "/api/v1/shops/{shop_id}/fan-club": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/me/fan-clubs/{shop_id}/affinity": (LOGIN, NOT_FOUND, NOT_FOUND),
+    "/api/v1/me/fan-clubs/{shop_id}/points": (LOGIN, NOT_FOUND, NOT_FOUND),
+    "/api/v1/shops/{shop_id}/fans": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/shops/{shop_id}/segments": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/shops/{shop_id}/segments/{segment_id}/export.csv": (LOGIN, NOT_STAFF, NOT_STAFF),
     # the session record: public, and an order's evidence for its buyer and the shop
     "/api/v1/sessions/{session_id}/record/checkpoint": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/sessions/{session_id}/record/checkpoints": (NOT_FOUND, NOT_FOUND, NOT_FOUND),

@@ -286,6 +286,8 @@ async def _handle(rt: RuntimeDep, room: Room, principal: Any, viewer_key: str,
     try:
         if kind == "heartbeat":
             await rt.presence.beat(room.session_id, viewer_key)
+            if principal is not None:
+                room.heartbeats.add(principal.user_id)
             return None
         if principal is None:
             raise Problem("unauthenticated", "登录后才能互动 / log in to chat or like")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -61,6 +61,8 @@ class ChatContext:
     max_length: int
     min_interval: float
     checker: ChatChecker = _allow_all
+    # (shop id, user id) -> the fan level badge shown beside the chat (fans.service.BadgeCache)
+    badge: Callable[[int, int], Awaitable[dict[str, Any] | None]] | None = None
 
 
 async def commit_chat_batch(uow: UnitOfWork, batch: list[NewChat]) -> list[int]:
@@ -116,6 +118,8 @@ async def post_chat(ctx: ChatContext, principal: Principal, session_id: int, tex
                                              verdict.reason or None, now))
     message = {"type": "chat", "id": chat_id, "user_id": principal.user_id,
                "user": principal.display_name, "text": text, "at": now.isoformat()}
+    if ctx.badge is not None:
+        message["fan"] = await ctx.badge(session.shop_id, principal.user_id)
     if verdict.held:
         return {**message, "status": "held", "reason": verdict.reason,
                 "findings": list(verdict.findings)}

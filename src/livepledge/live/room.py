@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict, deque
 from datetime import datetime
 from typing import Any
@@ -138,6 +139,9 @@ class Room:
         self._task: asyncio.Task[None] | None = None
         self._stop = Stop()
         self._last_sent: tuple[int, int] = (-1, -1)
+        # Logged-in viewers whose socket here sent a heartbeat this minute (fans: watch time).
+        self.heartbeats: set[int] = set()
+        self.minute = int(time.time() // 60)
 
     async def open(self) -> None:
         """Subscribe, then load the state once; what the broker delivers meanwhile is applied
@@ -252,6 +256,13 @@ class Room:
             self.broadcast(orjson.dumps(tick), critical=False)
         if self.ticks % STOCK_REFRESH_TICKS == 0:
             await self._refresh_stock()
+        minute = int(time.time() // 60)
+        if minute != self.minute:
+            ended, self.minute = self.minute, minute
+            watched, self.heartbeats = self.heartbeats, set()
+            if self.hub.engagement is not None and watched:
+                await self.hub.engagement.watched(self.hub.db, self.view["shop"]["id"],
+                                                  self.session_id, watched, ended, utcnow())
 
     async def _refresh_stock(self) -> None:
         """Stock messages from several workers may arrive out of order; once a second the room
@@ -276,9 +287,14 @@ class Room:
         now = utcnow()
         async with self.hub.db.write() as uow:
             if local:
-                await uow.conn.execute(insert(likes), [
+                stored = await uow.conn.execute(insert(likes).returning(
+                    likes.c.id, likes.c.user_id), [
                     {"session_id": self.session_id, "user_id": uid, "count": n, "created_at": now}
                     for uid, n in local.items()])
+                if self.hub.engagement is not None:  # fans: affinity for likes
+                    await self.hub.engagement.likes(uow, self.view["shop"]["id"],
+                                                    self.session_id, dict(local),
+                                                    {r.user_id: r.id for r in stored}, now)
             if joins:
                 await uow.conn.execute(insert(viewer_visits), [
                     {"session_id": self.session_id, "viewer_key": key, "joined_at": at}
@@ -303,6 +319,7 @@ class RoomHub:
         self.tick_seconds = tick_ms / 1000
         self.queue_size = queue_size
         self.rooms: dict[int, Room] = {}
+        self.engagement: Any = None  # fans.service.Engagement: affinity from the room
         self._lock = asyncio.Lock()
         # Rooms whose last viewer left: their loop is storing what is left (close() waits).
         self._retiring: set[Room] = set()

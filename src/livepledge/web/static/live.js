@@ -528,7 +528,10 @@ document.addEventListener("DOMContentLoaded", () => {
     if (state.chatIds.has(chat.id)) return;
     state.chatIds.add(chat.id);
     const list = $("chat");
-    list.append(LP.el("li", { dataset: { chatId: chat.id } },
+    // A fan's level in this shop's fan club (粉丝团), as the server stamped it on the message.
+    const badge = chat.fan ? LP.el("span", { class: "fan-level", "data-testid": "chat-fan-level" },
+      LP.format("fan_level", { name: chat.fan.name, level: chat.fan.level })) : null;
+    list.append(LP.el("li", { dataset: { chatId: chat.id } }, badge,
       LP.el("b", {}, chat.user + LP.t("chat_sep")), chat.text));
     while (list.children.length > 200) list.firstElementChild.remove();
     list.scrollTop = list.scrollHeight;

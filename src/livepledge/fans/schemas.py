@@ -1,0 +1,60 @@
+"""Request bodies of the fan club's routes (never tables)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from livepledge.accounts.schemas import Strict
+
+
+class LevelIn(Strict):
+    name: str = Field(min_length=1, max_length=8, description="等级名称, 1-8 characters")
+    threshold: int = Field(ge=0, le=10**9, description="affinity (亲密度) that reaches it")
+
+
+class LevelsUpdate(Strict):
+    levels: list[LevelIn] = Field(
+        min_length=1, max_length=20,
+        description="1-20 levels; thresholds strictly increasing, the first 0")
+
+
+class TagsUpdate(Strict):
+    tags: list[Annotated[str, Field(min_length=1, max_length=16)]] = Field(
+        max_length=20, description="the merchant's tags for this fan (segments)")
+
+
+class CampaignsOptOut(Strict):
+    opt_out: bool = Field(description="true: send me none of this shop's campaigns")
+
+
+Days = Annotated[int, Field(ge=0, le=3650)]
+Count = Annotated[int, Field(ge=0, le=10**6)]
+Fen = Annotated[int, Field(ge=0, le=10**12)]
+Tag = Annotated[str, Field(min_length=1, max_length=16)]
+
+
+class SegmentFilterIn(Strict):
+    """A segment's conditions; every one given must hold. Money in fen, net of refunds."""
+
+    members_only: bool = Field(default=False, description="fan club members only")
+    recency_days_max: Days | None = Field(default=None, description="bought within N days")
+    recency_days_min: Days | None = Field(default=None, description="not bought for N days")
+    orders_min: Count | None = Field(default=None, description="paid orders, at least")
+    orders_max: Count | None = None
+    net_min_fen: Fen | None = Field(default=None, description="net spend (fen), at least")
+    net_max_fen: Fen | None = None
+    level_min: int | None = Field(default=None, ge=1, le=20, description="fan level")
+    level_max: int | None = Field(default=None, ge=1, le=20)
+    streak_min: int | None = Field(default=None, ge=1, le=3650,
+                                   description="current check-in streak, days")
+    bought_in_session: int | None = Field(default=None, ge=1, le=2**63 - 1,
+                                          description="bought in this live session")
+    tags_any: list[Tag] = Field(default_factory=list, max_length=20)
+    tags_all: list[Tag] = Field(default_factory=list, max_length=20)
+
+
+class SegmentIn(Strict):
+    name: str = Field(min_length=1, max_length=40)
+    filter: SegmentFilterIn
