@@ -4,7 +4,7 @@ Revision ID: 0013_coupons
 Revises: 0012_ledger
 """
 
-import sqlalchemy as sa  # noqa: F401
+import sqlalchemy as sa
 from alembic import op  # noqa: F401
 
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")

@@ -4,7 +4,7 @@ Revision ID: 0014_fans
 Revises: 0013_coupons
 """
 
-import sqlalchemy as sa  # noqa: F401
+import sqlalchemy as sa
 from alembic import op  # noqa: F401
 
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
