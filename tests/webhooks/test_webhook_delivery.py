@@ -37,7 +37,7 @@ def docs_verifier() -> Any:
     code = re.search(r"```python\n(.*?)```", text[marker:], re.S)
     assert code is not None
     namespace: dict[str, Any] = {}
-    exec(compile(code.group(1), str(DOCS), "exec"), namespace)  # noqa: S102
+    exec(compile(code.group(1), str(DOCS), "exec"), namespace)
     return namespace["verify_webhook"]
 
 
