@@ -288,6 +288,7 @@ class DeliveryWorker:
     in_flight: dict[int, int] = field(default_factory=dict)  # endpoint id -> attempts sending
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _sends: set[asyncio.Task[Outcome]] = field(default_factory=set)
+    _freed: asyncio.Event = field(default_factory=asyncio.Event)  # a send finished: look again
 
     @classmethod
     def from_settings(cls, db: Database, settings: Any, metrics: Metrics) -> DeliveryWorker:
@@ -370,11 +371,14 @@ class DeliveryWorker:
     async def drain(self, now: datetime | None = None) -> int:
         """Send everything due now and wait for the answers (tests)."""
         started = 0
-        while (count := await self.run_once(now)) or self._tasks:
+        while True:
+            busy = bool(self._tasks)  # sends that finish during the round free their slots
+            count = await self.run_once(now)
             started += count
             if self._tasks:
                 await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
-        return started
+            elif not count and not busy:
+                return started
 
     async def _deliver(self, delivery: Claimed) -> None:
         try:
@@ -398,6 +402,7 @@ class DeliveryWorker:
             log.exception("webhook delivery %s failed to record; its lease will run out",
                           delivery.id)
         finally:
+            self._freed.set()
             left = self.in_flight.get(delivery.endpoint_id, 1) - 1
             if left > 0:
                 self.in_flight[delivery.endpoint_id] = left
@@ -454,6 +459,20 @@ class DeliveryWorker:
                     finished_at=now))
             self.metrics.inc("livepledge_webhook_expired_total", result.rowcount or 0)
 
+    async def _rest(self, stop: Stop) -> bool:
+        """Until the next poll, or sooner when a send finished (its endpoint has a free slot
+        for the next of its due deliveries). False: stop."""
+        freed = asyncio.ensure_future(self._freed.wait())
+        rest = asyncio.ensure_future(stop.rest(self.poll_seconds))
+        try:
+            await asyncio.wait({freed, rest}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (freed, rest):
+                waiter.cancel()
+            await asyncio.gather(freed, rest, return_exceptions=True)
+        self._freed.clear()
+        return not stop.is_set
+
     async def run(self, stop: Stop) -> None:
         """The worker's loop, until `stop`; sends in flight are abandoned to their leases."""
         self.describe_metrics()
@@ -467,7 +486,7 @@ class DeliveryWorker:
                     raise
                 except Exception:
                     log.exception("webhook worker round failed; retrying")
-                if not await stop.rest(self.poll_seconds):
+                if not await self._rest(stop):
                     break
         finally:
             for send in list(self._sends):
