@@ -31,7 +31,7 @@ class Receiver:
         arrived = self.arrived
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 arrived.put(({k.lower(): v for k, v in self.headers.items()}, body))
                 self.send_response(200)

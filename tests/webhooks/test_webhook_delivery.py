@@ -147,7 +147,7 @@ def assert_signed(item: Received, secret: str) -> dict[str, Any]:
 
 @pytest.mark.slow
 async def test_signed_deliveries_arrive_and_a_500_is_retried(database_url, server_factory):
-    env = server_env(database_url)
+    env = server_env(database_url, LIVEPLEDGE_METRICS_TOKEN="scrape")
     demo = seed_demo(env, buyers=2, stock=10)
     server = server_factory(env)
     receiver = Receiver(script=[500])
@@ -189,6 +189,12 @@ async def test_signed_deliveries_arrive_and_a_500_is_retried(database_url, serve
         assert by_order[order_id]["attempt_log"][1]["response_excerpt"] == "received"
         assert [a["status_code"] for a in by_order[other_order]["attempt_log"]] == [200]
         assert len(receiver.requests) == 3
+        async with httpx.AsyncClient(base_url=server.base_url) as client:
+            metrics = (await client.get("/metrics", headers={
+                "Authorization": "Bearer scrape"})).text
+        for line in ("livepledge_webhook_attempts_total 3", "livepledge_webhook_acks_total 2",
+                     "livepledge_webhook_failures_total 1"):
+            assert line in metrics.splitlines()
 
 
 @pytest.mark.slow
