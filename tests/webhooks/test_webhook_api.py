@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from livepledge.config import Settings
 from livepledge.infra.metrics import Metrics
+from livepledge.infra.models import events
 from livepledge.webhooks import service, signature
 from livepledge.webhooks.models import webhook_deliveries, webhook_endpoints
 from livepledge.webhooks.rules import parse_url
@@ -66,6 +67,12 @@ async def test_a_merchant_registers_an_endpoint_and_sees_the_secret_once(client)
     one = (await client.get(f"/api/v1/webhooks/{body['id']}",
                             headers=auth(world.merchant))).json()
     assert "secret" not in one and one["id"] == body["id"]
+    async with runtime(client).db.read() as conn:
+        recorded = (await conn.execute(select(events.c.type, events.c.shop_id, events.c.payload)
+                                       .where(events.c.type.like("Webhook%")))).all()
+    assert [(r.type, r.shop_id, r.payload["url"], r.payload["endpoint_id"]) for r in recorded] == [
+        ("WebhookEndpointRegistered", world.shop_id, PUBLIC_URL, body["id"])]
+    assert body["secret"] not in str(recorded[0].payload)
     types = (await client.get("/api/v1/webhook-types")).json()
     assert {t["type"] for t in types} >= {"order.paid", "fan.joined", "coupon.claimed"}
 

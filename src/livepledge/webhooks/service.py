@@ -29,6 +29,7 @@ from livepledge.accounts.service import Principal, access_shop
 from livepledge.infra import clock
 from livepledge.infra.consumers import Event
 from livepledge.infra.db import Database, UnitOfWork
+from livepledge.infra.events import record_event
 from livepledge.infra.metrics import Metrics
 from livepledge.infra.problems import Problem
 from livepledge.infra.stopping import Stop
@@ -151,7 +152,16 @@ async def do_create_endpoint(uow: UnitOfWork, principal: Principal, shop_id: int
         updated_at=now).returning(webhook_endpoints.c.id))).scalar_one()
     row = (await uow.conn.execute(select(webhook_endpoints).where(
         webhook_endpoints.c.id == endpoint_id))).one()
+    await record_endpoint_event(uow, "WebhookEndpointRegistered", row, principal, now)
     return endpoint_view(row, secret=secret)
+
+
+async def record_endpoint_event(uow: UnitOfWork, kind: str, row: Any, principal: Principal,
+                                now: datetime) -> None:
+    """Who pointed the shop's order data where, and when (never the secret)."""
+    await record_event(uow, kind, now, shop_id=row.shop_id, payload={
+        "endpoint_id": row.id, "url": row.url, "event_types": list(row.event_types),
+        "enabled": bool(row.enabled), "by": principal.user_id})
 
 
 async def list_endpoints(db: Database, principal: Principal, shop_id: int) -> list[dict[str, Any]]:
@@ -189,6 +199,8 @@ async def update_endpoint(db: Database, principal: Principal, endpoint_id: int,
                 webhook_endpoints.c.id == row.id).values(**values, updated_at=now))
         row = (await uow.conn.execute(select(webhook_endpoints).where(
             webhook_endpoints.c.id == endpoint_id))).one()
+        if values:
+            await record_endpoint_event(uow, "WebhookEndpointChanged", row, principal, now)
         return endpoint_view(row)
 
 
@@ -205,6 +217,7 @@ async def rotate_secret(db: Database, principal: Principal, endpoint_id: int, *,
             previous_secret_until=now + ROTATION_OVERLAP, updated_at=now))
         row = (await uow.conn.execute(select(webhook_endpoints).where(
             webhook_endpoints.c.id == endpoint_id))).one()
+        await record_endpoint_event(uow, "WebhookSecretRotated", row, principal, now)
         return endpoint_view(row, secret=secret)
 
 
