@@ -245,3 +245,20 @@ def test_secrets_are_whsec_and_32_random_bytes() -> None:
     assert secret.startswith("whsec_")
     assert len(signature.secret_key(secret)) == 32
     assert secret != signature.new_secret()
+
+
+@pytest.mark.parametrize(("retry_after", "expected"), [
+    (None, timedelta(seconds=5)), (2.0, timedelta(seconds=5)), (120.0, timedelta(minutes=2)),
+    (86_400.0, timedelta(hours=1)), (0.0, timedelta(seconds=5))])
+def test_a_longer_retry_after_is_honoured_up_to_an_hour(
+        retry_after: float | None, expected: timedelta) -> None:
+    nxt = rules.next_attempt(1, now=T0, expires_at=T0 + rules.DELIVERY_WINDOW, jitter=0.5,
+                             retry_after=retry_after)
+    assert nxt == T0 + expected
+
+
+@pytest.mark.parametrize(("header", "seconds"), [
+    ("120", 120.0), (" 7 ", 7.0), ("", None), (None, None), ("soon", None), ("-5", None),
+    ("Wed, 21 Oct 2015 07:28:00 GMT", None)])
+def test_retry_after_header(header: str | None, seconds: float | None) -> None:
+    assert rules.retry_after_seconds(header) == seconds

@@ -54,6 +54,16 @@ async def test_only_the_first_kib_of_the_answer_is_kept() -> None:
         outcome = await http.send(url, {}, b"{}")
         await http.close()
     assert outcome.status_code == 500 and outcome.excerpt == "x" * 1024
+    assert outcome.retry_after is None
+
+
+async def test_retry_after_is_read() -> None:
+    receiver = Answering((503, [(b"retry-after", b"120")], b"busy"))
+    async with serve(receiver) as url:
+        http = sender(allow_private=True)
+        outcome = await http.send(url, {}, b"{}")
+        await http.close()
+    assert (outcome.status_code, outcome.retry_after, outcome.excerpt) == (503, 120.0, "busy")
 
 
 async def test_a_hanging_receiver_is_a_timeout() -> None:

@@ -197,12 +197,28 @@ def retry_delay(failures: int, jitter: float) -> timedelta:
     return base * (0.8 + 0.4 * jitter)
 
 
-def next_attempt(failures: int, *, now: datetime, expires_at: datetime,
-                 jitter: float) -> datetime | None:
-    """When to try again after the `failures`-th failed attempt at `now`; None: expired."""
+MAX_RETRY_AFTER = timedelta(hours=1)
+
+
+def next_attempt(failures: int, *, now: datetime, expires_at: datetime, jitter: float,
+                 retry_after: float | None = None) -> datetime | None:
+    """When to try again after the `failures`-th failed attempt at `now`; None: expired. A
+    receiver's `Retry-After` (seconds; a 429 or 503) is honoured when it asks for longer than
+    the schedule, up to an hour."""
     if now >= expires_at:
         return None
-    return min(now + retry_delay(failures, jitter), expires_at)
+    delay = retry_delay(failures, jitter)
+    if retry_after is not None and retry_after > 0:
+        delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
+    return min(now + delay, expires_at)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A `Retry-After` header in seconds (the HTTP-date form is not used by receivers we
+    know; it is ignored)."""
+    if not value or not value.strip().isdigit():
+        return None
+    return float(value.strip())
 
 
 def is_acknowledged(status: int | None) -> bool:

@@ -34,6 +34,7 @@ class Outcome:
     error: str | None
     duration_ms: int
     excerpt: str
+    retry_after: float | None = None  # seconds, from a Retry-After header
 
 
 class Sender(Protocol):
@@ -118,9 +119,10 @@ class HttpSender:
     async def send(self, url: str, headers: dict[str, str], body: bytes) -> Outcome:
         started = time.perf_counter()
 
-        def done(status: int | None, error: str | None, excerpt: str = "") -> Outcome:
+        def done(status: int | None, error: str | None, excerpt: str = "",
+                 retry_after: float | None = None) -> Outcome:
             return Outcome(status, error[:200] if error else None,
-                           int((time.perf_counter() - started) * 1000), excerpt)
+                           int((time.perf_counter() - started) * 1000), excerpt, retry_after)
 
         target, problem = rules.parse_url(url, require_https=False)
         if target is None:
@@ -141,7 +143,8 @@ class HttpSender:
                         if len(excerpt) >= EXCERPT_BYTES:
                             break
                     return done(response.status_code, None,
-                                bytes(excerpt[:EXCERPT_BYTES]).decode("utf-8", "replace"))
+                                bytes(excerpt[:EXCERPT_BYTES]).decode("utf-8", "replace"),
+                                rules.retry_after_seconds(response.headers.get("retry-after")))
         except AddressRefused as exc:
             return done(None, str(exc))
         except TimeoutError:

@@ -436,7 +436,8 @@ class DeliveryWorker:
         else:
             self.metrics.inc("livepledge_webhook_failures_total")
             retry = rules.next_attempt(number, now=now, expires_at=delivery.expires_at,
-                                       jitter=self.random.random())
+                                       jitter=self.random.random(),
+                                       retry_after=outcome.retry_after)
             if retry is None:
                 values |= {"status": "expired", "next_attempt_at": None, "finished_at": now}
                 self.metrics.inc("livepledge_webhook_expired_total")
