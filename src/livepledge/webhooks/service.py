@@ -490,10 +490,13 @@ class DeliveryWorker:
     async def run(self, stop: Stop) -> None:
         """The worker's loop, until `stop`; sends in flight are abandoned to their leases."""
         self.describe_metrics()
+        released = False
         try:
-            await self.release_leases()
             while True:
                 try:
+                    if not released:
+                        await self.release_leases()
+                        released = True
                     while await self.run_once() and not stop.is_set:
                         pass
                 except asyncio.CancelledError:
