@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from livepledge.infra import clock
 from livepledge.infra.metrics import Metrics
@@ -69,6 +69,21 @@ async def paid_orders(world: World, count: int) -> None:
     await runtime(world.client).consumers.drain_all()
 
 
+async def written(client: httpx.AsyncClient, expected: int) -> None:
+    """On PostgreSQL the app's own consumer loop may hold the `webhooks` consumer while the
+    test drains (the test's drain then skips it): wait for its batch to commit."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        await runtime(client).consumers.drain_all()
+        async with runtime(client).db.read() as conn:
+            count = (await conn.execute(select(func.count()).select_from(
+                webhook_deliveries))).scalar_one()
+        if count == expected:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"{count} of {expected} written"
+        await asyncio.sleep(0.05)  # the other loop's transaction is in progress
+
+
 async def statuses(client: httpx.AsyncClient) -> dict[str, list[str]]:
     d, e = webhook_deliveries, webhook_endpoints
     async with runtime(client).db.read() as conn:
@@ -111,6 +126,7 @@ async def test_two_workers_never_take_the_same_delivery(client):
     await endpoint(world, FAST)
     await endpoint(world, "https://1.1.1.1/other")
     await paid_orders(world, 5)
+    await written(client, 10)
     db = runtime(client).db
     first = service.DeliveryWorker(db, Sender(), Metrics(), per_endpoint=5)
     second = service.DeliveryWorker(db, Sender(), Metrics(), per_endpoint=5)
