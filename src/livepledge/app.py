@@ -43,6 +43,7 @@ from livepledge.settlement.api import router as money_router
 from livepledge.web.console import router as console_router
 from livepledge.web.pages import ErrorPages
 from livepledge.web.pages import router as pages_router
+from livepledge.webhooks.api import router as webhooks_router
 
 log = logging.getLogger("livepledge")
 UPLOAD_PATHS = re.compile(r"/api/v1/(products/[0-9]{1,18}/images|cases/[0-9]{1,18}/messages)")
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (accounts_router, catalog_router, live_router, orders_router,
                    compliance_router, audit_router, promises_router, notices_router,
                    aftersales_router, record_router, money_router, lottery_router,
-                   fans_router, pages_router, console_router):
+                   fans_router, pages_router, console_router, webhooks_router):
         app.include_router(router)
     if settings.test_clock:  # tests and demos only; refused in production
         app.include_router(test_clock_router)

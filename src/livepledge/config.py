@@ -243,6 +243,35 @@ class Settings(BaseSettings):
         "{id}/noop with an empty 200, dispatched exactly like the buy endpoint "
         "(bench/flash_sale.py's baseline). Refused in production.")
 
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="Webhooks: how long one delivery attempt may "
+        "take (connect, send, first bytes of the answer) before it counts as failed.")
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="Webhooks: how often each worker looks for "
+        "deliveries that have come due.")
+    webhook_endpoint_concurrency: int = Field(
+        default=2, ge=1, le=50, description="Webhooks: attempts in flight at once to one "
+        "endpoint, per worker (a slow endpoint holds only these, never the others').")
+    webhook_allow_http: bool = Field(
+        default=False, description="Webhooks: accept http:// endpoint URLs in production "
+        "(otherwise https only there; development accepts both).")
+    webhook_blocked_networks: str = Field(
+        default="", description="Webhooks: comma-separated networks (CIDR) no webhook may be "
+        "sent to, beyond the loopback, private, link-local and reserved ranges always refused: "
+        "the server's own public addresses, the cloud's private ranges.")
+    webhook_allow_private: bool = Field(
+        default=False, description="Tests only: let webhooks go to loopback and private "
+        "addresses (a test's local receiver). Refused in production.")
+
+    @field_validator("webhook_blocked_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        import ipaddress
+
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            ipaddress.ip_network(part, strict=False)  # ValueError names the bad one
+        return value
+
     @field_validator("stock_gate")
     @classmethod
     def _known_gate(cls, value: str) -> str:
@@ -300,6 +329,9 @@ class Settings(BaseSettings):
                                                  or self.fault_points):
             raise SystemExit("LIVEPLEDGE_TEST_CLOCK, LIVEPLEDGE_CLOCK_OFFSET_SECONDS and "
                              "LIVEPLEDGE_FAULT_POINTS are for tests; they are refused in "
+                             "production")
+        if self.environment == "production" and self.webhook_allow_private:
+            raise SystemExit("LIVEPLEDGE_WEBHOOK_ALLOW_PRIVATE is for tests; it is refused in "
                              "production")
         if self.environment == "production" and self.bench_noop_endpoint:
             raise SystemExit("LIVEPLEDGE_BENCH_NOOP_ENDPOINT is for benchmarks; it is refused "

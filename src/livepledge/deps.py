@@ -64,6 +64,7 @@ from livepledge.record import service as session_record
 from livepledge.reservations.service import ReservationNotices
 from livepledge.settlement.agreements import McnSettle
 from livepledge.settlement.ledger import EscrowRelease, Ledger
+from livepledge.webhooks.service import DeliveryWorker, WebhookFanout
 
 log = logging.getLogger("livepledge")
 SESSION_COOKIE = "lp_session"
@@ -207,7 +208,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         db, [OrderNotices(), PriceProtection(runtime.payments), ReservationNotices(),
              session_record.SessionRecorder(settings.record_salt),
              Ledger(auto_receive_days=settings.auto_receive_days),
-             LotteryNotices(), fans.FanPurchases()],
+             LotteryNotices(), fans.FanPurchases(), WebhookFanout()],
         poll_seconds=settings.consumer_poll_seconds)
     runtime.log_key = session_record.load_log_key(
         settings.effective_record_key_file, name=settings.record_name,
@@ -238,6 +239,7 @@ async def build_runtime(settings: Settings) -> Runtime:
     runtime.tasks.append(asyncio.create_task(_checkpoints_forever(runtime),
                                              name="record-checkpoints"))
     runtime.tasks.append(asyncio.create_task(_audit_forever(runtime), name="record-audit"))
+    runtime.tasks.append(asyncio.create_task(DeliveryWorker.from_settings(db, settings, runtime.metrics).run(runtime.stop), name="webhook-deliveries"))  # noqa: E501
     if isinstance(gate, RedisStockGate):
         await gate.start()
         await reconcile_gate(runtime)

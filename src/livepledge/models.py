@@ -14,5 +14,6 @@ from livepledge.promises import models as promises_models  # noqa: F401
 from livepledge.record import models as record_models  # noqa: F401
 from livepledge.reservations import models as reservations_models  # noqa: F401
 from livepledge.settlement import models as settlement_models  # noqa: F401
+from livepledge.webhooks import models as webhooks_models  # noqa: F401
 
 __all__ = ["metadata"]

@@ -70,6 +70,9 @@ EXPECTED: dict[str, tuple[tuple[int, str], ...]] = {
     "/api/v1/lotteries/{lottery_id}": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/lotteries/{lottery_id}/verification": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/shops/{shop_id}/prize-record": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/shops/{shop_id}/webhooks": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/webhooks/{endpoint_id}": (LOGIN, NOT_FOUND, NOT_FOUND),
+    "/api/v1/webhooks/{endpoint_id}/deliveries": (LOGIN, NOT_FOUND, NOT_FOUND),
 }
 # routes whose required query parameters are given, so that the unknown id is what is refused
 QUERIES = {"/api/v1/sessions/{session_id}/record/proof/inclusion": "?index=0&size=1",

@@ -9,7 +9,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "livepledge"
 DOMAINS = ["accounts", "catalog", "live", "orders", "promises", "aftersales", "record",
-           "lottery", "compliance", "audit", "fans", "settlement"]
+           "lottery", "compliance", "audit", "fans", "settlement", "webhooks"]
 HTTP = ("fastapi", "starlette")
 STORAGE = ("sqlalchemy", "livepledge.infra.db", "redis", "asyncpg", "aiosqlite")
 
@@ -25,7 +25,9 @@ def imports(path: Path) -> set[str]:
 
 
 def offending(path: Path, prefixes: tuple[str, ...]) -> list[str]:
-    return sorted(n for n in imports(path) if n.startswith(prefixes))
+    # whole module names: `livepledge.web` is not `livepledge.webhooks`
+    return sorted(n for n in imports(path)
+                  if any(n == p or n.startswith(p + ".") for p in prefixes))
 
 
 def domain_files(name: str) -> list[Path]:

@@ -1,0 +1,2 @@
+"""Webhooks: a shop's endpoints receive signed, retried deliveries of its own events
+(docs/fans.md, "Webhooks")."""
