@@ -19,6 +19,7 @@ from livepledge.accounts.service import Principal, authenticate
 from livepledge.aftersales.rules import Deadlines as CaseDeadlines
 from livepledge.aftersales.service import CaseDue
 from livepledge.config import Settings
+from livepledge.coupons import service as coupon_desk
 from livepledge.infra.batching import BatchQueue
 from livepledge.infra.broker import Broker, InProcessBroker, RedisBroker
 from livepledge.infra.clock import utcnow
@@ -96,6 +97,7 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: Stop = field(default_factory=Stop)  # tells the background loops to end (stopping.py)
     metrics: Metrics = field(default_factory=Metrics)
+    coupons: Any = None  # the coupon claim path (coupons/service.ClaimDesk)
 
     def now(self) -> datetime:
         return utcnow()
@@ -226,6 +228,8 @@ async def build_runtime(settings: Settings) -> Runtime:
     await runtime.tokens.start()
     writer.start()
     chat_queue.start()
+    runtime.coupons = coupon_desk.build_desk(db, settings)
+    runtime.tasks += await coupon_desk.start_desk(runtime.coupons, settings, runtime.stop)
     runtime.tasks.append(asyncio.create_task(_sweep_forever(runtime), name="expiry-sweeper"))
     runtime.tasks.append(asyncio.create_task(_checkpoints_forever(runtime),
                                              name="record-checkpoints"))
@@ -348,6 +352,8 @@ async def close_runtime(runtime: Runtime) -> None:
     await runtime.rooms.close()
     await runtime.writer.close()
     await runtime.chat.queue.close()
+    if runtime.coupons is not None:
+        await coupon_desk.close_desk(runtime.coupons)
     await runtime.gate.close()
     await runtime.tokens.close()
     await runtime.broker.close()
