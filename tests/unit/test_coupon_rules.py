@@ -133,3 +133,22 @@ def test_refunds_of_units_in_any_steps_never_exceed_what_was_paid(price, quantit
     everything = rules.paid_for_units(unit_price=price, quantity=quantity, discount=discount,
                                       units=quantity)
     assert everything == paid
+
+
+@given(price=st.integers(1, 10**5), quantity=st.integers(1, 10), data=st.data())
+def test_price_protection_with_a_coupon_never_refunds_beyond_what_was_paid(price, quantity,
+                                                                           data):
+    from livepledge.promises.rules import protection_refund
+
+    amount = price * quantity
+    discount = data.draw(st.integers(0, amount - 1))
+    paid = amount - discount
+    refunded = data.draw(st.integers(0, paid))
+    returned = data.draw(st.integers(0, quantity))
+    offer = data.draw(st.integers(0, price))
+    refund = protection_refund(unit_price=price, offer_price=offer, quantity=quantity,
+                               returned=returned, already=0, refunded_total=refunded,
+                               amount=paid, discount=discount)
+    assert 0 <= refund <= paid - refunded
+    per_unit = rules.paid_per_unit(unit_price=price, quantity=quantity, discount=discount)
+    assert refund <= sum(max(0, p - offer) for p in per_unit[:quantity - returned])

@@ -435,6 +435,69 @@ async def _existing(db: Database, buyer_id: int, key: str) -> dict[str, Any] | N
     return claim_view(row) if row else None
 
 
+# --- at checkout ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Applied:
+    """A claimed coupon applied to an order at payment."""
+
+    claim_id: int
+    coupon_id: int
+    discount: int
+
+
+async def check_coupon_for_order(conn: AsyncConnection, principal: Principal, claim_id: int,
+                                 order: Any, now: datetime) -> Applied:
+    """The caller's own claimed coupon, unused, valid now, of the order's shop, and worth
+    something on this order; else 404 (not yours) or 409 (not usable here)."""
+    row = (await conn.execute(
+        select(coupon_claims, coupons.c.kind, coupons.c.threshold, coupons.c.amount_off,
+               coupons.c.percent_off, coupons.c.cap)
+        .join(coupons, coupons.c.id == coupon_claims.c.coupon_id)
+        .where(coupon_claims.c.id == claim_id))).first()
+    if row is None or row.buyer_id != principal.user_id:
+        raise Problem("not_found", f"优惠券不存在 / no such claimed coupon: {claim_id}")
+    if error := rules.usable_error(status=row.status, claim_shop_id=row.shop_id,
+                                   order_shop_id=int(order.shop_id), valid_from=row.valid_from,
+                                   valid_until=row.valid_until, now=now):
+        raise Problem("coupon_not_usable", error, claim_id=claim_id)
+    off = rules.discount(kind=row.kind, threshold=int(row.threshold), amount_off=row.amount_off,
+                         percent_off=row.percent_off, cap=row.cap, amount=int(order.amount))
+    if off <= 0:
+        raise Problem("coupon_not_usable", f"订单金额未达到使用门槛 {row.threshold} 分 / the "
+                      f"order does not reach the coupon's threshold of {row.threshold} fen",
+                      claim_id=claim_id, threshold=int(row.threshold))
+    return Applied(claim_id=claim_id, coupon_id=int(row.coupon_id), discount=off)
+
+
+async def do_use_claim(uow: UnitOfWork, applied: Applied, order: Any, now: datetime) -> None:
+    """Mark the claim used by the order, in the payment's transaction; a claim used meanwhile
+    (another order, another tab) refuses the payment, which is then refunded."""
+    used = await uow.conn.execute(update(coupon_claims).where(
+        coupon_claims.c.id == applied.claim_id, coupon_claims.c.status == "unused").values(
+        status="used", order_id=order.id, discount=applied.discount, used_at=now))
+    if used.rowcount != 1:
+        raise Problem("coupon_not_usable", "该券已使用 / the coupon has been used",
+                      claim_id=applied.claim_id)
+    await record_event(uow, "CouponUsed", now, shop_id=order.shop_id,
+                       session_id=order.session_id, order_id=order.id,
+                       payload={"coupon_id": applied.coupon_id, "claim_id": applied.claim_id,
+                                "discount": applied.discount})
+
+
+async def do_return_claim(uow: UnitOfWork, order: Any, now: datetime) -> None:
+    """A paid order cancelled before shipping gives its coupon back: unused again, usable until
+    its original validity ends (docs/fans.md, "Price rules")."""
+    rows = (await uow.conn.execute(update(coupon_claims).where(
+        coupon_claims.c.order_id == order.id, coupon_claims.c.status == "used").values(
+        status="unused", order_id=None, discount=None, used_at=None)
+        .returning(coupon_claims.c.id, coupon_claims.c.coupon_id))).all()
+    for row in rows:
+        await record_event(uow, "CouponReturned", now, shop_id=order.shop_id,
+                           session_id=order.session_id, order_id=order.id,
+                           payload={"coupon_id": row.coupon_id, "claim_id": row.id})
+
+
 # --- the batched claim writer ---------------------------------------------------------------
 
 async def commit_claims(uow: UnitOfWork, batch: list[PendingClaim]) -> list[ClaimOutcome]:
