@@ -17,8 +17,8 @@ from livepledge.accounts import service as accounts
 from livepledge.accounts.models import shops, users
 from livepledge.accounts.service import Principal, access_shop
 from livepledge.aftersales.models import cases
-from livepledge.coupons import service as coupons
 from livepledge.catalog.models import product_images, products, skus
+from livepledge.coupons import service as coupons
 from livepledge.infra import clock, deadlines
 from livepledge.infra.db import Database, UnitOfWork
 from livepledge.infra.events import record_event
