@@ -250,3 +250,23 @@ async def test_price_protection_of_a_coupon_order_counts_from_what_was_paid(clie
     await _drain(client)
     assert await charges(client, order["id"]) == [(2 * PRICE - 1000, None),
                                                   (-800, "price_protection")]
+
+
+async def test_the_checkout_lists_usable_coupons_best_first_with_their_discount(client):
+    w = await build_world(client, buyers=2, limit=2)
+    small = await claimed(w, w.buyers[0], (await coupon(w, title="满50减10"))["id"])
+    big = await claimed(w, w.buyers[0], (await coupon(
+        w, title="九折", kind="percent", threshold=0, amount_off=None, percent_off=10))["id"])
+    await claimed(w, w.buyers[0], (await coupon(w, title="满200减30", threshold=20000,
+                                                 amount_off=3000))["id"])
+    order = (await w.buy(w.buyers[0], quantity=2)).json()
+
+    listed = await client.get(f"/api/v1/orders/{order['id']}/coupons", headers=auth(w.buyers[0]))
+    stranger = await client.get(f"/api/v1/orders/{order['id']}/coupons",
+                                headers=auth(w.buyers[1]))
+    page = await client.get(f"/checkout/{order['id']}", headers=auth(w.buyers[0]))
+
+    assert [(c["id"], c["discount_on_order"], c["payable"]) for c in listed.json()] == [
+        (big, 1980, 2 * PRICE - 1980), (small, 1000, 2 * PRICE - 1000)]
+    assert_problem(stranger, 404, "not_found")
+    assert page.status_code == 200 and 'id="coupon-choice"' in page.text

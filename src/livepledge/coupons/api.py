@@ -14,6 +14,7 @@ from livepledge.deps import OptionalPrincipalDep, PrincipalDep, RuntimeDep
 from livepledge.infra.problems import Problem
 from livepledge.openapi import errors
 from livepledge.orders import rules as order_rules
+from livepledge.orders import service as orders
 
 router = APIRouter(prefix="/api/v1", tags=["coupons"])
 
@@ -97,3 +98,12 @@ async def my_coupons(principal: PrincipalDep, rt: RuntimeDep,
     """The caller's claimed coupons, newest first; `usable=true`: only unused ones valid now."""
     return await service.my_claims(rt.db, principal, shop_id=shop_id,
                                    usable_at=rt.now() if usable else None)
+
+
+@router.get("/orders/{order_id}/coupons")
+async def order_coupons(order_id: int, principal: PrincipalDep,
+                        rt: RuntimeDep) -> list[dict[str, Any]]:
+    """My claimed coupons that can be applied to this unpaid order now, each with the discount
+    it gives (`discount_on_order`) and what would be left to pay, best first."""
+    order = await orders.get_order(rt.db, principal, order_id)
+    return await service.usable_for_order(rt.db, principal, order, now=rt.now())

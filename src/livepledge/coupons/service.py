@@ -470,6 +470,23 @@ async def check_coupon_for_order(conn: AsyncConnection, principal: Principal, cl
     return Applied(claim_id=claim_id, coupon_id=int(row.coupon_id), discount=off)
 
 
+async def usable_for_order(db: Database, principal: Principal, order: dict[str, Any], *,
+                           now: datetime) -> list[dict[str, Any]]:
+    """The caller's claimed coupons that can be applied to this (unpaid) order now, with the
+    discount each would give, best first (the checkout page's choice)."""
+    if order["buyer_id"] != principal.user_id or order["status"] != "pending_payment":
+        return []
+    found = []
+    for claim_ in await my_claims(db, principal, shop_id=int(order["shop_id"]), usable_at=now):
+        off = rules.discount(kind=claim_["kind"], threshold=int(claim_["threshold"]),
+                             amount_off=claim_["amount_off"], percent_off=claim_["percent_off"],
+                             cap=claim_["cap"], amount=int(order["amount"]))
+        if off > 0:
+            found.append({**claim_, "discount_on_order": off,
+                          "payable": int(order["amount"]) - off})
+    return sorted(found, key=lambda c: (-c["discount_on_order"], c["valid_until"], c["id"]))
+
+
 async def do_use_claim(uow: UnitOfWork, applied: Applied, order: Any, now: datetime) -> None:
     """Mark the claim used by the order, in the payment's transaction; a claim used meanwhile
     (another order, another tab) refuses the payment, which is then refunded."""
