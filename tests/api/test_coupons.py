@@ -192,3 +192,13 @@ async def test_unknown_coupons_are_404(app_client):
     assert_problem(await app_client.post("/api/v1/coupons/999999/claims", headers={
         **auth(token), "Idempotency-Key": "x"}), 404, "not_found")
     assert_problem(await app_client.get("/api/v1/coupons/999999"), 404, "not_found")
+
+
+async def test_the_room_page_has_the_coupon_button_and_sheet(app_client):
+    world = await build_world(app_client, buyers=0)
+    page = await app_client.get(f"/live/{world.session_id}")
+    script = await app_client.get("/static/coupons.js")
+    assert page.status_code == 200
+    assert 'id="coupons-open"' in page.text and 'id="coupon-sheet"' in page.text
+    assert '<script src="/static/coupons.js" defer>' in page.text
+    assert script.status_code == 200 and "/claims" in script.text
