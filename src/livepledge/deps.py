@@ -202,7 +202,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         db, [OrderNotices(), PriceProtection(runtime.payments), ReservationNotices(),
              session_record.SessionRecorder(settings.record_salt),
              Ledger(auto_receive_days=settings.auto_receive_days),
-             LotteryNotices()],
+             LotteryNotices(), coupon_desk.RedPacketPayouts(runtime.payments)],
         poll_seconds=settings.consumer_poll_seconds)
     runtime.log_key = session_record.load_log_key(
         settings.effective_record_key_file, name=settings.record_name,
@@ -221,7 +221,8 @@ async def build_runtime(settings: Settings) -> Runtime:
              CoolingOffEnds.kind: CoolingOffEnds(),
              CaseDue.kind: CaseDue(runtime.payments, runtime.aftersales),
              EscrowRelease.kind: EscrowRelease(commission_bp=settings.platform_commission_bp),
-             LotteryDraw.kind: LotteryDraw(notifier), LotteryPrizes.kind: LotteryPrizes()},
+             LotteryDraw.kind: LotteryDraw(notifier), LotteryPrizes.kind: LotteryPrizes(),
+             coupon_desk.RedPacketExpires.kind: coupon_desk.RedPacketExpires()},
         poll_seconds=settings.deadline_poll_seconds)
     runtime.consumers.start()
     runtime.deadlines.start()

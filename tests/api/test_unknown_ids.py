@@ -62,6 +62,8 @@ EXPECTED: dict[str, tuple[tuple[int, str], ...]] = {
     "/api/v1/coupons/{coupon_id}": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/sessions/{session_id}/coupons": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/orders/{order_id}/coupons": (LOGIN, NOT_FOUND, NOT_FOUND),
+    "/api/v1/sessions/{session_id}/red-packets": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/red-packets/{packet_id}": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/shops/{shop_id}/prize-record": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
 }
 # routes whose required query parameters are given, so that the unknown id is what is refused

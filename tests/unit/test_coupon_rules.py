@@ -152,3 +152,32 @@ def test_price_protection_with_a_coupon_never_refunds_beyond_what_was_paid(price
     assert 0 <= refund <= paid - refunded
     per_unit = rules.paid_per_unit(unit_price=price, quantity=quantity, discount=discount)
     assert refund <= sum(max(0, p - offer) for p in per_unit[:quantity - returned])
+
+
+def test_red_packet_split_worked_examples():
+    # docs/fans.md: ¥10.00 in 7 shares
+    assert rules.split_red_packet(1000, 7, "even") == [143, 143, 143, 143, 143, 143, 142]
+    assert rules.split_red_packet(1000, 7, "random", b"abc") == [233, 119, 172, 229, 18, 146, 83]
+    assert rules.split_red_packet(5, 5, "random", b"x") == [1, 1, 1, 1, 1]
+
+
+@pytest.mark.parametrize(("total", "shares", "mode", "ok"), [
+    (1, 1, "even", True), (2, 3, "even", False), (0, 1, "random", False),
+    (100, 0, "random", False), (100, 2, "lucky", False),
+    (rules.MAX_RED_PACKET + 1, 1, "even", False), (10**6, rules.MAX_SHARES + 1, "even", False),
+])
+def test_red_packet_terms(total, shares, mode, ok):
+    assert (rules.red_packet_error(total=total, shares=shares, split_mode=mode) is None) is ok
+
+
+@given(shares=st.integers(1, 500), data=st.data(), mode=st.sampled_from(["even", "random"]),
+       seed=st.binary(min_size=0, max_size=32))
+def test_red_packet_shares_are_exact_and_at_least_one_fen(shares, data, mode, seed):
+    total = data.draw(st.integers(shares, rules.MAX_RED_PACKET))
+    parts = rules.split_red_packet(total, shares, mode, seed)
+    assert len(parts) == shares
+    assert sum(parts) == total
+    assert min(parts) >= 1
+    assert parts == rules.split_red_packet(total, shares, mode, seed)  # seeded: reproducible
+    if mode == "even":
+        assert max(parts) - min(parts) <= 1

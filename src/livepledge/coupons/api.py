@@ -8,8 +8,8 @@ import orjson
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 
-from livepledge.coupons import service
-from livepledge.coupons.schemas import CouponCreate, CouponStatusChange
+from livepledge.coupons import red_packets, service
+from livepledge.coupons.schemas import CouponCreate, CouponStatusChange, RedPacketCreate
 from livepledge.deps import OptionalPrincipalDep, PrincipalDep, RuntimeDep
 from livepledge.infra.problems import Problem
 from livepledge.openapi import errors
@@ -107,3 +107,51 @@ async def order_coupons(order_id: int, principal: PrincipalDep,
     it gives (`discount_on_order`) and what would be left to pay, best first."""
     order = await orders.get_order(rt.db, principal, order_id)
     return await service.usable_for_order(rt.db, principal, order, now=rt.now())
+
+
+REPLAYED = {"Idempotent-Replayed": {"description": "present on a repeat", "required": False,
+                                    "schema": {"type": "string", "enum": ["true"]}}}
+
+
+@router.post("/sessions/{session_id}/red-packets", status_code=201,
+             responses={201: {"description": "the red packet (funded); a repeat with the same key "
+                                             "returns it again", "headers": REPLAYED},
+                        **errors(402, 409)})
+async def create_red_packet(session_id: int, body: RedPacketCreate, principal: PrincipalDep,
+                            rt: RuntimeDep, idempotency_key: Annotated[str, Header(
+                                min_length=1, max_length=128,
+                                pattern=order_rules.IDEMPOTENCY_KEY.pattern,
+                                description="a repeat returns the same red packet, never a "
+                                            "second charge")]) -> Response:
+    """发红包: the shop funds a red packet in its live session (charged through the payment
+    provider), split into `shares` for the first fans who grab it; what is not grabbed in 24
+    hours goes back to the shop."""
+    packet, created = await red_packets.create(
+        rt.db, rt.payments, principal, session_id, total=body.total_amount, shares=body.shares,
+        split_mode=body.split, key=idempotency_key, outcome=body.sandbox_outcome, now=rt.now())
+    return Response(orjson.dumps(packet), status_code=201, media_type="application/json",
+                    headers={} if created else {"Idempotent-Replayed": "true"})
+
+
+@router.get("/sessions/{session_id}/red-packets")
+async def session_red_packets(session_id: int, principal: OptionalPrincipalDep,
+                              rt: RuntimeDep) -> list[dict[str, Any]]:
+    """The session's red packets, newest first, with what is left and my share."""
+    return await red_packets.session_packets(rt.db, principal, session_id)
+
+
+@router.get("/red-packets/{packet_id}")
+async def get_red_packet(packet_id: int, rt: RuntimeDep) -> dict[str, Any]:
+    """A red packet with its grabs; the seed and every share once it is closed, so anyone can
+    recompute the split (docs/fans.md)."""
+    return await red_packets.get_packet(rt.db, packet_id)
+
+
+@router.post("/red-packets/{packet_id}/grabs", status_code=201,
+             responses={201: {"description": "my share; a second grab returns it again",
+                              "headers": REPLAYED}, **errors(409)})
+async def grab_red_packet(packet_id: int, principal: PrincipalDep, rt: RuntimeDep) -> Response:
+    """抢红包: take the next share, once per fan; 409 when all are taken or it has ended."""
+    grab, created = await red_packets.grab(rt.db, principal, packet_id, now=rt.now())
+    return Response(orjson.dumps(grab), status_code=201, media_type="application/json",
+                    headers={} if created else {"Idempotent-Replayed": "true"})

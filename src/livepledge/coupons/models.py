@@ -4,6 +4,7 @@ database (as `buyer_item_counts` does for the flash sale)."""
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -85,4 +86,48 @@ coupon_buyer_counts = Table(
     Column("buyer_id", BigId, ForeignKey("users.id"), primary_key=True),
     Column("claimed", Integer, nullable=False),
     CheckConstraint("claimed >= 0", name="claimed_nonnegative"),
+)
+
+# Red packets (红包) in a live room: cash the shop funded through the payment provider, split
+# into `shares` parts at creation (rules.split_red_packet), grabbed by the first fans.
+red_packets = Table(
+    "red_packets",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", BigId, ForeignKey("shops.id"), nullable=False),
+    Column("session_id", BigId, ForeignKey("live_sessions.id"), nullable=False),
+    Column("total_amount", BigInteger, nullable=False),  # fen
+    Column("shares", Integer, nullable=False),
+    Column("split", String(8), nullable=False),  # even | random
+    Column("seed", String(64), nullable=False),  # the random split's seed (shown once closed)
+    Column("amounts", JSON, nullable=False),  # the shares, in grab order
+    Column("grabbed", Integer, nullable=False),
+    Column("status", String(12), nullable=False),  # open | finished | returned
+    Column("idempotency_key", String(128), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("funding_ref", String(128), nullable=False),
+    Column("returned_amount", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("created_by", BigId, ForeignKey("users.id"), nullable=False),
+    CheckConstraint("grabbed >= 0 AND grabbed <= shares", name="grabbed_in_shares"),
+    UniqueConstraint("shop_id", "idempotency_key"),
+    Index("ix_red_packets_session", "session_id", "id"),
+)
+
+red_packet_grabs = Table(
+    "red_packet_grabs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("red_packet_id", BigId, ForeignKey("red_packets.id"), nullable=False),
+    Column("buyer_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("grabbed_at", UTCDateTime, nullable=False),
+    # The transfer to the buyer (the `red_packet_payouts` consumer, idempotency key per grab).
+    Column("payout_ref", String(128), nullable=True),
+    Column("paid_at", UTCDateTime, nullable=True),
+    UniqueConstraint("red_packet_id", "buyer_id"),
+    UniqueConstraint("red_packet_id", "position"),
 )

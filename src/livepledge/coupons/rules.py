@@ -3,6 +3,7 @@ across an order's units. No I/O, no clock: `now` is an argument (docs/fans.md, "
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -185,3 +186,57 @@ def paid_for_units(*, unit_price: int, quantity: int, discount: int, units: int)
     refunded first are those that carried the smallest discount share)."""
     per_unit = paid_per_unit(unit_price=unit_price, quantity=quantity, discount=discount)
     return sum(per_unit[quantity - units:]) if units else 0
+
+
+# --- red packets (红包) ------------------------------------------------------------------------
+
+SPLITS = ("even", "random")
+MAX_SHARES = 10_000
+MAX_RED_PACKET = 20_000_000  # fen: ¥200,000
+RED_PACKET_HOURS = 24  # what is not grabbed by then goes back to the shop
+
+
+def red_packet_error(*, total: int, shares: int, split_mode: str) -> str | None:
+    if split_mode not in SPLITS:
+        return f"未知分配方式 / unknown split: {split_mode}; one of {', '.join(SPLITS)}"
+    if not 1 <= shares <= MAX_SHARES:
+        return f"份数须为 1–{MAX_SHARES} / shares must be 1..{MAX_SHARES}"
+    if not 1 <= total <= MAX_RED_PACKET:
+        return f"金额须为 1–{MAX_RED_PACKET} 分 / the amount must be 1..{MAX_RED_PACKET} fen"
+    if total < shares:
+        return "每份至少 0.01 元：金额（分）不能少于份数 / every share is at least 1 fen: the " \
+               "amount (fen) must be at least the number of shares"
+    return None
+
+
+def _draw(seed: bytes, index: int) -> int:
+    """The index-th 64-bit draw of the seed: the first 8 bytes of SHA-256(seed ‖ index as 4
+    bytes big-endian), read big-endian."""
+    digest = hashlib.sha256(seed + index.to_bytes(4, "big")).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def split_red_packet(total: int, shares: int, mode: str, seed: bytes = b"") -> list[int]:
+    """The red packet's shares in grab order (docs/fans.md, "Red packets"): each at least 1 fen,
+    summing to `total` exactly.
+
+    even: `total // shares` each, the remainder's fen one each to the first shares.
+    random (double mean, 二倍均值): with `left` shares and `rest` fen still to hand out, share i
+    (all but the last) is `1 + draw(seed, i) mod cap`, where
+    `cap = max(1, min(2 * rest // left, rest - (left - 1)))` (at most twice the mean of what is
+    left, and leaving every later share its 1 fen); the last share is what is left."""
+    if red_packet_error(total=total, shares=shares, split_mode=mode):
+        raise ValueError(red_packet_error(total=total, shares=shares, split_mode=mode))
+    if mode == "even":
+        base, extra = divmod(total, shares)
+        return [base + 1 if i < extra else base for i in range(shares)]
+    parts = []
+    rest, left = total, shares
+    for i in range(shares - 1):
+        cap = max(1, min(2 * rest // left, rest - (left - 1)))
+        share = 1 + _draw(seed, i) % cap
+        parts.append(share)
+        rest -= share
+        left -= 1
+    parts.append(rest)
+    return parts

@@ -48,3 +48,15 @@ class CouponCreate(Strict):
 
 class CouponStatusChange(Strict):
     action: Literal["pause", "resume", "end"]
+
+
+class RedPacketCreate(Strict):
+    total_amount: int = Field(ge=-(2**31), le=2**31 - 1,
+                              description="fen, charged to the shop through the provider")
+    shares: int = Field(ge=-(2**31), le=2**31 - 1,
+                        description="how many fans get a share (each at least 1 fen)")
+    split: Literal["even", "random"] = Field(
+        default="random", description="even: equal shares; random: the documented seeded split")
+    sandbox_outcome: str | None = Field(
+        default=None, max_length=16,
+        description="sandbox only: 'decline' simulates a declined payment")

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from livepledge.accounts.service import Principal, access_shop
 from livepledge.coupons import rules
 from livepledge.coupons.models import coupon_buyer_counts, coupon_claims, coupons
+from livepledge.coupons.red_packets import RedPacketExpires, RedPacketPayouts
 from livepledge.infra.batching import BatchQueue
 from livepledge.infra.db import Database, UnitOfWork, row_dict
 from livepledge.infra.events import insert_events, record_event
@@ -34,6 +35,7 @@ from livepledge.orders import rules as order_rules
 from livepledge.orders.gate import ItemStock, Reservation, StockGate
 
 log = logging.getLogger("livepledge.coupons")
+__all__ = ["RedPacketExpires", "RedPacketPayouts"]  # wired by deps.py with the claim desk
 FACTS_TTL_SECONDS = 1.0
 REPEAT_WAIT_SECONDS = 10.0
 

@@ -18,7 +18,8 @@ DEFAULT_PROVIDER = "sandbox"
 
 # Events that may move money; the others never make a posting.
 POSTED = frozenset({"OrderPaid", "OrderCancelled", "PriceProtectionRefunded", "CaseRefunded",
-                    "OrderCompensated", "EscrowReleased", "DepositToppedUp", "PayoutPaid"})
+                    "OrderCompensated", "EscrowReleased", "DepositToppedUp", "PayoutPaid",
+                    "RedPacketFunded", "RedPacketSharePaid", "RedPacketReturned"})
 REFUNDS = frozenset({"OrderCancelled", "PriceProtectionRefunded", "CaseRefunded"})
 
 
@@ -36,6 +37,11 @@ def available(shop_id: int) -> str:
 
 def deposit(shop_id: int) -> str:
     return f"shop:{shop_id}:deposit"
+
+
+def red_packets(shop_id: int) -> str:
+    """Cash a shop put into red packets not yet grabbed (docs/fans.md, "Red packets")."""
+    return f"shop:{shop_id}:red_packets"
 
 
 COMMISSION_REVENUE = "platform:commission_revenue"
@@ -150,6 +156,15 @@ def post(fact: Fact, order: OrderMoney | None, *,
     if fact.type == "DepositToppedUp":
         return _tx(fact, shop_id, [Line(clearing(provider), amount),
                                    Line(deposit(shop_id), -amount)]), order
+    if fact.type == "RedPacketFunded":  # the shop paid the red packet in
+        return _tx(fact, shop_id, [Line(clearing(provider), amount),
+                                   Line(red_packets(shop_id), -amount)]), order
+    if fact.type == "RedPacketSharePaid":  # a fan's share, transferred to the fan
+        return _tx(fact, shop_id, [Line(red_packets(shop_id), amount),
+                                   Line(clearing(provider), -amount)]), order
+    if fact.type == "RedPacketReturned":  # not grabbed in time: back to the shop's balance
+        return _tx(fact, shop_id, [Line(red_packets(shop_id), amount),
+                                   Line(available(shop_id), -amount)]), order
     # PayoutPaid
     return _tx(fact, shop_id, [Line(available(shop_id), amount),
                                Line(clearing(provider), -amount)]), order

@@ -95,8 +95,65 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("coupon_id", "buyer_id", name=op.f("pk_coupon_buyer_counts")),
     )
 
+    op.create_table(
+        "red_packets",
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("shop_id", BIG_ID, nullable=False),
+        sa.Column("session_id", BIG_ID, nullable=False),
+        sa.Column("total_amount", sa.BigInteger(), nullable=False),
+        sa.Column("shares", sa.Integer(), nullable=False),
+        sa.Column("split", sa.String(length=8), nullable=False),
+        sa.Column("seed", sa.String(length=64), nullable=False),
+        sa.Column("amounts", sa.JSON(), nullable=False),
+        sa.Column("grabbed", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=128), nullable=False),
+        sa.Column("provider", sa.String(length=32), nullable=False),
+        sa.Column("funding_ref", sa.String(length=128), nullable=False),
+        sa.Column("returned_amount", sa.BigInteger(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_by", BIG_ID, nullable=False),
+        sa.CheckConstraint("grabbed >= 0 AND grabbed <= shares",
+                           name=op.f("ck_red_packets_grabbed_in_shares")),
+        sa.ForeignKeyConstraint(["shop_id"], ["shops.id"],
+                                name=op.f("fk_red_packets_shop_id_shops")),
+        sa.ForeignKeyConstraint(["session_id"], ["live_sessions.id"],
+                                name=op.f("fk_red_packets_session_id_live_sessions")),
+        sa.ForeignKeyConstraint(["created_by"], ["users.id"],
+                                name=op.f("fk_red_packets_created_by_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_red_packets")),
+        sa.UniqueConstraint("shop_id", "idempotency_key",
+                            name=op.f("uq_red_packets_shop_id_idempotency_key")),
+    )
+    op.create_index("ix_red_packets_session", "red_packets", ["session_id", "id"])
+    op.create_table(
+        "red_packet_grabs",
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("red_packet_id", BIG_ID, nullable=False),
+        sa.Column("buyer_id", BIG_ID, nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("grabbed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("payout_ref", sa.String(length=128), nullable=True),
+        sa.Column("paid_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["red_packet_id"], ["red_packets.id"],
+                                name=op.f("fk_red_packet_grabs_red_packet_id_red_packets")),
+        sa.ForeignKeyConstraint(["buyer_id"], ["users.id"],
+                                name=op.f("fk_red_packet_grabs_buyer_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_red_packet_grabs")),
+        sa.UniqueConstraint("red_packet_id", "buyer_id",
+                            name=op.f("uq_red_packet_grabs_red_packet_id_buyer_id")),
+        sa.UniqueConstraint("red_packet_id", "position",
+                            name=op.f("uq_red_packet_grabs_red_packet_id_position")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("red_packet_grabs")
+    op.drop_index("ix_red_packets_session", table_name="red_packets")
+    op.drop_table("red_packets")
     op.drop_table("coupon_buyer_counts")
     op.drop_index("ix_coupon_claims_order", table_name="coupon_claims")
     op.drop_index("ix_coupon_claims_buyer", table_name="coupon_claims")
