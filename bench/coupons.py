@@ -38,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from flash_sale import (  # noqa: E402
+from flash_sale import (
     REDIS_URL,
     Server,
     _read_response,
