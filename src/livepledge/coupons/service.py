@@ -59,16 +59,18 @@ async def check_create(conn: AsyncConnection, principal: Principal, shop_id: int
                        terms: rules.Terms, *, session_id: int | None, now: datetime) -> None:
     access_shop(principal, shop_id)
     if errors := rules.terms_errors(terms, now):
-        raise Problem("validation_failed", "；".join(errors), errors=errors)
+        raise Problem("validation_failed", "；".join(errors),
+                      errors=[{"field": "body", "message": e} for e in errors])
     if session_id is not None:
         owner = (await conn.execute(select(live_sessions.c.shop_id, live_sessions.c.status).where(
             live_sessions.c.id == session_id))).first()
         if owner is None or owner.shop_id != shop_id:
             raise Problem("validation_failed", f"该场直播不属于本店 / session {session_id} is not "
-                          "this shop's", errors=["session_id"])
+                          "this shop's", errors=[{"field": "session_id",
+                                                  "message": "not this shop's session"}])
         if owner.status == "ended":
             raise Problem("validation_failed", "该场直播已结束 / the session has ended",
-                          errors=["session_id"])
+                          errors=[{"field": "session_id", "message": "the session has ended"}])
 
 
 async def create(db: Database, principal: Principal, shop_id: int, terms: rules.Terms, *,
