@@ -159,6 +159,11 @@ async def grab(db: Database, principal: Principal, packet_id: int, *,
                 .returning(red_packets.c.grabbed, red_packets.c.shares,
                            red_packets.c.amounts))).first()
             if taken is None:
+                mine = (await uow.conn.execute(select(red_packet_grabs).where(
+                    red_packet_grabs.c.red_packet_id == packet_id,
+                    red_packet_grabs.c.buyer_id == principal.user_id))).first()
+                if mine is not None:  # this fan's other press won while this one waited
+                    return _grab_view(mine), False
                 raise Problem("sold_out", "红包已抢完或已结束 / the red packet is all taken or "
                               "has ended", red_packet_id=packet_id)
             position = int(taken.grabbed) - 1
