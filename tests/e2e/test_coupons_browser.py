@@ -1,5 +1,5 @@
-"""In a real browser: a viewer claims a coupon in the live room (领券), then pays an order with it
-at checkout, which shows the discount and the amount due."""
+"""In a real browser: a viewer grabs a red packet and claims a coupon in the live room (领券),
+then pays an order with the coupon at checkout, which shows the discount and the amount due."""
 
 from __future__ import annotations
 
@@ -30,6 +30,10 @@ def test_a_viewer_claims_in_the_room_and_pays_with_the_coupon(browser, tmp_path,
         "session_id": sid, "claim_starts_at": (now - timedelta(minutes=1)).isoformat(),
         "claim_ends_at": (now + timedelta(hours=1)).isoformat(), "valid_days": 3})
     assert coupon.status_code == 201, coupon.text
+    packet = httpx.post(f"{base}/api/v1/sessions/{sid}/red-packets", headers={
+        **merchant, "Idempotency-Key": "rp-1"}, json={"total_amount": 300, "shares": 3,
+                                                      "split": "even"})
+    assert packet.status_code == 201, packet.text
     password = "violet-teapot-harbour"
     created = httpx.post(f"{base}/api/v1/users", json={
         "login": "couponfan", "password": password, "display_name": "券粉"})
@@ -46,6 +50,10 @@ def test_a_viewer_claims_in_the_room_and_pays_with_the_coupon(browser, tmp_path,
     # the room offers the coupon; the viewer claims it from the sheet
     expect(page.get_by_test_id("coupons-open")).to_be_visible()
     page.get_by_test_id("coupons-open").click()
+    expect(page.get_by_test_id("red-packet")).to_contain_text("¥3.00 共 3 份")
+    page.get_by_test_id("red-packet-grab").click()
+    expect(page.get_by_test_id("red-packet-grab")).to_have_text("抢到 ¥1.00")
+    expect(page.get_by_test_id("red-packet")).to_contain_text("剩 2 份")
     expect(page.get_by_test_id("coupon-item")).to_contain_text("无门槛 减 ¥3.00")
     expect(page.get_by_test_id("coupon-item")).to_contain_text("剩 50 张")
     page.get_by_test_id("coupon-claim").click()

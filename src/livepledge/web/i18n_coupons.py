@@ -22,4 +22,10 @@ COUPON_STRINGS: dict[str, tuple[str, str]] = {
     "coupon_threshold": ("满 ¥{threshold} 减 ¥{off}", "¥{off} off ¥{threshold}"),
     "coupon_no_threshold": ("无门槛 减 ¥{off}", "¥{off} off, no minimum"),
     "coupon_percent": ("{percent}% 折扣", "{percent}% off"),
+    "red_packet": ("红包", "Red packet"),
+    "red_packet_terms": ("¥{amount} 共 {shares} 份", "¥{amount} in {shares} shares"),
+    "red_packet_left": ("剩 {n} 份", "{n} left"),
+    "grab": ("抢", "Grab"),
+    "grabbed_amount": ("抢到 ¥{amount}", "You got ¥{amount}"),
+    "red_packet_closed": ("已结束", "Ended"),
 }

@@ -1,7 +1,8 @@
-// The live room's 领券 button and sheet: the coupons this session offers (GET
-// /api/v1/sessions/{id}/coupons), what is left of each and how many this viewer holds; a tap
-// claims one (POST /api/v1/coupons/{id}/claims, with an Idempotency-Key kept until answered,
-// so a retry after a network error never claims twice).
+// The live room's 领券 button and sheet: the session's open red packets (抢红包, GET
+// /api/v1/sessions/{id}/red-packets; a tap grabs a share, once per fan) and the coupons it
+// offers (GET /api/v1/sessions/{id}/coupons), what is left of each and how many this viewer
+// holds; a tap claims one (POST /api/v1/coupons/{id}/claims, with an Idempotency-Key kept until
+// answered, so a retry after a network error never claims twice).
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -12,6 +13,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const $ = (id) => document.getElementById(id);
   const keys = {};  // coupon id -> the key of a claim not yet answered
   let coupons = [];
+  let packets = [];
 
   function local(text) {
     const match = /^(.*?)\s?\/\s(?=[A-Za-z])(.*)$/s.exec(text || "");
@@ -42,18 +44,37 @@ document.addEventListener("DOMContentLoaded", () => {
       button);
   }
 
+  function packetRow(p) {
+    const open = p.status === "open" && p.remaining_shares > 0 && p.my_amount == null;
+    const label = p.my_amount != null ? LP.format("grabbed_amount", { amount: LP.yuan(p.my_amount) })
+      : open ? LP.t("grab") : LP.t("red_packet_closed");
+    const button = LP.el("button", { type: "button", class: open ? "primary" : "", "data-testid": "red-packet-grab",
+                                     onclick: () => grabPacket(p) }, label);
+    button.disabled = !open;
+    return LP.el("li", { class: "coupon-item red-packet", "data-testid": "red-packet" },
+      LP.el("div", { class: "coupon-terms" }, LP.el("b", {}, LP.t("red_packet")), " ",
+            LP.format("red_packet_terms", { amount: LP.yuan(p.total_amount), shares: p.shares })),
+      LP.el("div", { class: "muted small" }, LP.format("red_packet_left", { n: p.remaining_shares })),
+      button);
+  }
+
   function render() {
     const claimable = coupons.filter((c) => c.state === "open" && c.remaining > 0);
-    $("coupons-open").hidden = coupons.length === 0;
-    $("coupons-count").textContent = claimable.length ? String(claimable.length) : "";
+    const grabbable = packets.filter((p) => p.status === "open" && p.my_amount == null);
+    $("coupons-open").hidden = coupons.length === 0 && packets.length === 0;
+    const count = claimable.length + grabbable.length;
+    $("coupons-count").textContent = count ? String(count) : "";
+    $("red-packet-list").replaceChildren(...packets.map(packetRow));
     const list = $("coupon-list");
-    list.replaceChildren(...(coupons.length ? coupons.map(row)
+    list.replaceChildren(...(coupons.length || packets.length ? coupons.map(row)
       : [LP.el("li", { class: "muted" }, LP.t("no_room_coupons"))]));
   }
 
   async function load() {
     try {
       coupons = (await LP.api("GET", `/api/v1/sessions/${sessionId}/coupons`)).coupons;
+      packets = (await LP.api("GET", `/api/v1/sessions/${sessionId}/red-packets`))
+        .filter((p) => p.status === "open" || p.my_amount != null);
       render();
     } catch (error) { /* the room works without coupons */ }
   }
@@ -69,6 +90,15 @@ document.addEventListener("DOMContentLoaded", () => {
       if (error.status) delete keys[c.id];  // answered: a new press is a new claim
       LP.toast(local(error.message), true);
     }
+    await load();
+  }
+
+  async function grabPacket(p) {
+    if (!loggedIn) { location.href = `/login?next=${encodeURIComponent(location.pathname)}`; return; }
+    try {
+      const mine = await LP.api("POST", `/api/v1/red-packets/${p.id}/grabs`);
+      LP.toast(LP.format("grabbed_amount", { amount: LP.yuan(mine.amount) }));
+    } catch (error) { LP.toast(local(error.message), true); }
     await load();
   }
 
