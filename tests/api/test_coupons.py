@@ -202,3 +202,11 @@ async def test_the_room_page_has_the_coupon_button_and_sheet(app_client):
     assert 'id="coupons-open"' in page.text and 'id="coupon-sheet"' in page.text
     assert '<script src="/static/coupons.js" defer>' in page.text
     assert script.status_code == 200 and "/claims" in script.text
+
+
+async def test_a_coupon_targeted_at_fans_is_stored_but_not_claimable_yet(app_client):
+    world = await build_world(app_client, buyers=1)
+    coupon = (await create(world, min_fan_level=3)).json()
+    assert coupon["min_fan_level"] == 3
+    assert_problem(await claim(world, world.buyers[0], coupon["id"], "fan"), 403, "not_eligible")
+    assert (await shop_coupons(world))[0]["issued"] == 0
