@@ -85,6 +85,8 @@ async def test_paying_with_a_coupon_charges_less_and_uses_the_coupon(client):
     assert (body["amount"], body["paid_amount"], body["coupon_discount"]) == (
         2 * PRICE, 2 * PRICE - 1000, 1000)
     assert await charges(client, order["id"]) == [(2 * PRICE - 1000, None)]
+    assert [(t["step"], t["amount"], t.get("coupon_discount")) for t in body["timeline"]] == [
+        ("placed", 2 * PRICE, None), ("paid", 2 * PRICE - 1000, 1000)]
     row = await claim_row(client, claim_id)
     assert (row.status, row.order_id, row.discount) == ("used", order["id"], 1000)
     async with rt(client).db.read() as conn:

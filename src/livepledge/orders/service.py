@@ -332,7 +332,7 @@ async def get_order(db: Database, principal: Principal, order_id: int) -> dict[s
         view["compensated_total"] = sum(r["amount"] for r in refunds
                                         if r["reason"] == "compensation")
         view["timeline"] = [{**step, "at": step["at"].isoformat()} for step in rules.timeline(
-            row, refunded=view["refunded_total"])]
+            row, refunded=view["refunded_total"], paid=view["paid_amount"])]
         return view
 
 

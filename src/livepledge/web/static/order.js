@@ -20,6 +20,7 @@ const OrderPages = {
   stepText(step) {
     const parts = [LP.t("step_" + step.step)];
     if (step.step === "paid") parts.push(`¥${LP.yuan(step.amount)}`);
+    if (step.step === "paid" && step.coupon_discount) parts.push(LP.format("coupon_off", { amount: LP.yuan(step.coupon_discount) }));
     if (step.step === "shipped") parts.push(`${step.carrier} ${step.tracking_number}`);
     if (step.step === "cancelled") {
       parts.push(LP.t("cancelled_by_" + (step.by || "system")));
