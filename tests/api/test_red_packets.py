@@ -144,3 +144,31 @@ async def test_only_the_shop_funds_and_only_while_live_and_a_repeat_is_one_charg
     assert second.headers["idempotent-replayed"] == "true"
     assert await stored_packets(client) == 1
     assert_problem(await grab(w, w.buyers[0], 987654), 404, "not_found")
+
+
+async def test_a_coupon_red_packet_gives_coupons_and_returns_the_rest_to_the_budget(client):
+    w = await build_world(client, buyers=3)
+    now = datetime.now(UTC)
+    coupon = (await client.post(f"/api/v1/shops/{w.shop_id}/coupons", headers=auth(w.merchant),
+                                json={"title": "红包券", "kind": "no_threshold", "amount_off": 500,
+                                      "budget": 10, "claim_starts_at": now.isoformat(),
+                                      "claim_ends_at": (now + timedelta(days=2)).isoformat(),
+                                      "valid_days": 3})).json()
+    too_many = await fund(w, coupon_id=coupon["id"], shares=11)
+    assert_problem(too_many, 409, "sold_out")
+    packet = (await fund(w, coupon_id=coupon["id"], shares=3)).json()
+    assert (packet["kind"], packet["total_amount"], packet["shares"]) == ("coupon", 0, 3)
+    listed = await client.get(f"/api/v1/shops/{w.shop_id}/coupons", headers=auth(w.merchant))
+    assert listed.json()[0]["remaining"] == 7
+
+    first = (await grab(w, w.buyers[0], packet["id"])).json()
+    assert first["amount"] == 0 and first["claim_id"]
+    mine = await client.get("/api/v1/me/coupons?usable=true", headers=auth(w.buyers[0]))
+    assert [c["id"] for c in mine.json()] == [first["claim_id"]]
+    await settle(client)  # no cash to transfer: nothing is paid out
+    await settle(client, at=datetime.now(UTC) + timedelta(hours=24, seconds=1))
+    after = (await client.get(f"/api/v1/red-packets/{packet['id']}")).json()
+    assert after["status"] == "returned"
+    listed = await client.get(f"/api/v1/shops/{w.shop_id}/coupons", headers=auth(w.merchant))
+    assert (listed.json()[0]["remaining"], listed.json()[0]["issued"]) == (9, 1)
+    await assert_verified(client)

@@ -128,7 +128,8 @@ async def create_red_packet(session_id: int, body: RedPacketCreate, principal: P
     hours goes back to the shop."""
     packet, created = await red_packets.create(
         rt.db, rt.payments, principal, session_id, total=body.total_amount, shares=body.shares,
-        split_mode=body.split, key=idempotency_key, outcome=body.sandbox_outcome, now=rt.now())
+        split_mode=body.split, key=idempotency_key, outcome=body.sandbox_outcome, now=rt.now(),
+        coupon_id=body.coupon_id)
     return Response(orjson.dumps(packet), status_code=201, media_type="application/json",
                     headers={} if created else {"Idempotent-Replayed": "true"})
 

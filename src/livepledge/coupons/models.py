@@ -96,7 +96,9 @@ red_packets = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("shop_id", BigId, ForeignKey("shops.id"), nullable=False),
     Column("session_id", BigId, ForeignKey("live_sessions.id"), nullable=False),
-    Column("total_amount", BigInteger, nullable=False),  # fen
+    Column("kind", String(8), nullable=False),  # cash | coupon
+    Column("coupon_id", BigId, ForeignKey("coupons.id"), nullable=True),  # kind coupon
+    Column("total_amount", BigInteger, nullable=False),  # fen (0 for a coupon red packet)
     Column("shares", Integer, nullable=False),
     Column("split", String(8), nullable=False),  # even | random
     Column("seed", String(64), nullable=False),  # the random split's seed (shown once closed)
@@ -123,7 +125,8 @@ red_packet_grabs = Table(
     Column("red_packet_id", BigId, ForeignKey("red_packets.id"), nullable=False),
     Column("buyer_id", BigId, ForeignKey("users.id"), nullable=False),
     Column("position", Integer, nullable=False),
-    Column("amount", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),  # fen (0: a coupon)
+    Column("claim_id", BigId, ForeignKey("coupon_claims.id"), nullable=True),  # kind coupon
     Column("grabbed_at", UTCDateTime, nullable=False),
     # The transfer to the buyer (the `red_packet_payouts` consumer, idempotency key per grab).
     Column("payout_ref", String(128), nullable=True),

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from livepledge.accounts.service import Principal, access_shop
 from livepledge.coupons import rules
-from livepledge.coupons.models import red_packet_grabs, red_packets
+from livepledge.coupons.models import coupon_claims, coupons, red_packet_grabs, red_packets
 from livepledge.infra import deadlines
 from livepledge.infra.consumers import Event
 from livepledge.infra.db import Database, UnitOfWork, row_dict
@@ -51,10 +51,12 @@ async def _session(conn: Any, session_id: int) -> Any:
 
 async def create(db: Database, provider: PaymentProvider, principal: Principal,
                  session_id: int, *, total: int, shares: int, split_mode: str,
-                 key: str | None, outcome: str | None, now: datetime) -> tuple[dict[str, Any],
-                                                                               bool]:
+                 key: str | None, outcome: str | None, now: datetime,
+                 coupon_id: int | None = None) -> tuple[dict[str, Any], bool]:
     """Fund a red packet in a live session: the shop is charged `total` through the provider
-    (the Idempotency-Key makes a repeat return the same red packet, never a second charge)."""
+    (the Idempotency-Key makes a repeat return the same red packet, never a second charge).
+    With `coupon_id`: a coupon red packet, `shares` coupons of the shop's coupon taken from its
+    budget now, one to each of the first fans; nothing is charged."""
     if error := order_rules.idempotency_key_error(key):
         raise Problem("idempotency_key_missing" if not key else "validation_failed", error)
     assert key is not None
@@ -66,12 +68,17 @@ async def create(db: Database, provider: PaymentProvider, principal: Principal,
             red_packets.c.idempotency_key == key))).first()
     if existing is not None:
         return packet_view(existing), False
+    if coupon_id is not None:
+        total, split_mode = shares, "even"  # one coupon per share
     if error := rules.red_packet_error(total=total, shares=shares, split_mode=split_mode):
         raise Problem("validation_failed", error)
     if session.status != "live":
         raise Problem("invalid_transition", "只能在直播中发红包 / red packets go out only while "
                       "the session is live", session_status=session.status)
     shop_id = int(session.shop_id)
+    if coupon_id is not None:
+        return await _create_coupon_packet(db, principal, shop_id, session_id, coupon_id,
+                                           shares=shares, key=key, now=now), True
     charge = await provider.collect(shop_id=shop_id, amount=total,
                                     idempotency_key=f"red-packet:{key}", outcome=outcome)
     if not charge.succeeded:
@@ -82,7 +89,8 @@ async def create(db: Database, provider: PaymentProvider, principal: Principal,
     expires = now + timedelta(hours=rules.RED_PACKET_HOURS)
     async with db.write() as uow:
         packet_id = int((await uow.conn.execute(insert(red_packets).values(
-            shop_id=shop_id, session_id=session_id, total_amount=total, shares=shares,
+            shop_id=shop_id, session_id=session_id, kind="cash", coupon_id=None,
+            total_amount=total, shares=shares,
             split=split_mode, seed=seed, amounts=amounts, grabbed=0, status="open",
             idempotency_key=key, provider=charge.provider, funding_ref=charge.reference,
             returned_amount=None, created_at=now, expires_at=expires, closed_at=None,
@@ -95,6 +103,61 @@ async def create(db: Database, provider: PaymentProvider, principal: Principal,
         row = (await uow.conn.execute(select(red_packets).where(
             red_packets.c.id == packet_id))).one()
     return packet_view(row), True
+
+
+async def _create_coupon_packet(db: Database, principal: Principal, shop_id: int,
+                                session_id: int, coupon_id: int, *, shares: int, key: str,
+                                now: datetime) -> dict[str, Any]:
+    """Take `shares` coupons from the coupon's budget (`remaining >= shares`, in one
+    conditional update) for the red packet; the claim gate may still count them for a while
+    and is then corrected by the database (claims beyond the budget are refused there)."""
+    expires = now + timedelta(hours=rules.RED_PACKET_HOURS)
+    async with db.write() as uow:
+        coupon = (await uow.conn.execute(select(coupons).where(coupons.c.id == coupon_id))
+                  ).first()
+        if coupon is None or coupon.shop_id != shop_id:
+            raise Problem("validation_failed", f"优惠券不属于本店 / coupon {coupon_id} is not "
+                          "this shop's", errors=[{"field": "coupon_id", "message": "not found"}])
+        taken = (await uow.conn.execute(update(coupons).where(
+            coupons.c.id == coupon_id, coupons.c.status == "active",
+            coupons.c.remaining >= shares, coupons.c.claim_ends_at > now)
+            .values(remaining=coupons.c.remaining - shares))).rowcount
+        if taken != 1:
+            raise Problem("sold_out", "优惠券已结束或余量不足 / the coupon has ended or has fewer "
+                          f"than {shares} left", coupon_id=coupon_id)
+        packet_id = int((await uow.conn.execute(insert(red_packets).values(
+            shop_id=shop_id, session_id=session_id, kind="coupon", coupon_id=coupon_id,
+            total_amount=0, shares=shares, split="even", seed="", amounts=[0] * shares,
+            grabbed=0, status="open", idempotency_key=key, provider="", funding_ref="",
+            returned_amount=None, created_at=now, expires_at=expires, closed_at=None,
+            created_by=principal.user_id).returning(red_packets.c.id))).scalar_one())
+        await record_event(uow, "RedPacketFunded", now, shop_id=shop_id, session_id=session_id,
+                           payload={"red_packet_id": packet_id, "amount": 0, "shares": shares,
+                                    "coupon_id": coupon_id})
+        await deadlines.schedule(uow, EXPIRY_KIND, packet_id, expires, now)
+        row = (await uow.conn.execute(select(red_packets).where(
+            red_packets.c.id == packet_id))).one()
+    return packet_view(row)
+
+
+async def _issue_coupon(uow: UnitOfWork, packet: Any, buyer_id: int, now: datetime) -> int:
+    """The coupon of a coupon red packet's share, as the fan's claim (its budget was taken when
+    the red packet was funded)."""
+    coupon = (await uow.conn.execute(select(coupons).where(
+        coupons.c.id == packet.coupon_id))).one()
+    valid_from, valid_until = rules.validity(
+        claimed_at=now, valid_from=coupon.valid_from, valid_until=coupon.valid_until,
+        valid_days=coupon.valid_days)
+    claim_id = int((await uow.conn.execute(insert(coupon_claims).values(
+        coupon_id=coupon.id, buyer_id=buyer_id, shop_id=coupon.shop_id,
+        idempotency_key=f"red-packet-{packet.id}", claimed_at=now, valid_from=valid_from,
+        valid_until=valid_until, status="unused", order_id=None, discount=None, used_at=None)
+        .returning(coupon_claims.c.id))).scalar_one())
+    await record_event(uow, "CouponClaimed", now, shop_id=coupon.shop_id,
+                       session_id=packet.session_id,
+                       payload={"coupon_id": coupon.id, "claim_id": claim_id,
+                                "buyer_id": buyer_id, "red_packet_id": int(packet.id)})
+    return claim_id
 
 
 async def session_packets(db: Database, principal: Principal | None,
@@ -168,9 +231,12 @@ async def grab(db: Database, principal: Principal, packet_id: int, *,
                               "has ended", red_packet_id=packet_id)
             position = int(taken.grabbed) - 1
             amount = int(taken.amounts[position])
+            claim_id = None if packet.coupon_id is None else await _issue_coupon(
+                uow, packet, principal.user_id, now)
             grab_id = int((await uow.conn.execute(insert(red_packet_grabs).values(
                 red_packet_id=packet_id, buyer_id=principal.user_id, position=position,
-                amount=amount, grabbed_at=now, payout_ref=None, paid_at=None)
+                amount=amount, claim_id=claim_id, grabbed_at=now, payout_ref=None,
+                paid_at=None)
                 .returning(red_packet_grabs.c.id))).scalar_one())
             if taken.grabbed == taken.shares:
                 await uow.conn.execute(update(red_packets).where(red_packets.c.id == packet_id)
@@ -180,7 +246,8 @@ async def grab(db: Database, principal: Principal, packet_id: int, *,
                                session_id=packet.session_id,
                                payload={"red_packet_id": packet_id, "grab_id": grab_id,
                                         "buyer_id": principal.user_id, "position": position,
-                                        "amount": amount})
+                                        "amount": amount,
+                                        **({"claim_id": claim_id} if claim_id else {})})
             row = (await uow.conn.execute(select(red_packet_grabs).where(
                 red_packet_grabs.c.id == grab_id))).one()
     except IntegrityError:  # the same fan's concurrent grab won: answer with it
@@ -211,8 +278,8 @@ class RedPacketPayouts:
         row = (await uow.conn.execute(select(red_packet_grabs, red_packets.c.provider).join(
             red_packets, red_packets.c.id == red_packet_grabs.c.red_packet_id).where(
             red_packet_grabs.c.id == grab_id))).first()
-        if row is None or row.paid_at is not None:
-            return
+        if row is None or row.paid_at is not None or int(row.amount) == 0:
+            return  # paid already, or a coupon (no cash to transfer)
         paid = await self.provider.pay_buyer(buyer_id=int(row.buyer_id), amount=int(row.amount),
                                              idempotency_key=f"red-packet-grab:{grab_id}")
         await uow.conn.execute(update(red_packet_grabs).where(
@@ -237,9 +304,22 @@ class RedPacketExpires:
             red_packets.c.id == ref_id, red_packets.c.status == "open")
             .values(status="returned", closed_at=now)
             .returning(red_packets.c.grabbed, red_packets.c.amounts, red_packets.c.shop_id,
-                       red_packets.c.session_id))).first()
+                       red_packets.c.session_id, red_packets.c.coupon_id,
+                       red_packets.c.shares))).first()
         if closed is None:
             return "nothing to return"
+        if closed.coupon_id is not None:  # the coupons nobody grabbed go back to its budget
+            left_coupons = int(closed.shares) - int(closed.grabbed)
+            await uow.conn.execute(update(coupons).where(coupons.c.id == closed.coupon_id)
+                                   .values(remaining=coupons.c.remaining + left_coupons))
+            await uow.conn.execute(update(red_packets).where(red_packets.c.id == ref_id)
+                                   .values(returned_amount=0))
+            await record_event(uow, "RedPacketReturned", now, shop_id=closed.shop_id,
+                               session_id=closed.session_id,
+                               payload={"red_packet_id": ref_id, "amount": 0,
+                                        "shares": left_coupons,
+                                        "coupon_id": closed.coupon_id})
+            return f"returned {left_coupons} coupons"
         left = sum(int(a) for a in closed.amounts[int(closed.grabbed):])
         await uow.conn.execute(update(red_packets).where(red_packets.c.id == ref_id)
                                .values(returned_amount=left))

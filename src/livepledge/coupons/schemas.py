@@ -51,8 +51,13 @@ class CouponStatusChange(Strict):
 
 
 class RedPacketCreate(Strict):
-    total_amount: int = Field(ge=-(2**31), le=2**31 - 1,
-                              description="fen, charged to the shop through the provider")
+    total_amount: int = Field(default=0, ge=-(2**31), le=2**31 - 1,
+                              description="fen, charged to the shop through the provider "
+                                          "(a cash red packet)")
+    coupon_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
+                                  description="a coupon red packet: one of this shop's coupons, "
+                                              "one to each of the first `shares` fans "
+                                              "(total_amount and split are then ignored)")
     shares: int = Field(ge=-(2**31), le=2**31 - 1,
                         description="how many fans get a share (each at least 1 fen)")
     split: Literal["even", "random"] = Field(

@@ -28,4 +28,6 @@ COUPON_STRINGS: dict[str, tuple[str, str]] = {
     "grab": ("抢", "Grab"),
     "grabbed_amount": ("抢到 ¥{amount}", "You got ¥{amount}"),
     "red_packet_closed": ("已结束", "Ended"),
+    "coupon_packet_terms": ("优惠券 共 {shares} 张", "{shares} coupons"),
+    "grabbed_coupon": ("抢到优惠券，结算时可用", "You got a coupon: use it at checkout"),
 }

@@ -46,14 +46,17 @@ document.addEventListener("DOMContentLoaded", () => {
 
   function packetRow(p) {
     const open = p.status === "open" && p.remaining_shares > 0 && p.my_amount == null;
-    const label = p.my_amount != null ? LP.format("grabbed_amount", { amount: LP.yuan(p.my_amount) })
+    const coupon = p.kind === "coupon";
+    const label = p.my_amount != null
+      ? (coupon ? LP.t("grabbed_coupon") : LP.format("grabbed_amount", { amount: LP.yuan(p.my_amount) }))
       : open ? LP.t("grab") : LP.t("red_packet_closed");
     const button = LP.el("button", { type: "button", class: open ? "primary" : "", "data-testid": "red-packet-grab",
                                      onclick: () => grabPacket(p) }, label);
     button.disabled = !open;
     return LP.el("li", { class: "coupon-item red-packet", "data-testid": "red-packet" },
       LP.el("div", { class: "coupon-terms" }, LP.el("b", {}, LP.t("red_packet")), " ",
-            LP.format("red_packet_terms", { amount: LP.yuan(p.total_amount), shares: p.shares })),
+            coupon ? LP.format("coupon_packet_terms", { shares: p.shares })
+              : LP.format("red_packet_terms", { amount: LP.yuan(p.total_amount), shares: p.shares })),
       LP.el("div", { class: "muted small" }, LP.format("red_packet_left", { n: p.remaining_shares })),
       button);
   }
@@ -97,7 +100,8 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!loggedIn) { location.href = `/login?next=${encodeURIComponent(location.pathname)}`; return; }
     try {
       const mine = await LP.api("POST", `/api/v1/red-packets/${p.id}/grabs`);
-      LP.toast(LP.format("grabbed_amount", { amount: LP.yuan(mine.amount) }));
+      LP.toast(mine.claim_id ? LP.t("grabbed_coupon")
+        : LP.format("grabbed_amount", { amount: LP.yuan(mine.amount) }));
     } catch (error) { LP.toast(local(error.message), true); }
     await load();
   }
