@@ -24,6 +24,7 @@ from livepledge.compliance.api import router as compliance_router
 from livepledge.compliance.catalogue import get_catalogue
 from livepledge.config import Settings, get_settings
 from livepledge.config import apply as apply_settings
+from livepledge.coupons.api import router as coupons_router
 from livepledge.deps import build_runtime, close_runtime
 from livepledge.fans.api import pages as fans_pages
 from livepledge.fans.api import router as fans_router
@@ -100,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (accounts_router, catalog_router, live_router, orders_router,
                    compliance_router, audit_router, promises_router, notices_router,
                    aftersales_router, record_router, money_router, lottery_router,
-                   fans_router, pages_router, console_router, webhooks_router):
+                   coupons_router, fans_router, pages_router, console_router, webhooks_router):
         app.include_router(router)
     if settings.test_clock:  # tests and demos only; refused in production
         app.include_router(test_clock_router)

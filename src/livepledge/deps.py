@@ -19,6 +19,7 @@ from livepledge.accounts.service import Principal, authenticate
 from livepledge.aftersales.rules import Deadlines as CaseDeadlines
 from livepledge.aftersales.service import CaseDue
 from livepledge.config import Settings
+from livepledge.coupons import service as coupon_desk
 from livepledge.fans import service as fans
 from livepledge.infra.batching import BatchQueue
 from livepledge.infra.broker import Broker, InProcessBroker, RedisBroker
@@ -100,6 +101,7 @@ class Runtime:
     stop: Stop = field(default_factory=Stop)  # tells the background loops to end (stopping.py)
     metrics: Metrics = field(default_factory=Metrics)
     badges: fans.BadgeCache | None = None  # fan level beside chat (fans/service.py)
+    coupons: Any = None  # the coupon claim path (coupons/service.ClaimDesk)
 
     def now(self) -> datetime:
         return utcnow()
@@ -208,7 +210,8 @@ async def build_runtime(settings: Settings) -> Runtime:
         db, [OrderNotices(), PriceProtection(runtime.payments), ReservationNotices(),
              session_record.SessionRecorder(settings.record_salt),
              Ledger(auto_receive_days=settings.auto_receive_days),
-             LotteryNotices(), fans.FanPurchases(), WebhookFanout()],
+             LotteryNotices(), fans.FanPurchases(), WebhookFanout(),
+             coupon_desk.RedPacketPayouts(runtime.payments)],
         poll_seconds=settings.consumer_poll_seconds)
     runtime.log_key = session_record.load_log_key(
         settings.effective_record_key_file, name=settings.record_name,
@@ -228,13 +231,16 @@ async def build_runtime(settings: Settings) -> Runtime:
              CaseDue.kind: CaseDue(runtime.payments, runtime.aftersales),
              EscrowRelease.kind: EscrowRelease(commission_bp=settings.platform_commission_bp),
              LotteryDraw.kind: LotteryDraw(notifier), LotteryPrizes.kind: LotteryPrizes(),
-             McnSettle.kind: McnSettle()},
+             McnSettle.kind: McnSettle(),
+             coupon_desk.RedPacketExpires.kind: coupon_desk.RedPacketExpires()},
         poll_seconds=settings.deadline_poll_seconds)
     runtime.consumers.start()
     runtime.deadlines.start()
     await runtime.tokens.start()
     writer.start()
     chat_queue.start()
+    runtime.coupons = coupon_desk.build_desk(db, settings)
+    runtime.tasks += await coupon_desk.start_desk(runtime.coupons, settings, runtime.stop)
     runtime.tasks.append(asyncio.create_task(_sweep_forever(runtime), name="expiry-sweeper"))
     runtime.tasks.append(asyncio.create_task(_checkpoints_forever(runtime),
                                              name="record-checkpoints"))
@@ -358,6 +364,8 @@ async def close_runtime(runtime: Runtime) -> None:
     await runtime.rooms.close()
     await runtime.writer.close()
     await runtime.chat.queue.close()
+    if runtime.coupons is not None:
+        await coupon_desk.close_desk(runtime.coupons)
     await runtime.gate.close()
     await runtime.tokens.close()
     await runtime.broker.close()

@@ -3,6 +3,7 @@
 from livepledge.accounts import models as accounts_models  # noqa: F401
 from livepledge.aftersales import models as aftersales_models  # noqa: F401
 from livepledge.catalog import models as catalog_models  # noqa: F401
+from livepledge.coupons import models as coupons_models  # noqa: F401
 from livepledge.fans import models as fans_models  # noqa: F401
 from livepledge.infra import models as infra_models  # noqa: F401
 from livepledge.infra.db import metadata

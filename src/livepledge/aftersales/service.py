@@ -75,9 +75,11 @@ async def _refund(uow: UnitOfWork, provider: PaymentProvider, case: Any, amount:
     charge = (await conn.execute(select(payments).where(
         payments.c.order_id == case.order_id, payments.c.amount > 0,
         payments.c.status == "succeeded"))).first()
-    order = (await conn.execute(select(orders).where(orders.c.id == case.order_id))).one()
-    pay = min(amount, int(order.amount) - await _refunded(conn, case.order_id))
-    if charge is None or pay <= 0:
+    if charge is None:
+        return 0
+    # What is left of what the buyer paid (a coupon makes it less than the order's amount).
+    pay = min(amount, int(charge.amount) - await _refunded(conn, case.order_id))
+    if pay <= 0:
         return 0
     faults.hit("aftersales.before_provider_refund")
     refund = await provider.refund(reference=charge.provider_ref, amount=pay,
@@ -111,7 +113,8 @@ async def _settle(uow: UnitOfWork, provider: PaymentProvider, case: Any, amount:
         await uow.conn.execute(update(orders).where(orders.c.id == case.order_id).values(
             returned_quantity=orders.c.returned_quantity + case.quantity))
     if case.type == "refund_only" and case.reason == "not_shipped" and \
-            await _refunded(uow.conn, case.order_id) >= int(order.amount):
+            await _refunded(uow.conn, case.order_id) >= await orders_service.paid_amount(
+                uow.conn, order):
         await orders_service.do_close_refunded(uow, order, now)  # nothing left to ship
     await _entry(uow, case.id, now, actor, None, "refunded", outcome, amount=paid,
                  awarded=awarded, step=step)
@@ -127,7 +130,8 @@ async def open_case(db: Database, provider: PaymentProvider, principal: Principa
         order = await orders_service.access_order(uow.conn, principal, order_id)
         if order.buyer_id != principal.user_id:
             raise Problem("forbidden", "只能为自己的订单申请售后 / only the buyer opens a case")
-        refundable = int(order.amount) - await _refunded(uow.conn, order_id)
+        refundable = await orders_service.paid_amount(uow.conn, order) - await _refunded(
+            uow.conn, order_id)
         kept = int(order.quantity) - int(order.returned_quantity or 0)
         quantity = kept if quantity is None else quantity
         amount = refundable if amount is None else amount

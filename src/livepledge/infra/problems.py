@@ -59,6 +59,8 @@ STATUS_BY_CODE: dict[str, tuple[int, str]] = {
     "insufficient_balance": (409, "可提现余额不足 / Not enough available balance"),
     "deposit_required": (409, "保证金不足 / Deposit below the minimum"),
     "lottery_closed": (409, "抽奖不在参与时间内 / The lottery is not open for entries"),
+    "claim_closed": (409, "不在领券时间内 / Coupon not open for claiming"),
+    "coupon_not_usable": (409, "优惠券不可用于该订单 / Coupon cannot be used on this order"),
     "already_entered": (409, "已参与该抽奖 / Already entered this lottery"),
     "not_eligible": (403, "不满足参与条件 / Entry conditions not met"),
     "compliance_blocked": (409, "未通过合规检查 / Blocked by compliance check"),

@@ -211,7 +211,8 @@ async def pay(order_id: int, principal: PrincipalDep, rt: RuntimeDep,
     return await service.pay(rt.db, rt.payments, rt.notifier, principal, order_id,
                              outcome=body.sandbox_outcome if body else None, now=rt.now(),
                              address_id=body.address_id if body else None,
-                             cooling_off_minutes=body.cooling_off_minutes if body else None)
+                             cooling_off_minutes=body.cooling_off_minutes if body else None,
+                             claim_id=body.claim_id if body else None)
 
 
 @router.post("/orders/{order_id}/ship", responses=errors(409))

@@ -55,6 +55,11 @@ class PaymentProvider(Protocol):
         platform to the merchant, the same key giving the same transfer (never two)."""
         ...
 
+    async def pay_buyer(self, *, buyer_id: int, amount: int, idempotency_key: str) -> Charge:
+        """Transfer money to a buyer that is not a refund of an order (a red packet share):
+        the same key giving the same transfer (never two)."""
+        ...
+
 
 class SandboxProvider:
     """Settles at once. `outcome="decline"` simulates a declined card.
@@ -136,6 +141,14 @@ class SandboxProvider:
         if key not in self._refunds:
             self.payout_calls += 1
             self._refunds[key] = Charge(self.name, f"sbp_{secrets.token_hex(10)}", amount, True)
+        return self._refunds[key]
+
+
+    async def pay_buyer(self, *, buyer_id: int, amount: int, idempotency_key: str) -> Charge:
+        key = f"buyer:{buyer_id}:{idempotency_key}"
+        if key not in self._refunds:
+            self._refunds[key] = Charge(self.name, f"sbb_{secrets.token_hex(10)}", amount, True)
+            self._write("transfer", key, self._refunds[key])
         return self._refunds[key]
 
 

@@ -135,14 +135,18 @@ def staff_address(address: dict[str, str] | None) -> dict[str, str] | None:
     return {**address, "phone": mask_phone(address["phone"])}
 
 
-def timeline(order: Any, *, refunded: int) -> list[dict[str, Any]]:
-    """What happened to an order, in order: placed, paid, address set or changed, shipped,
-    received, cancelled (by whom, why, what was refunded) or expired. `order` is the stored row;
-    times stay UTC (pages show them in Asia/Shanghai)."""
+def timeline(order: Any, *, refunded: int, paid: int | None = None) -> list[dict[str, Any]]:
+    """What happened to an order, in order: placed, paid (`paid`: what was charged, less than
+    the amount with a coupon), address set or changed, shipped, received, cancelled (by whom,
+    why, what was refunded) or expired. `order` is the stored row; times stay UTC (pages show
+    them in Asia/Shanghai)."""
     steps: list[dict[str, Any]] = [{"step": "placed", "at": order.created_at,
                                     "amount": order.amount}]
     if order.paid_at is not None:
-        steps.append({"step": "paid", "at": order.paid_at, "amount": order.amount})
+        steps.append({"step": "paid", "at": order.paid_at,
+                      "amount": order.amount if paid is None else paid,
+                      **({"coupon_discount": order.amount - paid}
+                         if paid is not None and paid < order.amount else {})})
     if order.address_set_at is not None and order.address_set_at != order.paid_at:
         steps.append({"step": "address_changed", "at": order.address_set_at})
     if order.shipped_at is not None:

@@ -23,6 +23,10 @@ class PayRequest(Strict):
         description="a cooling-off period (冷静期) for this order: not shipped before it ends, "
                     "cancellable by me with one tap for a full refund until then; 0: none; "
                     "omitted: my account's setting")
+    claim_id: int | None = Field(
+        default=None, ge=1, le=2**63 - 1,
+        description="one of my claimed coupons of this order's shop to apply (GET "
+                    "/api/v1/me/coupons?usable=true); the charge is the amount less its discount")
 
 
 class ShipRequest(Strict):

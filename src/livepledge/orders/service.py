@@ -18,6 +18,7 @@ from livepledge.accounts.models import shops, users
 from livepledge.accounts.service import Principal, access_shop
 from livepledge.aftersales.models import cases
 from livepledge.catalog.models import product_images, products, skus
+from livepledge.coupons import service as coupons
 from livepledge.infra import clock, deadlines
 from livepledge.infra.db import Database, UnitOfWork
 from livepledge.infra.events import record_event
@@ -298,6 +299,15 @@ def order_view(row: Any, principal: Principal) -> dict[str, Any]:
     return view
 
 
+async def paid_amount(conn: AsyncConnection, order: Any) -> int:
+    """What the buyer actually paid for the order: its succeeded charge (less than the order's
+    amount when a coupon was applied); the order's amount while nothing was charged."""
+    charged = (await conn.execute(select(payments.c.amount).where(
+        payments.c.order_id == order.id, payments.c.amount > 0,
+        payments.c.status == "succeeded"))).scalar()
+    return int(order.amount) if charged is None else int(charged)
+
+
 async def _refunded(conn: AsyncConnection, order_id: int) -> int:
     """What was given back of the buyer's payment (compensation is paid on top, not counted)."""
     total = (await conn.execute(select(func.coalesce(func.sum(payments.c.amount), 0)).where(
@@ -315,11 +325,14 @@ async def get_order(db: Database, principal: Principal, order_id: int) -> dict[s
         refunds = await refunds_of(conn, order_id)
         view["cases"] = await order_cases(conn, order_id)
         view["refunds"] = refunds
+        view["paid_amount"] = await paid_amount(conn, row) if row.paid_at else None
+        view["coupon_discount"] = int(row.amount) - view["paid_amount"] \
+            if view["paid_amount"] is not None else 0
         view["refunded_total"] = sum(r["amount"] for r in refunds if r["reason"] != "compensation")
         view["compensated_total"] = sum(r["amount"] for r in refunds
                                         if r["reason"] == "compensation")
         view["timeline"] = [{**step, "at": step["at"].isoformat()} for step in rules.timeline(
-            row, refunded=view["refunded_total"])]
+            row, refunded=view["refunded_total"], paid=view["paid_amount"])]
         return view
 
 
@@ -419,9 +432,12 @@ async def _move(uow: UnitOfWork, order: Any, action: str, now: datetime,
 async def pay(db: Database, provider: PaymentProvider, notifier: Notifier, principal: Principal,
               order_id: int, *, outcome: str | None, now: datetime,
               address_id: int | None = None,
-              cooling_off_minutes: int | None = None) -> dict[str, Any]:
+              cooling_off_minutes: int | None = None,
+              claim_id: int | None = None) -> dict[str, Any]:
     """Pay an unpaid order and ship it to the chosen address (default: the buyer's default
-    address), whose copy the order keeps. No address, no charge."""
+    address), whose copy the order keeps. No address, no charge. With `claim_id`, one of the
+    buyer's claimed coupons of the order's shop is applied: the charge is the order's amount
+    less the discount, and the coupon is used in the payment's transaction (docs/fans.md)."""
     async with db.read() as conn:
         order = await access_order(conn, principal, order_id)
     if order.buyer_id != principal.user_id:
@@ -440,8 +456,13 @@ async def pay(db: Database, provider: PaymentProvider, notifier: Notifier, princ
         address = await accounts.address_copy(conn, principal, address_id)
         if cooling_off_minutes is None:
             cooling_off_minutes = await accounts.cooling_off_minutes(conn, principal.user_id)
-    charge = await provider.charge(order_id=order.id, amount=order.amount,
-                                   buyer_id=order.buyer_id, idempotency_key=f"order-{order.id}",
+        applied = None if claim_id is None else await coupons.check_coupon_for_order(
+            conn, principal, claim_id, order, now)
+    payable = int(order.amount) - (applied.discount if applied else 0)
+    charge = await provider.charge(order_id=order.id, amount=payable,
+                                   buyer_id=order.buyer_id,
+                                   idempotency_key=f"order-{order.id}" if applied is None
+                                   else f"order-{order.id}-coupon-{applied.claim_id}",
                                    outcome=outcome)
     if not charge.succeeded:
         raise Problem("payment_failed", f"支付失败：{charge.message}", provider=charge.provider)
@@ -461,9 +482,13 @@ async def pay(db: Database, provider: PaymentProvider, notifier: Notifier, princ
             await uow.conn.execute(insert(payments).values(
                 order_id=order_id, provider=charge.provider, provider_ref=charge.reference,
                 amount=charge.amount, status="succeeded", created_at=now))
+            if applied is not None:
+                await coupons.do_use_claim(uow, applied, current, now)
             await record_event(uow, "OrderPaid", now, shop_id=order.shop_id,
                                session_id=order.session_id, order_id=order_id,
-                               payload={"amount": charge.amount, "provider": charge.provider})
+                               payload={"amount": charge.amount, "provider": charge.provider,
+                                        **({"coupon_discount": applied.discount,
+                                            "claim_id": applied.claim_id} if applied else {})})
             if hours := shipping_hours(current.snapshot):  # a promised shipping time runs
                 await deadlines.schedule(uow, ShipBy.kind, order_id,
                                          now + timedelta(hours=hours), now, {"hours": hours})
@@ -606,8 +631,9 @@ async def cancel(db: Database, provider: PaymentProvider, gate: StockGate, notif
                 await uow.conn.execute(insert(payments).values(
                     order_id=order_id, provider=refund.provider, provider_ref=refund.reference,
                     amount=-left, status="succeeded", created_at=now, reason="order_cancelled"))
+            await coupons.do_return_claim(uow, current, now)
             if by_merchant and reason_code != "buyer_asked":
-                compensated = policy.amount(int(current.amount))
+                compensated = policy.amount(await paid_amount(uow.conn, current))
                 await do_compensate(uow, provider, current, amount=compensated,
                                     cause="merchant_cancel", key=f"cancel:{order_id}", now=now,
                                     details={"code": reason_code})
@@ -648,12 +674,14 @@ async def do_close_refunded(uow: UnitOfWork, order: Any, now: datetime) -> None:
         "closed_at": now, "cancel_reason": "仅退款（未发货）/ refunded before shipping",
         "cancelled_by": "buyer"})
     await do_return_units(uow, order, now)
+    await coupons.do_return_claim(uow, order, now)
     await deadlines.cancel(uow, ShipBy.kind, int(order.id), now)
     await deadlines.cancel(uow, CoolingOffEnds.kind, int(order.id), now)
     await record_event(uow, "OrderCancelled", now, shop_id=order.shop_id,
                        session_id=order.session_id, order_id=order.id,
                        payload={"by": "buyer", "reason": "refund before shipping", "code": None,
-                                "was": order.status, "refunded": int(order.amount),
+                                "was": order.status,
+                                "refunded": await paid_amount(uow.conn, order),
                                 # the refund itself was the case's (CaseRefunded)
                                 "refund_paid": 0, "compensated": 0})
 
@@ -684,7 +712,7 @@ class ShipBy:
         order = (await uow.conn.execute(select(orders).where(orders.c.id == ref_id))).first()
         if order is None or order.status != "paid":
             return f"nothing due: {order.status if order else 'no order'}"
-        amount = self.policy.amount(int(order.amount))
+        amount = self.policy.amount(await paid_amount(uow.conn, order))
         await do_compensate(uow, self.provider, order, amount=amount, cause="late_shipment",
                             key=f"late:{ref_id}", now=now,
                             details={"hours": payload.get("hours")})

@@ -88,7 +88,7 @@ MONEY_CHUNK = 10_000
 async def _money(conn: AsyncConnection, order_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Per order: the charge to refund against, all refunds so far, price-protection refunds."""
     money: dict[int, dict[str, Any]] = {
-        i: {"charge": None, "refunded": 0, "protected": 0} for i in order_ids}
+        i: {"charge": None, "paid": 0, "refunded": 0, "protected": 0} for i in order_ids}
     rows = []
     # in chunks: PostgreSQL takes at most 32,767 parameters in one statement (100,000
     # protected orders of one SKU is the benchmark's case)
@@ -100,6 +100,7 @@ async def _money(conn: AsyncConnection, order_ids: list[int]) -> dict[int, dict[
         entry = money[int(r.order_id)]
         if r.amount > 0:
             entry["charge"] = r.provider_ref
+            entry["paid"] = int(r.amount)
         elif r.reason != "compensation":  # compensation is paid on top of the payment
             entry["refunded"] += -int(r.amount)
             if r.reason == "price_protection":
@@ -130,7 +131,8 @@ async def sweep(uow: UnitOfWork, provider: PaymentProvider, offer: Offer, event:
             unit_price=int(order.unit_price), offer_price=offer.price,
             quantity=int(order.quantity),
             returned=int(order.returned_quantity or 0), already=entry["protected"],
-            refunded_total=entry["refunded"], amount=int(order.amount))
+            refunded_total=entry["refunded"], amount=entry["paid"],
+            discount=int(order.amount) - entry["paid"])
         if amount <= 0 or entry["charge"] is None:
             continue
         refund = await provider.refund(reference=entry["charge"], amount=amount,

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from livepledge.coupons import rules as coupon_rules
+
 KINDS = ("price_protection", "gift", "shipping_deadline", "counterfeit_compensation",
          "warranty", "no_reason_return", "commitment")
 SCOPES = ("shop", "product", "sku", "lineup_item")
@@ -244,9 +246,18 @@ def in_protection_window(paid_at: datetime, days: int, offered_at: datetime) -> 
 
 
 def protection_refund(*, unit_price: int, offer_price: int, quantity: int, returned: int,
-                      already: int, refunded_total: int, amount: int) -> int:
+                      already: int, refunded_total: int, amount: int, discount: int = 0) -> int:
     """What a price drop adds to an order's price-protection refunds: the difference × the
     units kept, less what earlier drops already refunded (successive drops refund only the new
-    increment), never making the order's refunds exceed what was paid, never negative."""
-    target = max(0, unit_price - offer_price) * max(0, quantity - returned)
+    increment), never making the order's refunds exceed what was paid (`amount`), never
+    negative. With a coupon (`discount`), each unit's difference is from what was paid for it
+    (the discount split over the units pro rata, coupons/rules.py), so an offer above what the
+    buyer paid refunds nothing."""
+    kept = max(0, quantity - returned)
+    if discount:
+        paid = coupon_rules.paid_per_unit(unit_price=unit_price, quantity=quantity,
+                                          discount=discount)
+        target = sum(max(0, p - offer_price) for p in paid[:kept])
+        return max(0, min(target - already, amount - refunded_total))
+    target = max(0, unit_price - offer_price) * kept
     return max(0, min(target - already, amount - refunded_total))

@@ -19,7 +19,8 @@ DEFAULT_PROVIDER = "sandbox"
 # Events that may move money; the others never make a posting.
 POSTED = frozenset({"OrderPaid", "OrderCancelled", "PriceProtectionRefunded", "CaseRefunded",
                     "OrderCompensated", "EscrowReleased", "DepositToppedUp", "PayoutPaid",
-                    "SlotFeePaid", "McnFeePaid", "McnContractSettled"})
+                    "SlotFeePaid", "McnFeePaid", "McnContractSettled",
+                    "RedPacketFunded", "RedPacketSharePaid", "RedPacketReturned"})
 REFUNDS = frozenset({"OrderCancelled", "PriceProtectionRefunded", "CaseRefunded"})
 
 
@@ -37,6 +38,11 @@ def available(shop_id: int) -> str:
 
 def deposit(shop_id: int) -> str:
     return f"shop:{shop_id}:deposit"
+
+
+def red_packets(shop_id: int) -> str:
+    """Cash a shop put into red packets not yet grabbed (docs/fans.md, "Red packets")."""
+    return f"shop:{shop_id}:red_packets"
 
 
 COMMISSION_REVENUE = "platform:commission_revenue"
@@ -159,27 +165,41 @@ def post(fact: Fact, order: OrderMoney | None, *,
         return _refund(fact, order, amount)
     if fact.type == "OrderCompensated":
         return _compensated(fact, order, amount, deposit_held)
+    return _shop_money(fact, amount), order
+
+
+def _shop_money(fact: Fact, amount: int) -> Transaction | None:
+    """Money that is no order's: deposits, payouts, slot and MCN fees, red packets."""
     shop_id = int(fact.shop_id or 0)
     provider = str(fact.payload.get("provider") or DEFAULT_PROVIDER)
     if fact.type == "DepositToppedUp":
         return _tx(fact, shop_id, [Line(clearing(provider), amount),
-                                   Line(deposit(shop_id), -amount)]), order
+                                   Line(deposit(shop_id), -amount)])
     if fact.type == "SlotFeePaid":  # the shop pays an anchor's or agency's 坑位费
         return _tx(fact, shop_id, [Line(clearing(provider), amount),
-                                   Line(party(int(fact.payload["party_id"])), -amount)]), order
+                                   Line(party(int(fact.payload["party_id"])), -amount)])
     if fact.type == "McnFeePaid":  # into the contract's escrow until its ROI is known
         return _tx(fact, shop_id, [
             Line(clearing(provider), amount),
-            Line(contract_escrow(int(fact.payload["contract_id"])), -amount)]), order
+            Line(contract_escrow(int(fact.payload["contract_id"])), -amount)])
     if fact.type == "McnContractSettled":
         to_agency = int(fact.payload["to_agency"])
         return _tx(fact, shop_id, [
             Line(contract_escrow(int(fact.payload["contract_id"])), amount),
             Line(party(int(fact.payload["agency_id"])), -to_agency),
-            Line(available(shop_id), -(amount - to_agency))]), order
+            Line(available(shop_id), -(amount - to_agency))])
+    if fact.type == "RedPacketFunded":  # the shop paid the red packet in
+        return _tx(fact, shop_id, [Line(clearing(provider), amount),
+                                   Line(red_packets(shop_id), -amount)])
+    if fact.type == "RedPacketSharePaid":  # a fan's share, transferred to the fan
+        return _tx(fact, shop_id, [Line(red_packets(shop_id), amount),
+                                   Line(clearing(provider), -amount)])
+    if fact.type == "RedPacketReturned":  # not grabbed in time: back to the shop's balance
+        return _tx(fact, shop_id, [Line(red_packets(shop_id), amount),
+                                   Line(available(shop_id), -amount)])
     # PayoutPaid
     return _tx(fact, shop_id, [Line(available(shop_id), amount),
-                               Line(clearing(provider), -amount)]), order
+                               Line(clearing(provider), -amount)])
 
 
 def _paid(fact: Fact, order: OrderMoney | None,

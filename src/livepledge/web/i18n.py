@@ -208,6 +208,7 @@ STRINGS: dict[str, tuple[str, str]] = {
 
 # the live room and the upcoming-lives page (kept in their own module)
 from livepledge.web.i18n_cases import CASE_STRINGS  # noqa: E402
+from livepledge.web.i18n_coupons import COUPON_STRINGS  # noqa: E402
 from livepledge.web.i18n_fans import FAN_STRINGS  # noqa: E402
 from livepledge.web.i18n_lottery import LOTTERY_STRINGS  # noqa: E402
 from livepledge.web.i18n_room import ROOM_STRINGS  # noqa: E402
@@ -216,6 +217,7 @@ STRINGS.update(ROOM_STRINGS)
 STRINGS.update(LOTTERY_STRINGS)
 STRINGS.update(CASE_STRINGS)
 STRINGS.update(FAN_STRINGS)
+STRINGS.update(COUPON_STRINGS)
 
 
 def pick_lang(query_lang: str | None, cookie_lang: str | None, _accept: str | None) -> str:

@@ -20,6 +20,7 @@ const OrderPages = {
   stepText(step) {
     const parts = [LP.t("step_" + step.step)];
     if (step.step === "paid") parts.push(`¥${LP.yuan(step.amount)}`);
+    if (step.step === "paid" && step.coupon_discount) parts.push(LP.format("coupon_off", { amount: LP.yuan(step.coupon_discount) }));
     if (step.step === "shipped") parts.push(`${step.carrier} ${step.tracking_number}`);
     if (step.step === "cancelled") {
       parts.push(LP.t("cancelled_by_" + (step.by || "system")));
@@ -82,6 +83,7 @@ async function checkoutPage(root) {
   let order = await LP.api("GET", `/api/v1/orders/${orderId}`);
   let chosen = null;
   let timer = null;
+  let usable = [];  // my claimed coupons that apply to this order, with their discount
   const $ = (id) => document.getElementById(id);
   const state = (message) => { $("checkout-state").hidden = false; $("checkout-state").textContent = message; };
 
@@ -113,11 +115,31 @@ async function checkoutPage(root) {
     }, () => { holder.hidden = true; holder.replaceChildren(); }));
     holder.hidden = false;
   };
+  const renderCoupons = async () => {
+    const select = $("coupon-choice");
+    select.replaceChildren(LP.el("option", { value: "" }, LP.t("no_coupon")));
+    usable = order.status === "pending_payment"
+      ? await LP.api("GET", `/api/v1/orders/${orderId}/coupons`) : [];
+    for (const c of usable) {
+      select.append(LP.el("option", { value: String(c.id) },
+        LP.format("coupon_option", { title: c.title, amount: LP.yuan(c.discount_on_order) })));
+    }
+    if (usable.length) select.value = String(usable[0].id);  // the best one, as shops do
+    $("coupon-note").textContent = usable.length ? "" : LP.t("no_usable_coupons");
+    select.disabled = !usable.length;
+  };
   const render = () => {
+    const pending = order.status === "pending_payment";
     $("summary-body").replaceChildren(OrderPages.summary(order));
     $("checkout-promises").replaceChildren(...OrderPages.promises(order.promises, false));
-    $("amount-due").textContent = `¥${LP.yuan(order.amount)}`;
-    const pending = order.status === "pending_payment";
+    const coupon = usable.find((c) => String(c.id) === $("coupon-choice").value);
+    const due = order.status === "pending_payment" && coupon ? coupon.payable
+      : (order.paid_amount ?? order.amount);
+    const off = order.amount - due;
+    $("amount-due").textContent = `¥${LP.yuan(due)}`;
+    $("amount-discount").hidden = off <= 0;
+    $("amount-discount").textContent = off > 0 ? LP.format("coupon_off", { amount: LP.yuan(off) }) : "";
+    $("coupons").hidden = !pending && !(order.coupon_discount > 0);
     $("pay-now").hidden = $("cancel-order").hidden = !pending;
     $("new-address").hidden = !pending;
     if (timer) clearInterval(timer);
@@ -135,17 +157,20 @@ async function checkoutPage(root) {
   };
 
   $("new-address").addEventListener("click", openForm);
+  $("coupon-choice").addEventListener("change", () => render());
   $("pay-now").addEventListener("click", async () => {
     $("pay-now").disabled = true;
     try {
       const cooling = $("cooling-off").value;
       const body = { address_id: chosen };
       if (cooling !== "") body.cooling_off_minutes = Number(cooling);
+      if ($("coupon-choice").value) body.claim_id = Number($("coupon-choice").value);
       order = await LP.api("POST", `/api/v1/orders/${orderId}/pay`, body);
       LP.toast(LP.t("payment_done"));
     } catch (error) {
       LP.toast(error.message, true);
       order = await LP.api("GET", `/api/v1/orders/${orderId}`);
+      try { await renderCoupons(); } catch (e) { usable = []; }
     }
     render();
     renderAddresses();
@@ -160,6 +185,7 @@ async function checkoutPage(root) {
     const mine = await LP.api("GET", "/api/v1/me/cooling-off");
     $("cooling-off").value = String(mine.minutes || 0);
   } catch (error) { /* the choice stays at "none" */ }
+  try { await renderCoupons(); } catch (error) { usable = []; }
   render();
   if (order.status === "pending_payment") await renderAddresses();
   else $("ship-to").hidden = true;
