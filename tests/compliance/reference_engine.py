@@ -1,6 +1,8 @@
 """A frozen copy of compliance/engine.py as it was before the speed work of issue #16 item 1:
 the reference the optimised engine is compared with on random texts
-(test_engine_equivalence.py). Do not edit: it defines the findings expected."""
+(test_engine_equivalence.py). Do not edit: it defines the findings expected. (One adaptation:
+the automaton's values became key ids, so `_scan` reads a key's length and entries from
+`catalogue.keys`.)"""
 
 from __future__ import annotations
 
@@ -545,7 +547,8 @@ def _scan(catalogue: Catalogue, norm: str, applicable: frozenset[int]
     than a line without any."""
     candidates: list[tuple[int, int, int, str]] = []
     shields: list[tuple[int, int, int]] = []
-    for end, (length, entries) in catalogue.automaton.iter(norm):
+    for end, key_id in catalogue.automaton.iter(norm):
+        length, entries = catalogue.keys[key_id]
         for kind, rule_index, key in entries:
             if rule_index in applicable:
                 if kind == SHIELD:

@@ -19,6 +19,7 @@ import hashlib
 import random
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from livepledge.compliance import engine
 from livepledge.compliance.catalogue import CATEGORIES, CONTEXTS, get_catalogue
 from livepledge.compliance.engine import check
 from livepledge.compliance.facts import Facts
@@ -205,6 +207,39 @@ def test_short_texts_match_the_reference_engine(pieces, category, context, facts
        st.sampled_from(CONTEXTS), _FACTS)
 def test_long_texts_match_the_reference_engine(pieces, category, context, facts):
     _same_as_reference("".join(pieces), category, context, facts)
+
+
+@contextmanager
+def _long_text(threshold: int):
+    """Force the engine's choice between the short-text and the long-text path."""
+    saved = engine._LONG_TEXT
+    engine._LONG_TEXT = threshold
+    try:
+        yield
+    finally:
+        engine._LONG_TEXT = saved
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=60), st.sampled_from(CATEGORIES),
+       st.sampled_from(CONTEXTS), _FACTS)
+def test_both_paths_match_the_reference_engine(pieces, category, context, facts):
+    text = "".join(pieces)
+    for threshold in (0, 10**9):  # always the long-text path; always the short-text one
+        with _long_text(threshold):
+            _same_as_reference(text, category, context, facts)
+
+
+def test_the_automaton_reports_the_matches_ending_at_one_position_longest_first():
+    # the long-text path keeps the longest candidate of each family at each end on this order
+    catalogue = get_catalogue()
+    for text in (adversarial_text(catalogue, 30_000, 5),
+                 noisy_text(catalogue, 30_000, 5, emoji_words=False)):
+        matches = list(catalogue.automaton.iter(text))
+        lengths = [catalogue.keys[key_id][0] for _, key_id in matches]
+        for i in range(1, len(matches)):
+            if matches[i][0] == matches[i - 1][0]:
+                assert lengths[i] < lengths[i - 1]
 
 
 def _record() -> None:
