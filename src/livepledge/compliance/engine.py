@@ -231,6 +231,21 @@ class _Hit:
             self._sentence = self.sentence_before + matched + self.sentence_after
         return self._sentence
 
+    def sentence_span(self) -> tuple[int, int]:
+        """Where `sentence` lies in `norm`, as [start, end): the sentence is the folded text from
+        the start of sentence_before to the end of sentence_after with NOISE, WEAK and QUOTE
+        taken out, which is one stretch of `norm`; no string is built."""
+        view, ostart, oend = self.view, self.ostart, self.oend
+        folded = view.folded
+        start = ostart - _SENTENCE_CHARS if ostart > _SENTENCE_CHARS else 0
+        cut = folded.rfind(SENTENCE_END, start, ostart)
+        if cut >= 0:
+            start = cut + 1
+        end = folded.find(SENTENCE_END, oend, oend + _SENTENCE_CHARS)
+        if end < 0:
+            end = oend + _SENTENCE_CHARS
+        return view.norm_offset(start), view.norm_offset(end)
+
 
 # [start, end, rule, severity, note]: a finding before overlaps are resolved (a list: merging
 # widens its span in place).
@@ -242,10 +257,16 @@ _Found = list[Any]
 def _in_sentence(hit: _Hit, pattern: re.Pattern[str] | None) -> bool:
     """`pattern` (literal words, no anchors) occurs in the sentence around the hit.
 
-    The sentence is a stretch of `norm`, so it is built only when `norm` has a match at all.
+    The sentence is a stretch of `norm`, so it is looked at only when `norm` has a match at all,
+    and then searched in place (`search(norm, start, end)` finds what a search of the sentence
+    would for a pattern without anchors, lookbehinds or word boundaries).
     """
-    return (pattern is not None and hit.view.anywhere(pattern)
-            and pattern.search(hit.sentence) is not None)
+    if pattern is None or not hit.view.anywhere(pattern):
+        return False
+    if hit._sentence is not None:
+        return pattern.search(hit._sentence) is not None
+    start, end = hit.sentence_span()
+    return pattern.search(hit.view.norm, start, end) is not None
 
 
 def _is_latin(char: str) -> bool:
