@@ -154,25 +154,27 @@ class _Hit:
 
     def __init__(self, view: NormalizedText, nstart: int, nend: int, ostart: int, oend: int,
                  rule: Rule, key: str) -> None:
-        self.view, self.nstart, self.nend, self.rule, self.key = view, nstart, nend, rule, key
-        self.ostart, self.oend = ostart, oend
-        folded = view.folded
+        self.view = view
+        self.nstart = nstart
+        self.nend = nend
+        self.ostart = ostart
+        self.oend = oend
+        self.rule = rule
+        self.key = key
         self._sentence: str | None = None
+        folded = view.folded
         # before: the clause before the match (after the last comma or sentence end).
-        segment = folded[ostart - _CONTEXT_CHARS if ostart > _CONTEXT_CHARS else 0:ostart]
-        before = segment.rpartition(WEAK)[2].rpartition(SENTENCE_END)[2]
+        before = folded[ostart - _CONTEXT_CHARS if ostart > _CONTEXT_CHARS else 0:ostart] \
+            .rpartition(WEAK)[2].rpartition(SENTENCE_END)[2]
         # after: the clause after the match (up to the next comma or sentence end).
         after = folded[oend:oend + _CONTEXT_CHARS].partition(WEAK)[0].partition(SENTENCE_END)[0]
         if view.norm is not folded:  # strip noise and quotes (a clause holds no WEAK)
-            if NOISE in before:
-                before = before.replace(NOISE, "")
-            if QUOTE in before:
-                before = before.replace(QUOTE, "")
-            if NOISE in after:
-                after = after.replace(NOISE, "")
-            if QUOTE in after:
-                after = after.replace(QUOTE, "")
-        self.before, self.after = before, after
+            if NOISE in before or QUOTE in before:
+                before = before.replace(NOISE, "").replace(QUOTE, "")
+            if NOISE in after or QUOTE in after:
+                after = after.replace(NOISE, "").replace(QUOTE, "")
+        self.before = before
+        self.after = after
 
     @property
     def sentence_before(self) -> str:
@@ -1025,11 +1027,26 @@ def _judge_long(candidates: list[int], view: NormalizedText, catalogue: Catalogu
     entry_length, entry_order = catalogue.entry_length, catalogue.entry_order
     rule_family, rules, words = catalogue.rule_family, catalogue.rules, catalogue.words
     gaps = view.gaps
+    add_start, add_end, add_rule = claims.start.append, claims.end.append, claims.rule.append
+    add_severity, add_note, add_order = (claims.severity.append, claims.note.append,
+                                         claims.order.append)
+    # Original offsets: norm offset + the number of removed characters before it, counted
+    # as bisect_right(gaps, offset) would; the candidates come last end first, so the count is
+    # walked down from one candidate to the next instead of searched for (searched when not).
+    count = len(gaps)
     for packed in candidates:
         nend, entry = divmod(packed, entries)
         nstart = nend - entry_length[entry]
         if gaps:
-            ostart, oend = nstart + bisect_right(gaps, nstart), nend + bisect_right(gaps, nend - 1)
+            last = nend - 1
+            if count < len(gaps) and gaps[count] <= last:
+                count = bisect_right(gaps, last)
+            while count and gaps[count - 1] > last:
+                count -= 1
+            before = count
+            while before and gaps[before - 1] > nstart:
+                before -= 1
+            ostart, oend = nstart + before, nend + count
         else:
             ostart, oend = nstart, nend
         rule_index = entry_rule[entry]
@@ -1040,7 +1057,12 @@ def _judge_long(candidates: list[int], view: NormalizedText, catalogue: Catalogu
         found = _judge(_Hit(view, nstart, nend, ostart, oend, rules[rule_index], entry_key[entry]),
                        words, category, context, facts)
         if found is not None:
-            claims.add(found, rule_index, entry_order[entry])
+            add_start(ostart)
+            add_end(found[1])
+            add_rule(rule_index)
+            add_severity(found[3])
+            add_note(found[4])
+            add_order(entry_order[entry])
 
 
 def _overridden_covers(catalogue: Catalogue, claims: _Claims,
@@ -1077,8 +1099,9 @@ def _resolve_long(claims: _Claims, text: str, catalogue: Catalogue) -> list[Find
     kept = _merged_long([key % count for key in keys], claims, catalogue, width)
     rank = catalogue.rule_rank
     ranks = len(rank)
-    final = sorted(((starts[i] * width + ends[i]) * ranks + rank[rule_of[i]]) * count + i
-                   for i in kept)
+    final = [((starts[i] * width + ends[i]) * ranks + rank[rule_of[i]]) * count + i
+             for i in kept]
+    final.sort()
     rules = catalogue.rules
     findings = []
     for key in final:
