@@ -145,10 +145,18 @@ class Rule:
     negations_after_chars: tuple[str, ...] = ()  # every negation after holds one of these
     follows_re: re.Pattern[str] | None = None
     basis: str = ""  # the legal basis, law and article (set from them when not given)
+    # exempt_suffixes by first character: the few a clause can start with are tried, not all
+    exempt_suffix_heads: dict[str, tuple[str, ...]] | None = field(
+        default=None, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.basis:
             object.__setattr__(self, "basis", f"{self.law} {self.article}".strip())
+        heads: dict[str, list[str]] = {}
+        for suffix in self.exempt_suffixes:
+            heads.setdefault(suffix[0], []).append(suffix)
+        object.__setattr__(self, "exempt_suffix_heads",
+                           {head: tuple(group) for head, group in heads.items()})
 
     @property
     def legal_basis(self) -> str:

@@ -441,7 +441,7 @@ def _brand_name(hit: _Hit, facts: Facts) -> bool:
     return False
 
 
-_MARKS = frozenset(("®", "™"))
+_MARKS = ("®", "™")
 _pattern = lru_cache(maxsize=1024)(normalize_pattern)
 
 
@@ -458,10 +458,17 @@ def _clause_exempt(hit: _Hit, rule: Rule) -> bool:
     before = hit.before
     if rule.exempt_prefixes and before.endswith(rule.exempt_prefixes):
         return True
-    if rule.exempt_suffixes and hit.after.startswith(rule.exempt_suffixes):
+    if rule.exempt_suffixes and _starts_with_suffix(hit.after, rule):
         return True
     clause = rule.exempt_clause_re
     return clause is not None and clause.search(before) is not None
+
+
+def _starts_with_suffix(after: str, rule: Rule) -> bool:
+    """`after.startswith(rule.exempt_suffixes)`, trying only the suffixes of its first
+    character."""
+    return bool(after) and after.startswith(
+        rule.exempt_suffix_heads.get(after[0], ()))  # type: ignore[union-attr]
 
 
 def _word_exempt(hit: _Hit, rule: Rule) -> bool:
@@ -469,7 +476,7 @@ def _word_exempt(hit: _Hit, rule: Rule) -> bool:
     before = hit.before
     if rule.exempt_prefixes and before.endswith(rule.exempt_prefixes):
         return True
-    if rule.exempt_suffixes and hit.after.startswith(rule.exempt_suffixes) \
+    if rule.exempt_suffixes and _starts_with_suffix(hit.after, rule) \
             and _suffix_is_word(hit, rule):
         return True
     clause = rule.exempt_clause_re
@@ -497,7 +504,7 @@ def _is_exempt(hit: _Hit, rule: Rule, words: ContextWords, facts: Facts | None) 
         return True
     if rule.self_comparison_ok and _self_comparison(hit, words):
         return True
-    if hit.view.original[hit.oend:hit.oend + 1] in _MARKS:
+    if hit.view.original.startswith(_MARKS, hit.oend):
         return True  # 第一®: a registered brand name
     return facts is not None and bool(facts.brand_names) and _brand_name(hit, facts)
 
