@@ -145,10 +145,18 @@ class Rule:
     negations_after_chars: tuple[str, ...] = ()  # every negation after holds one of these
     follows_re: re.Pattern[str] | None = None
     basis: str = ""  # the legal basis, law and article (set from them when not given)
+    # exempt_suffixes by first character: the few a clause can start with are tried, not all
+    exempt_suffix_heads: dict[str, tuple[str, ...]] | None = field(
+        default=None, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.basis:
             object.__setattr__(self, "basis", f"{self.law} {self.article}".strip())
+        heads: dict[str, list[str]] = {}
+        for suffix in self.exempt_suffixes:
+            heads.setdefault(suffix[0], []).append(suffix)
+        object.__setattr__(self, "exempt_suffix_heads",
+                           {head: tuple(group) for head, group in heads.items()})
 
     @property
     def legal_basis(self) -> str:
@@ -206,15 +214,76 @@ class ContextWords:
     warning_words_re: re.Pattern[str] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ScanTables:
+    """For one category and context, by automaton key id: the ids of the key's applicable trigger
+    entries (see Catalogue.entry_*), and the indices of the rules its applicable shield entries
+    belong to. Long texts are scanned with these (engine._check_long)."""
+
+    triggers: tuple[tuple[int, ...], ...]
+    shields: tuple[tuple[int, ...], ...]
+    useful: tuple[bool, ...]  # the key has an applicable trigger or shield
+    any_shields: bool
+
+
 @dataclass(slots=True)
 class Catalogue:
     rules: tuple[Rule, ...]
     families: tuple[Family, ...]
     words: ContextWords
+    # Values are key ids: keys[id] is (length, entries), each entry (TRIGGER | SHIELD, rule
+    # index, canonical key).
     automaton: Any
     lexicon: tuple[str, ...]
     detectors: tuple[int, ...]
+    keys: tuple[tuple[int, tuple[tuple[int, int, str], ...]], ...] = ()
+    # Every trigger entry of every key, by entry id: its rule index, canonical key, the index of
+    # the rule's family (in `family_ids`), its position among its key's entries, the key's length.
+    entry_rule: tuple[int, ...] = ()
+    entry_key: tuple[str, ...] = ()
+    entry_family: tuple[int, ...] = ()
+    entry_order: tuple[int, ...] = ()
+    entry_length: tuple[int, ...] = ()
+    key_triggers: tuple[tuple[int, ...], ...] = ()  # by key id: its trigger entry ids
+    key_length: tuple[int, ...] = ()
+    entry_overrides: tuple[bool, ...] = ()  # the entry's rule overrides other families
+    max_entries: int = 0  # the most entries a key has
+    family_ids: tuple[str, ...] = ()
+    rule_family: tuple[int, ...] = ()  # by rule index: the index of its family
+    rule_overridden: tuple[tuple[int, ...], ...] = ()  # by rule index: families it overrides
+    rule_rank: tuple[int, ...] = ()  # by rule index: the rank of its id among all ids
     _applicable: dict[tuple[str, str], frozenset[int]] = field(default_factory=dict)
+    _tables: dict[tuple[str, str], ScanTables] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.family_ids:
+            return
+        self.family_ids = tuple(sorted({rule.family for rule in self.rules}))
+        index = {family: i for i, family in enumerate(self.family_ids)}
+        self.rule_family = tuple(index[rule.family] for rule in self.rules)
+        rule_, key_, family_, order_, length_, triggers = [], [], [], [], [], []
+        for length, entries in self.keys:
+            ids = []
+            for order, (kind, rule_index, key) in enumerate(entries):
+                if kind == TRIGGER:
+                    ids.append(len(rule_))
+                    rule_.append(rule_index)
+                    key_.append(key)
+                    family_.append(self.rule_family[rule_index])
+                    order_.append(order)
+                    length_.append(length)
+            triggers.append(tuple(ids))
+        self.entry_rule, self.entry_key, self.entry_family = tuple(rule_), tuple(key_), \
+            tuple(family_)
+        self.entry_order, self.entry_length = tuple(order_), tuple(length_)
+        self.key_triggers = tuple(triggers)
+        self.key_length = tuple(length for length, _ in self.keys)
+        self.entry_overrides = tuple(bool(self.rules[r].overrides) for r in rule_)
+        self.max_entries = max((len(entries) for _, entries in self.keys), default=0)
+        self.rule_overridden = tuple(tuple(index[f] for f in rule.overrides if f in index)
+                                     for rule in self.rules)
+        ids = sorted(rule.id for rule in self.rules)
+        self.rule_rank = tuple(ids.index(rule.id) for rule in self.rules)
 
     def applicable(self, category: str, context: str) -> frozenset[int]:
         key = (category, context)
@@ -224,6 +293,23 @@ class Catalogue:
                 i for i, rule in enumerate(self.rules) if rule.applies_to(category, context))
             self._applicable[key] = found
         return found
+
+    def scan_tables(self, category: str, context: str) -> ScanTables:
+        """The ScanTables of a category and context (computed once for each)."""
+        tables = self._tables.get((category, context))
+        if tables is None:
+            applicable = self.applicable(category, context)
+            entry_rule = self.entry_rule
+            triggers = tuple(tuple(e for e in ids if entry_rule[e] in applicable)
+                             for ids in self.key_triggers)
+            shields = tuple(tuple(r for kind, r, _ in entries
+                                  if kind == SHIELD and r in applicable)
+                            for _, entries in self.keys)
+            tables = self._tables[(category, context)] = ScanTables(
+                triggers, shields, tuple(bool(t or s) for t, s in zip(triggers, shields,
+                                                                       strict=True)),
+                any(shields))
+        return tables
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:
@@ -508,12 +594,14 @@ def compile_catalogue(files: list[tuple[str, bytes]] | None = None) -> Catalogue
             for form in {term} | (pinyin_variants(term) if pinyin else set()):
                 table.setdefault(form, []).append((SHIELD, index, term))
     automaton = ahocorasick.Automaton()
-    for norm, entries in table.items():
-        automaton.add_word(norm, (len(norm), tuple(entries)))
+    keys = []
+    for key_id, (norm, entries) in enumerate(table.items()):
+        automaton.add_word(norm, key_id)
+        keys.append((len(norm), tuple(entries)))
     automaton.make_automaton()
     detectors = tuple(i for i, rule in enumerate(rules) if rule.detector)
     return Catalogue(rules=rules, families=families, words=words, automaton=automaton,
-                     lexicon=tuple(table), detectors=detectors)
+                     lexicon=tuple(table), detectors=detectors, keys=tuple(keys))
 
 
 def _raw_rule_options(files: list[tuple[str, bytes]]) -> dict[str, dict[str, Any]]:

@@ -31,6 +31,7 @@ from livepledge.compliance.catalogue import (
     Catalogue,
     ContextWords,
     Rule,
+    ScanTables,
     alternation,
     get_catalogue,
 )
@@ -86,6 +87,8 @@ _SEGMENT_CHARS = 4  # characters on each side of a candidate that word segmentat
 # cheapest when they are few; beyond this many pairs, with maps from positions, which keeps the
 # work linear in the text however dense the matches (issue #16).
 _PAIRWISE_MAX = 64
+# Texts longer than this (normalised) take the path for long texts (_check_long).
+_LONG_TEXT = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,25 +154,27 @@ class _Hit:
 
     def __init__(self, view: NormalizedText, nstart: int, nend: int, ostart: int, oend: int,
                  rule: Rule, key: str) -> None:
-        self.view, self.nstart, self.nend, self.rule, self.key = view, nstart, nend, rule, key
-        self.ostart, self.oend = ostart, oend
-        folded = view.folded
+        self.view = view
+        self.nstart = nstart
+        self.nend = nend
+        self.ostart = ostart
+        self.oend = oend
+        self.rule = rule
+        self.key = key
         self._sentence: str | None = None
+        folded = view.folded
         # before: the clause before the match (after the last comma or sentence end).
-        segment = folded[ostart - _CONTEXT_CHARS if ostart > _CONTEXT_CHARS else 0:ostart]
-        before = segment.rpartition(WEAK)[2].rpartition(SENTENCE_END)[2]
+        before = folded[ostart - _CONTEXT_CHARS if ostart > _CONTEXT_CHARS else 0:ostart] \
+            .rpartition(WEAK)[2].rpartition(SENTENCE_END)[2]
         # after: the clause after the match (up to the next comma or sentence end).
         after = folded[oend:oend + _CONTEXT_CHARS].partition(WEAK)[0].partition(SENTENCE_END)[0]
         if view.norm is not folded:  # strip noise and quotes (a clause holds no WEAK)
-            if NOISE in before:
-                before = before.replace(NOISE, "")
-            if QUOTE in before:
-                before = before.replace(QUOTE, "")
-            if NOISE in after:
-                after = after.replace(NOISE, "")
-            if QUOTE in after:
-                after = after.replace(QUOTE, "")
-        self.before, self.after = before, after
+            if NOISE in before or QUOTE in before:
+                before = before.replace(NOISE, "").replace(QUOTE, "")
+            if NOISE in after or QUOTE in after:
+                after = after.replace(NOISE, "").replace(QUOTE, "")
+        self.before = before
+        self.after = after
 
     @property
     def sentence_before(self) -> str:
@@ -228,6 +233,21 @@ class _Hit:
             self._sentence = self.sentence_before + matched + self.sentence_after
         return self._sentence
 
+    def sentence_span(self) -> tuple[int, int]:
+        """Where `sentence` lies in `norm`, as [start, end): the sentence is the folded text from
+        the start of sentence_before to the end of sentence_after with NOISE, WEAK and QUOTE
+        taken out, which is one stretch of `norm`; no string is built."""
+        view, ostart, oend = self.view, self.ostart, self.oend
+        folded = view.folded
+        start = ostart - _SENTENCE_CHARS if ostart > _SENTENCE_CHARS else 0
+        cut = folded.rfind(SENTENCE_END, start, ostart)
+        if cut >= 0:
+            start = cut + 1
+        end = folded.find(SENTENCE_END, oend, oend + _SENTENCE_CHARS)
+        if end < 0:
+            end = oend + _SENTENCE_CHARS
+        return view.norm_offset(start), view.norm_offset(end)
+
 
 # [start, end, rule, severity, note]: a finding before overlaps are resolved (a list: merging
 # widens its span in place).
@@ -239,10 +259,16 @@ _Found = list[Any]
 def _in_sentence(hit: _Hit, pattern: re.Pattern[str] | None) -> bool:
     """`pattern` (literal words, no anchors) occurs in the sentence around the hit.
 
-    The sentence is a stretch of `norm`, so it is built only when `norm` has a match at all.
+    The sentence is a stretch of `norm`, so it is looked at only when `norm` has a match at all,
+    and then searched in place (`search(norm, start, end)` finds what a search of the sentence
+    would for a pattern without anchors, lookbehinds or word boundaries).
     """
-    return (pattern is not None and hit.view.anywhere(pattern)
-            and pattern.search(hit.sentence) is not None)
+    if pattern is None or not hit.view.anywhere(pattern):
+        return False
+    if hit._sentence is not None:
+        return pattern.search(hit._sentence) is not None
+    start, end = hit.sentence_span()
+    return pattern.search(hit.view.norm, start, end) is not None
 
 
 def _is_latin(char: str) -> bool:
@@ -415,7 +441,7 @@ def _brand_name(hit: _Hit, facts: Facts) -> bool:
     return False
 
 
-_MARKS = frozenset(("®", "™"))
+_MARKS = ("®", "™")
 _pattern = lru_cache(maxsize=1024)(normalize_pattern)
 
 
@@ -432,10 +458,17 @@ def _clause_exempt(hit: _Hit, rule: Rule) -> bool:
     before = hit.before
     if rule.exempt_prefixes and before.endswith(rule.exempt_prefixes):
         return True
-    if rule.exempt_suffixes and hit.after.startswith(rule.exempt_suffixes):
+    if rule.exempt_suffixes and _starts_with_suffix(hit.after, rule):
         return True
     clause = rule.exempt_clause_re
     return clause is not None and clause.search(before) is not None
+
+
+def _starts_with_suffix(after: str, rule: Rule) -> bool:
+    """`after.startswith(rule.exempt_suffixes)`, trying only the suffixes of its first
+    character."""
+    return bool(after) and after.startswith(
+        rule.exempt_suffix_heads.get(after[0], ()))  # type: ignore[union-attr]
 
 
 def _word_exempt(hit: _Hit, rule: Rule) -> bool:
@@ -443,7 +476,7 @@ def _word_exempt(hit: _Hit, rule: Rule) -> bool:
     before = hit.before
     if rule.exempt_prefixes and before.endswith(rule.exempt_prefixes):
         return True
-    if rule.exempt_suffixes and hit.after.startswith(rule.exempt_suffixes) \
+    if rule.exempt_suffixes and _starts_with_suffix(hit.after, rule) \
             and _suffix_is_word(hit, rule):
         return True
     clause = rule.exempt_clause_re
@@ -471,7 +504,7 @@ def _is_exempt(hit: _Hit, rule: Rule, words: ContextWords, facts: Facts | None) 
         return True
     if rule.self_comparison_ok and _self_comparison(hit, words):
         return True
-    if hit.view.original[hit.oend:hit.oend + 1] in _MARKS:
+    if hit.view.original.startswith(_MARKS, hit.oend):
         return True  # 第一®: a registered brand name
     return facts is not None and bool(facts.brand_names) and _brand_name(hit, facts)
 
@@ -555,7 +588,9 @@ def _scan(catalogue: Catalogue, norm: str, applicable: frozenset[int]
     than a line without any."""
     candidates: list[tuple[int, int, int, str]] = []
     shields: list[tuple[int, int, int]] = []
-    for end, (length, entries) in catalogue.automaton.iter(norm):
+    keys = catalogue.keys
+    for end, key_id in catalogue.automaton.iter(norm):
+        length, entries = keys[key_id]
         for kind, rule_index, key in entries:
             if rule_index in applicable:
                 if kind == SHIELD:
@@ -673,6 +708,12 @@ def _unshielded(candidates: list[tuple[int, int, int, str]],
 
 def _number_hits(catalogue: Catalogue, view: NormalizedText,
                  applicable: frozenset[int]) -> list[_Hit]:
+    return [hit for _, hit in _numbered_hits(catalogue, view, applicable)]
+
+
+def _numbered_hits(catalogue: Catalogue, view: NormalizedText,
+                   applicable: frozenset[int]) -> list[tuple[int, _Hit]]:
+    """Contact numbers, with the index of their rule, in detector order, then text order."""
     hits = []
     for rule_index in catalogue.detectors:
         if rule_index not in applicable:
@@ -682,7 +723,7 @@ def _number_hits(catalogue: Catalogue, view: NormalizedText,
             if _is_contact_number(view.norm, match, rule):
                 start, end = match.start(), match.end()
                 ostart, oend = view.original_span(start, end)
-                hits.append(_Hit(view, start, end, ostart, oend, rule, "number"))
+                hits.append((rule_index, _Hit(view, start, end, ostart, oend, rule, "number")))
     return hits
 
 
@@ -806,6 +847,8 @@ def check(text: str, category: str, context: str, facts: Facts | None = None, *,
         return _check_expanded(text, category, context, facts, catalogue)
     norm = strip(folded)
     applicable = catalogue.applicable(category, context)
+    if len(norm) > _LONG_TEXT:
+        return _check_long(text, folded, norm, category, context, facts, catalogue, applicable)
     scanned = _scan(catalogue, norm, applicable)
     digits = catalogue.detectors and _DIGITISH.search(norm) is not None
     if scanned is None and not digits:
@@ -823,6 +866,294 @@ def check(text: str, category: str, context: str, facts: Facts | None = None, *,
         if finding is not None:
             found.append(finding)
     return _resolve(found, text) if found else []
+
+
+# --- long texts ------------------------------------------------------------------------------
+#
+# A long text (a script, a transcript, a listing; issue #16) takes the same checks, with the
+# bookkeeping around them done in flat lists of integers instead of an object per match: the
+# candidates are packed as end * E + entry id (E: the number of trigger entries), found claims are
+# kept in parallel lists, and the resolution orders packed integers. The findings are those of the
+# short-text path (tests/compliance/test_engine_equivalence.py).
+
+
+def _long_candidates(catalogue: Catalogue, tables: ScanTables, norm: str) -> list[int]:
+    """The candidates _scan and _keep would hand over, in no particular order, packed as
+    end * E + entry id.
+
+    A candidate is kept when no shield of its rule overlaps it and no other candidate of its
+    family contains it (a longer one; contained in a kept one or in any one is the same, since
+    containment is transitive). Containment is found in two passes: the automaton reports the
+    matches ending at one position together, longest first, so a forward pass keeps at each end
+    only the longest candidate of each family (and its twins, other rules of the family on the
+    same key); a backward pass then drops a candidate when a candidate of its family ending later
+    starts at or before it (the earliest start of each family so far, packed with its end).
+    """
+    key_count = len(catalogue.keys)
+    useful = tables.useful
+    matches = [end * key_count + key_id for end, key_id in catalogue.automaton.iter(norm)
+               if useful[key_id]]
+    if not matches:
+        return []
+    lengths = catalogue.key_length
+    covers = _shield_covers(catalogue, tables, matches, len(norm) + 1) \
+        if tables.any_shields else None
+    triggers = tables.triggers
+    entry_rule, entry_family = catalogue.entry_rule, catalogue.entry_family
+    entries = len(entry_rule)
+    families = len(catalogue.family_ids)
+    group_end, group_start = [-1] * families, [0] * families
+    longest = []
+    for packed in matches:
+        end, key_id = divmod(packed, key_count)
+        ids = triggers[key_id]
+        if not ids:
+            continue  # only shields
+        start = end - lengths[key_id] + 1
+        for entry in ids:
+            if covers is not None:
+                cover = covers[entry_rule[entry]]
+                if cover is not None and cover.find(1, start, end + 1) >= 0:
+                    continue  # shielded (最近 for 最)
+            family = entry_family[entry]
+            if group_end[family] == end:
+                if group_start[family] < start:
+                    continue  # a longer candidate of the family ends here too
+            else:
+                group_end[family], group_start[family] = end, start
+            longest.append((end + 1) * entries + entry)
+    width = len(norm) + 2
+    earliest = [width * width] * families  # start * width - end of the earliest start so far
+    entry_length = catalogue.entry_length
+    kept = []
+    for packed in reversed(longest):
+        end, entry = divmod(packed, entries)
+        value = (end - entry_length[entry]) * width - end
+        family = entry_family[entry]
+        best = earliest[family]
+        if best < value:
+            continue  # inside a candidate of the family that ends later
+        if value < best:
+            earliest[family] = value
+        kept.append(packed)
+    return kept
+
+
+def _shield_covers(catalogue: Catalogue, tables: ScanTables, matches: list[int],
+                   size: int) -> list[bytearray | None]:
+    """By rule index: the positions of `norm` its shields cover (1), or None without shields."""
+    key_count = len(catalogue.keys)
+    shields = tables.shields
+    lengths = catalogue.key_length
+    covers: list[bytearray | None] = [None] * len(catalogue.rules)
+    for packed in [p for p in matches if shields[p % key_count]]:
+        end, key_id = divmod(packed, key_count)
+        length = lengths[key_id]
+        for rule_index in shields[key_id]:
+            cover = covers[rule_index]
+            if cover is None:
+                cover = covers[rule_index] = bytearray(size)
+            cover[end - length + 1:end + 1] = b"\x01" * length
+    return covers
+
+
+class _Claims:
+    """Found claims of a long text, in parallel lists: original span, rule index, severity,
+    note, and the order among claims of one span (a key's entries in order, contact numbers
+    after them), which settles ties as the order of the short-text path does."""
+
+    __slots__ = ("end", "note", "order", "rule", "severity", "start")
+
+    def __init__(self) -> None:
+        self.start: list[int] = []
+        self.end: list[int] = []
+        self.rule: list[int] = []
+        self.severity: list[str] = []
+        self.note: list[str] = []
+        self.order: list[int] = []
+
+    def add(self, found: _Found, rule_index: int, order: int) -> None:
+        self.start.append(found[0])
+        self.end.append(found[1])
+        self.rule.append(rule_index)
+        self.severity.append(found[3])
+        self.note.append(found[4])
+        self.order.append(order)
+
+
+def _check_long(text: str, folded: str, norm: str, category: str, context: str,
+                facts: Facts | None, catalogue: Catalogue,
+                applicable: frozenset[int]) -> list[Finding]:
+    candidates = _long_candidates(catalogue, catalogue.scan_tables(category, context), norm)
+    digits = catalogue.detectors and _DIGITISH.search(norm) is not None
+    if not candidates and not digits:
+        return []
+    view = NormalizedText(text, folded, norm)
+    numbers = _numbered_hits(catalogue, view, applicable) if digits else []
+    if not candidates and not numbers:
+        return []
+    claims = _Claims()
+    entries = len(catalogue.entry_rule)
+    # Claims of rules that override other families are judged first: a candidate of a family
+    # they override that overlaps one of their claims would be dropped by the resolution, so it
+    # is not judged at all.
+    overrides = catalogue.entry_overrides
+    first = [packed for packed in candidates if overrides[packed % entries]]
+    if first:
+        rest = [packed for packed in candidates if not overrides[packed % entries]]
+        _judge_long(first, view, catalogue, category, context, facts, claims, None)
+    else:
+        rest = candidates
+    # a contact number comes after the key entries of its span, in detector order
+    number_order = catalogue.max_entries
+    for rule_index, hit in numbers:
+        if catalogue.rules[rule_index].overrides:
+            found = _judge(hit, catalogue.words, category, context, facts)
+            if found is not None:
+                claims.add(found, rule_index, number_order + catalogue.detectors.index(rule_index))
+    skip = _overridden_covers(catalogue, claims, len(text) + 1) if first else None
+    _judge_long(rest, view, catalogue, category, context, facts, claims, skip)
+    for rule_index, hit in numbers:
+        if not catalogue.rules[rule_index].overrides:
+            cover = skip[catalogue.rule_family[rule_index]] if skip else None
+            if cover is None or cover.find(1, hit.ostart, hit.oend) < 0:
+                found = _judge(hit, catalogue.words, category, context, facts)
+                if found is not None:
+                    claims.add(found, rule_index,
+                               number_order + catalogue.detectors.index(rule_index))
+    return _resolve_long(claims, text, catalogue) if claims.start else []
+
+
+def _judge_long(candidates: list[int], view: NormalizedText, catalogue: Catalogue,
+                category: str, context: str, facts: Facts | None, claims: _Claims,
+                skip: list[bytearray | None] | None) -> None:
+    """Judge packed candidates into `claims`; those overlapping a position of `skip` (by family)
+    are left out."""
+    entries = len(catalogue.entry_rule)
+    entry_rule, entry_key = catalogue.entry_rule, catalogue.entry_key
+    entry_length, entry_order = catalogue.entry_length, catalogue.entry_order
+    rule_family, rules, words = catalogue.rule_family, catalogue.rules, catalogue.words
+    gaps = view.gaps
+    add_start, add_end, add_rule = claims.start.append, claims.end.append, claims.rule.append
+    add_severity, add_note, add_order = (claims.severity.append, claims.note.append,
+                                         claims.order.append)
+    # Original offsets: norm offset + the number of removed characters before it, counted
+    # as bisect_right(gaps, offset) would; the candidates come last end first, so the count is
+    # walked down from one candidate to the next instead of searched for (searched when not).
+    count = len(gaps)
+    for packed in candidates:
+        nend, entry = divmod(packed, entries)
+        nstart = nend - entry_length[entry]
+        if gaps:
+            last = nend - 1
+            if count < len(gaps) and gaps[count] <= last:
+                count = bisect_right(gaps, last)
+            while count and gaps[count - 1] > last:
+                count -= 1
+            before = count
+            while before and gaps[before - 1] > nstart:
+                before -= 1
+            ostart, oend = nstart + before, nend + count
+        else:
+            ostart, oend = nstart, nend
+        rule_index = entry_rule[entry]
+        if skip is not None:
+            cover = skip[rule_family[rule_index]]
+            if cover is not None and cover.find(1, ostart, oend) >= 0:
+                continue
+        found = _judge(_Hit(view, nstart, nend, ostart, oend, rules[rule_index], entry_key[entry]),
+                       words, category, context, facts)
+        if found is not None:
+            add_start(ostart)
+            add_end(found[1])
+            add_rule(rule_index)
+            add_severity(found[3])
+            add_note(found[4])
+            add_order(entry_order[entry])
+
+
+def _overridden_covers(catalogue: Catalogue, claims: _Claims,
+                       size: int) -> list[bytearray | None]:
+    """By family index: the original positions claims of rules overriding it cover (1)."""
+    covers: list[bytearray | None] = [None] * len(catalogue.family_ids)
+    for start, end, rule_index in zip(claims.start, claims.end, claims.rule, strict=True):
+        for family in catalogue.rule_overridden[rule_index]:
+            cover = covers[family]
+            if cover is None:
+                cover = covers[family] = bytearray(size)
+            cover[start:end] = b"\x01" * (end - start)
+    return covers
+
+
+def _resolve_long(claims: _Claims, text: str, catalogue: Catalogue) -> list[Finding]:
+    """_resolve on the claims of a long text: the same drops, merges and order."""
+    starts, ends, rule_of = claims.start, claims.end, claims.rule
+    count = len(starts)
+    alive: range | list[int] = range(count)
+    overridden = _overridden_covers(catalogue, claims, len(text) + 1)
+    if any(cover is not None for cover in overridden):
+        rule_family = catalogue.rule_family
+        alive = [i for i in alive if (cover := overridden[rule_family[rule_of[i]]]) is None
+                 or cover.find(1, starts[i], ends[i]) < 0]
+    # resolution order: violations first, then longer, then earlier, then the order within a
+    # span; packed in one integer with the claim's index last
+    width = len(text) + 1
+    ties = catalogue.max_entries + len(catalogue.detectors)
+    severity, order = claims.severity, claims.order
+    keys = [((((_SEVERITY_RANK[severity[i]] * width + width - ends[i] + starts[i]) * width
+               + starts[i]) * ties + order[i]) * count + i) for i in alive]
+    keys.sort()
+    kept = _merged_long([key % count for key in keys], claims, catalogue, width)
+    rank = catalogue.rule_rank
+    ranks = len(rank)
+    final = [((starts[i] * width + ends[i]) * ranks + rank[rule_of[i]]) * count + i
+             for i in kept]
+    final.sort()
+    rules = catalogue.rules
+    findings = []
+    for key in final:
+        i = key % count
+        findings.append(_finding(text, starts[i], ends[i], rules[rule_of[i]], severity[i],
+                                 claims.note[i]))
+    return findings
+
+
+def _merged_long(order: list[int], claims: _Claims, catalogue: Catalogue,
+                 width: int) -> list[int]:
+    """_merged on claims (indices in resolution order): the indices of the kept claims, whose
+    spans in `claims` are widened in place.
+
+    By family, a list over the original positions holds the index in `kept` of the earliest kept
+    claim covering each position (`none` where there is none), so the earliest one a claim
+    overlaps is the minimum over the claim's span."""
+    starts, ends, rule_of = claims.start, claims.end, claims.rule
+    rule_family = catalogue.rule_family
+    none = len(order) + 1
+    covers: list[list[int] | None] = [None] * len(catalogue.family_ids)
+    kept: list[int] = []
+    for i in order:
+        start, end = starts[i], ends[i]
+        family = rule_family[rule_of[i]]
+        cover = covers[family]
+        if cover is None:
+            cover = covers[family] = [none] * width
+        first = min(cover[start:end])
+        if first == none:
+            cover[start:end] = [len(kept)] * (end - start)
+            kept.append(i)
+            continue
+        k = kept[first]
+        if start < starts[k]:
+            for position in range(start, starts[k]):
+                if cover[position] > first:
+                    cover[position] = first
+            starts[k] = start
+        if end > ends[k]:
+            for position in range(ends[k], end):
+                if cover[position] > first:
+                    cover[position] = first
+            ends[k] = end
+    return kept
 
 
 def _check_expanded(text: str, category: str, context: str, facts: Facts | None,

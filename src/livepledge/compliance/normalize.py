@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
 from itertools import accumulate
 
@@ -68,13 +68,14 @@ _TONE_LETTERS = {
 class NormalizedText:
     """The original text, its folded view, the matching view, and the index map between them."""
 
-    __slots__ = ("_gaps", "_index", "_memo", "folded", "norm", "original")
+    __slots__ = ("_gaps", "_index", "_memo", "_removed", "folded", "norm", "original")
 
     def __init__(self, original: str, folded: str, norm: str) -> None:
         self.original, self.folded, self.norm = original, folded, norm
         self._index: tuple[int, ...] | None = None
         self._gaps: list[int] | None = None
-        self._memo: dict[re.Pattern[str], bool] | None = None
+        self._memo: dict[int, tuple[re.Pattern[str], bool]] | None = None
+        self._removed: list[int] | None = None
 
     def anywhere(self, pattern: re.Pattern[str]) -> bool:
         """Whether `pattern` matches somewhere in `norm` (remembered per pattern).
@@ -86,10 +87,11 @@ class NormalizedText:
         memo = self._memo
         if memo is None:
             memo = self._memo = {}
-        found = memo.get(pattern)
-        if found is None:
-            found = memo[pattern] = pattern.search(self.norm) is not None
-        return found
+        # by identity: hashing a compiled pattern hashes its code, about 1 µs for a word list
+        found = memo.get(id(pattern))
+        if found is None or found[0] is not pattern:
+            found = memo[id(pattern)] = (pattern, pattern.search(self.norm) is not None)
+        return found[1]
 
     @property
     def index(self) -> tuple[int, ...] | None:
@@ -115,6 +117,18 @@ class NormalizedText:
                 gaps.pop()
             self._gaps = gaps
         return gaps
+
+    def norm_offset(self, offset: int) -> int:
+        """How many characters of `norm` come from folded[:offset] (the offset in `norm` of the
+        first character at or after `offset` in the original that is kept)."""
+        if len(self.norm) == len(self.folded):
+            return offset if offset < len(self.norm) else len(self.norm)
+        removed = self._removed
+        if removed is None:  # the offsets in `folded` of the removed characters
+            removed = self._removed = [kept + i for i, kept in enumerate(self.gaps)]
+        if offset > len(self.folded):
+            offset = len(self.folded)
+        return offset - bisect_left(removed, offset)
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map a [start, end) span of `norm` to the original text."""
@@ -293,6 +307,18 @@ class Expansion:
                 return original
             shift += end - start - 1
         return offset - shift
+
+    def norm_offset(self, offset: int) -> int:
+        """How many characters of `norm` come from folded[:offset] (the offset in `norm` of the
+        first character at or after `offset` in the original that is kept)."""
+        if len(self.norm) == len(self.folded):
+            return offset if offset < len(self.norm) else len(self.norm)
+        removed = self._removed
+        if removed is None:  # the offsets in `folded` of the removed characters
+            removed = self._removed = [kept + i for i, kept in enumerate(self.gaps)]
+        if offset > len(self.folded):
+            offset = len(self.folded)
+        return offset - bisect_left(removed, offset)
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map a non-empty [start, end) span of the expanded text to the original text."""
