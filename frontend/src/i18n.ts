@@ -243,6 +243,27 @@ const MESSAGES: Record<string, Pair> = {
   photo_rule: ["照片须为 JPG/PNG/WebP，每张 ≤ 5 MB，每次最多 6 张", "Photos: JPG/PNG/WebP, 5 MB each, up to 6"],
   held: ["已拦截（仅发送者与平台可见）", "Held (only the sender and the platform see it)"],
   photo: ["照片", "Photo"],
+  lotteries: ["福袋", "Lotteries"],
+  lottery_new: ["发起福袋", "New lottery"],
+  lottery_none: ["本场还没有福袋", "No lottery in this session yet"],
+  lottery_needs_live: ["开播后可发起福袋", "Lotteries start once the session is live"],
+  lottery_default_title: ["福袋", "Lucky bag"],
+  lottery_title: ["福袋名称", "Title"],
+  lottery_prize: ["奖品（本店商品）", "Prize (one of the shop's SKUs)"],
+  lottery_choose_prize: ["请选择奖品", "Choose the prize"],
+  lottery_quantity: ["每份件数", "Units per winner"],
+  lottery_winners: ["中奖人数", "Winners"],
+  lottery_minutes: ["参与时长（分钟）", "Open for (minutes)"],
+  lottery_conditions: ["参与条件", "Conditions"],
+  lottery_cond_watched: ["观看满 N 分钟", "Watched N minutes"],
+  lottery_cond_chat: ["发过评论", "Sent a chat"],
+  lottery_cond_bought: ["本场下过单", "Bought in this session"],
+  lottery_fair_hint: ["开奖采用承诺-揭示算法：种子的哈希在任何人参与前公开，任何人都可在验证页复核结果；奖品自动生成 0 元订单。", "Commit–reveal: the seed's hash is published before anyone enters and anyone can recheck the draw on its verification page; prizes become zero-price orders."],
+  lottery_start: ["发起", "Start"],
+  lottery_started: ["福袋已发起", "The lottery is open"],
+  lottery_entries: ["参与", "Entries"],
+  lottery_closes: ["截止", "Closes"],
+  lottery_verify_page: ["验证页", "Verification page"],
   cooling: ["冷静期", "Cooling-off"],
   cooling_until: ["买家冷静期至", "The buyer's cooling-off ends"],
   // partners: anchors and MCN agencies
@@ -397,6 +418,9 @@ const MESSAGES: Record<string, Pair> = {
 };
 
 const ENUMS: Record<string, Record<string, Pair>> = {
+  lottery_state: {
+    upcoming: ["未开始", "Upcoming"], open: ["进行中", "Open"], closing: ["开奖中", "Drawing"], drawn: ["已开奖", "Drawn"],
+  },
   order_status: {
     pending_payment: ["待支付", "Awaiting payment"], paid: ["待发货", "To ship"],
     shipped: ["已发货", "Shipped"], received: ["已收货", "Received"],

@@ -77,3 +77,45 @@ def test_merchant_moderates_the_chat_from_the_desk(browser, tmp_path, server_fac
     shot(page, f"console-desk-moderation-{device}")
     assert errors == []
     context.close()
+
+
+def test_merchant_starts_a_lottery_from_the_desk(browser, tmp_path, server_factory) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from playwright.sync_api import expect
+
+    from livepledge.demo import MERCHANT_PASSWORD
+
+    env = lp_env(f"sqlite+aiosqlite:///{tmp_path / 'lp.db'}")
+    demo = seed_demo(env, buyers=1, stock=5)
+    base = server_factory(env).base_url
+    sid = int(demo["session_id"])  # type: ignore[call-overload]
+    merchant = httpx.Client(base_url=base, headers={
+        "Authorization": f"Bearer {demo['merchant_token']}"})
+    context = browser.new_context(**DEVICES["desktop"], timezone_id="Asia/Shanghai",
+                                  locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    login(page, base, merchant.get("/api/v1/me").json()["login"], MERCHANT_PASSWORD,
+          f"/console/live/{sid}")
+    expect(page.get_by_test_id("desk-lotteries")).to_contain_text("本场还没有福袋")
+    page.get_by_test_id("lottery-new").click()
+    page.get_by_test_id("lottery-save").click()  # no prize chosen: refused inline
+    expect(page.get_by_test_id("lottery-error")).to_have_text("请选择奖品")
+    assert merchant.get(f"/api/v1/sessions/{sid}/lotteries").json() == []
+    page.get_by_test_id("lottery-title").fill("福袋：红茶礼盒")
+    page.get_by_test_id("lottery-sku").click()
+    page.get_by_role("option").filter(has_text="云南古树红茶").first.click()
+    page.get_by_test_id("lottery-watched").click()
+    page.get_by_test_id("lottery-save").click()
+    expect(page.get_by_test_id("lottery-dialog")).to_be_hidden()
+    row = page.get_by_test_id("lottery-row")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("福袋：红茶礼盒")
+    expect(row).to_contain_text("进行中")
+    made = merchant.get(f"/api/v1/sessions/{sid}/lotteries").json()
+    assert [(x["title"], x["winners_count"], x["state"], [c["type"] for c in x["conditions"]])
+            for x in made] == [("福袋：红茶礼盒", 1, "open", ["watched"])]
+    assert len(made[0]["commitment"]) == 64  # the seed's hash, published before any entry
+    shot(page, "console-desk-lottery-desktop")
+    assert errors == []
+    context.close()
