@@ -496,6 +496,7 @@ const ENUMS: Record<string, Record<string, Pair>> = {
     "order.refunded": ["订单已退款", "Order refunded"], "case.opened": ["售后已发起", "Case opened"],
     "case.decided": ["售后已处理", "Case decided"], "lottery.drawn": ["福袋已开奖", "Lottery drawn"],
     "fan.joined": ["新粉丝入团", "Fan joined"], "coupon.claimed": ["优惠券被领取", "Coupon claimed"],
+    "campaign.sent": ["营销消息已发送", "Campaign sent"],
   },
   delivery_status: { pending: ["待送达（重试中）", "Pending (retrying)"], delivered: ["已送达", "Delivered"], expired: ["已放弃（超过 24 小时）", "Gave up (24 h)"] },
 };

@@ -21,6 +21,7 @@ from livepledge.aftersales.service import CaseDue
 from livepledge.config import Settings
 from livepledge.coupons import service as coupon_desk
 from livepledge.fans import service as fans
+from livepledge.fans.campaigns import CampaignSend, CampaignTriggers
 from livepledge.infra.batching import BatchQueue
 from livepledge.infra.broker import Broker, InProcessBroker, RedisBroker
 from livepledge.infra.clock import utcnow
@@ -211,7 +212,7 @@ async def build_runtime(settings: Settings) -> Runtime:
              session_record.SessionRecorder(settings.record_salt),
              Ledger(auto_receive_days=settings.auto_receive_days),
              LotteryNotices(), fans.FanPurchases(), WebhookFanout(),
-             coupon_desk.RedPacketPayouts(runtime.payments)],
+             coupon_desk.RedPacketPayouts(runtime.payments), CampaignTriggers()],
         poll_seconds=settings.consumer_poll_seconds)
     runtime.log_key = session_record.load_log_key(
         settings.effective_record_key_file, name=settings.record_name,
@@ -232,7 +233,8 @@ async def build_runtime(settings: Settings) -> Runtime:
              EscrowRelease.kind: EscrowRelease(commission_bp=settings.platform_commission_bp),
              LotteryDraw.kind: LotteryDraw(notifier), LotteryPrizes.kind: LotteryPrizes(),
              McnSettle.kind: McnSettle(),
-             coupon_desk.RedPacketExpires.kind: coupon_desk.RedPacketExpires()},
+             coupon_desk.RedPacketExpires.kind: coupon_desk.RedPacketExpires(),
+             CampaignSend.kind: CampaignSend()},
         poll_seconds=settings.deadline_poll_seconds)
     runtime.consumers.start()
     runtime.deadlines.start()

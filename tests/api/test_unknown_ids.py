@@ -66,6 +66,8 @@ EXPECTED: dict[str, tuple[tuple[int, str], ...]] = {
     "/api/v1/shops/{shop_id}/mcn-contracts": (LOGIN, NOT_STAFF, NOT_STAFF),
     "/api/v1/mcn-contracts/{contract_id}": (LOGIN, NOT_FOUND, NOT_FOUND),
     "/api/v1/partners/{login}": (LOGIN, NOT_FOUND, NOT_STAFF),
+    "/api/v1/shops/{shop_id}/campaigns": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/campaigns/{campaign_id}": (LOGIN, NOT_FOUND, NOT_FOUND),
     "/api/v1/sessions/{session_id}/lotteries": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/lotteries/{lottery_id}": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/lotteries/{lottery_id}/verification": (NOT_FOUND, NOT_FOUND, NOT_FOUND),

@@ -172,7 +172,8 @@ def test_payloads_are_versioned_and_carry_no_personal_data() -> None:
 def test_the_catalogue_offers_the_issue_events() -> None:
     assert set(rules.CATALOGUE) == {
         "order.paid", "order.shipped", "order.received", "order.cancelled", "order.refunded",
-        "case.opened", "case.decided", "lottery.drawn", "fan.joined", "coupon.claimed"}
+        "case.opened", "case.decided", "lottery.drawn", "fan.joined", "coupon.claimed",
+        "campaign.sent"}
     assert {"FanJoined", "CouponClaimed", "OrderPaid", "LotteryDrawn"} <= set(
         rules.TYPE_OF_EVENT)
     assert rules.event_types_error([]) is not None

@@ -5,7 +5,8 @@ describe("webhook words", () => {
   it("names every webhook type the server offers, in both languages", () => {
     // webhooks/rules.py CATALOGUE
     expect(enumValues("webhook_type")).toEqual(["order.paid", "order.shipped", "order.received", "order.cancelled",
-      "order.refunded", "case.opened", "case.decided", "lottery.drawn", "fan.joined", "coupon.claimed"]);
+      "order.refunded", "case.opened", "case.decided", "lottery.drawn", "fan.joined", "coupon.claimed",
+      "campaign.sent"]);
     expect(enumValues("delivery_status")).toEqual(["pending", "delivered", "expired"]);
     for (const kind of ["webhook_type", "delivery_status"]) {
       for (const value of enumValues(kind)) {

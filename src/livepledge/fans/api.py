@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from livepledge.deps import OptionalPrincipalDep, PrincipalDep, RuntimeDep
-from livepledge.fans import segments, service
+from livepledge.fans import campaigns, segments, service
 from livepledge.fans.schemas import (
+    CampaignIn,
     CampaignsOptOut,
     LevelsUpdate,
     SegmentFilterIn,
@@ -156,6 +157,56 @@ async def export_segment(shop_id: int, segment_id: int, principal: PrincipalDep,
     body = await segments.export_csv(rt.db, principal, shop_id, segment_id, rt.now())
     return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="segment-{segment_id}.csv"'})
+
+
+# --- campaigns ------------------------------------------------------------------------------
+
+@router.post(API + "/shops/{shop_id}/campaigns", status_code=201)
+async def create_campaign(shop_id: int, body: CampaignIn, principal: PrincipalDep,
+                          rt: RuntimeDep) -> dict[str, Any]:
+    """A message (and optionally a coupon) to a saved segment's fan-club members, now, at a
+    time, or when a session goes live; checked like chat (nothing off the platform)."""
+    return await campaigns.create(
+        rt.db, principal, shop_id, segment_id=body.segment_id, title=body.title,
+        body=body.body, coupon_id=body.coupon_id, send_at=body.send_at,
+        on_session_id=body.on_session_id, now=rt.now())
+
+
+@router.get(API + "/shops/{shop_id}/campaigns")
+async def list_campaigns(shop_id: int, principal: PrincipalDep, rt: RuntimeDep,
+                         limit: int = Limit, offset: int = Offset) -> list[dict[str, Any]]:
+    """The shop's campaigns, newest first, each with its results."""
+    return await campaigns.list_for_shop(rt.db, principal, shop_id, limit=limit,
+                                         offset=offset)
+
+
+@router.get(API + "/campaigns/{campaign_id}")
+async def get_campaign(campaign_id: int, principal: PrincipalDep,
+                       rt: RuntimeDep) -> dict[str, Any]:
+    """A campaign and its results: delivered, opened, coupon claimed, orders and net sales
+    attributed within 7 days."""
+    return await campaigns.get(rt.db, principal, campaign_id, now=rt.now())
+
+
+@router.post(API + "/campaigns/{campaign_id}/cancel", responses=errors(409))
+async def cancel_campaign(campaign_id: int, principal: PrincipalDep,
+                          rt: RuntimeDep) -> dict[str, Any]:
+    """Cancel a campaign not sent yet."""
+    return await campaigns.cancel(rt.db, principal, campaign_id, now=rt.now())
+
+
+@pages.get("/c/{campaign_id}")
+async def open_campaign(campaign_id: int, request: Request, principal: OptionalPrincipalDep,
+                        rt: RuntimeDep) -> Response:
+    """A campaign message's link: counted as opened, then on to the fan club."""
+    from fastapi.responses import RedirectResponse
+
+    from livepledge.web.pages import _login_first
+
+    if principal is None:
+        return _login_first(request)
+    shop_id = await campaigns.opened(rt.db, principal, campaign_id, rt.now())
+    return RedirectResponse(campaigns.open_redirect(shop_id), status_code=303)
 
 
 # --- the buyer's page ----------------------------------------------------------------------

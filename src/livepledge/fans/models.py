@@ -132,3 +132,41 @@ fan_segments = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_fan_segments_shop", "shop_id", "id"),
 )
+
+# Campaigns (docs/fans.md, "Campaigns"): a message, optionally with a coupon, to a saved
+# segment, now, at a time, or when a live session starts; sent once by the `campaign_send`
+# deadline into the buyers' notice inboxes. One message row per recipient: delivery, opening
+# and the 7-day attribution of orders are counted from them.
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", BigId, ForeignKey("shops.id"), nullable=False),
+    Column("segment_id", BigId, ForeignKey("fan_segments.id"), nullable=False),
+    Column("title", String(40), nullable=False),
+    Column("body", String(500), nullable=False),
+    Column("coupon_id", BigId, nullable=True),
+    Column("send_at", UTCDateTime, nullable=True),  # None: when `on_session_id` goes live
+    Column("on_session_id", BigId, nullable=True),
+    Column("status", String(16), nullable=False),  # scheduled | sent | cancelled
+    Column("created_by", BigId, ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("audience", Integer, nullable=True),  # in the segment when sent
+    Column("delivered", Integer, nullable=True),
+    Column("skipped_opted_out", Integer, nullable=True),
+    Column("skipped_capped", Integer, nullable=True),
+    Index("ix_campaigns_shop", "shop_id", "id"),
+    Index("ix_campaigns_session", "on_session_id"),
+)
+
+campaign_messages = Table(
+    "campaign_messages",
+    metadata,
+    Column("campaign_id", BigId, ForeignKey("campaigns.id"), primary_key=True),
+    Column("user_id", BigId, ForeignKey("users.id"), primary_key=True),
+    Column("shop_id", BigId, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=False),
+    Column("opened_at", UTCDateTime, nullable=True),
+    Index("ix_campaign_messages_fan", "shop_id", "user_id", "delivered_at"),
+)

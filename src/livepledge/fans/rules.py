@@ -229,3 +229,39 @@ def matches(f: SegmentFilter, fan: FanFacts, now: datetime) -> bool:
     if f.tags_any and not (f.tags_any & fan.tags):
         return False
     return f.tags_all <= fan.tags
+
+
+# --- campaigns (docs/fans.md, "Campaigns") ---------------------------------------------------
+
+CAMPAIGN_CAP = 2  # campaigns a fan receives from one shop in any CAP_WINDOW
+CAP_WINDOW = timedelta(days=7)
+ATTRIBUTION_WINDOW = timedelta(days=7)  # an order paid this long after a message counts for it
+CAMPAIGN_TITLE_MAX, CAMPAIGN_BODY_MAX = 40, 500
+CAMPAIGN_AHEAD_MAX = timedelta(days=30)
+
+
+def campaign_text_error(title: str, body: str) -> str | None:
+    if not 1 <= len(title) <= CAMPAIGN_TITLE_MAX:
+        return (f"标题须为 1–{CAMPAIGN_TITLE_MAX} 字 / the title must be "
+                f"1-{CAMPAIGN_TITLE_MAX} characters")
+    if not 1 <= len(body) <= CAMPAIGN_BODY_MAX:
+        return (f"正文须为 1–{CAMPAIGN_BODY_MAX} 字 / the text must be "
+                f"1-{CAMPAIGN_BODY_MAX} characters")
+    return None
+
+
+def campaign_time_error(send_at: datetime | None, on_session_id: int | None,
+                        now: datetime) -> str | None:
+    if send_at is not None and on_session_id is not None:
+        return "定时发送与开播时发送只能选一个 / a time or a session's start, not both"
+    if send_at is not None and send_at < now - timedelta(minutes=1):
+        return "发送时间已过 / the sending time has passed"
+    if send_at is not None and send_at > now + CAMPAIGN_AHEAD_MAX:
+        return "发送时间须在 30 天内 / send within 30 days"
+    return None
+
+
+def campaign_capped(received_in_window: int) -> bool:
+    """Whether a fan who received this many of the shop's campaigns in the last CAP_WINDOW
+    gets no more for now."""
+    return received_in_window >= CAMPAIGN_CAP

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from livepledge.accounts.schemas import Strict
 
@@ -58,3 +58,15 @@ class SegmentFilterIn(Strict):
 class SegmentIn(Strict):
     name: str = Field(min_length=1, max_length=40)
     filter: SegmentFilterIn
+
+
+class CampaignIn(Strict):
+    segment_id: int = Field(ge=1, le=2**63 - 1, description="a saved segment of the shop")
+    title: str = Field(min_length=1, max_length=40)
+    body: str = Field(min_length=1, max_length=500)
+    coupon_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
+                                  description="a coupon of the shop to claim")
+    send_at: AwareDatetime | None = Field(default=None, description="default: now")
+    on_session_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
+                                      description="instead of a time: when this scheduled "
+                                                  "session goes live")

@@ -170,3 +170,14 @@ async def export_csv(db: Database, principal: Principal, shop_id: int, segment_i
     writer.writerow(["user_id"])
     writer.writerows([i] for i in ids)
     return out.getvalue()
+
+
+async def access_segment(conn: AsyncConnection, principal: Principal, shop_id: int,
+                         segment_id: int) -> Any:
+    """The shop's saved segment, for its staff (404 otherwise)."""
+    return await _access_segment(conn, principal, shop_id, segment_id)
+
+
+async def segment_row(conn: AsyncConnection, shop_id: int, segment_id: int) -> Any:
+    return (await conn.execute(select(fan_segments).where(
+        fan_segments.c.id == segment_id, fan_segments.c.shop_id == shop_id))).one()

@@ -31,3 +31,13 @@ async def record_event(
     await uow.conn.execute(insert_events(uow.conn).values(
         type=type_, shop_id=shop_id, session_id=session_id, order_id=order_id,
         payload=payload, occurred_at=now))
+
+
+async def record_event_id(
+    uow: UnitOfWork, type_: str, now: datetime, *, payload: dict[str, Any],
+    shop_id: int | None = None, session_id: int | None = None, order_id: int | None = None,
+) -> int:
+    """`record_event`, returning the event's id (for rows that name their source event)."""
+    return int((await uow.conn.execute(insert_events(uow.conn).values(
+        type=type_, shop_id=shop_id, session_id=session_id, order_id=order_id,
+        payload=payload, occurred_at=now).returning(events.c.id))).scalar_one())

@@ -93,8 +93,17 @@ def render(kind: str, p: dict[str, Any]) -> dict[str, dict[str, str]]:
                 "body": {"zh-CN": f"奖品订单 {order} 已生成，请确认收货地址，商家将按时发货。",
                          "en": f"Your prize order {order} is ready: confirm the shipping "
                                "address and the shop ships it on time."}}
+    if kind == "campaign":  # the shop's own words, the same in both languages
+        shop = p.get("shop_name", "")
+        coupon_zh = "（附优惠券，进店领取）" if p.get("coupon_id") else ""
+        coupon_en = " (with a coupon to claim)" if p.get("coupon_id") else ""
+        return {"title": {"zh-CN": f"{shop}：{p.get('title', '')}",
+                          "en": f"{shop}: {p.get('title', '')}"},
+                "body": {"zh-CN": f"{p.get('body', '')}{coupon_zh}",
+                         "en": f"{p.get('body', '')}{coupon_en}"}}
     return {"title": {"zh-CN": "通知", "en": "Notice"}, "body": {"zh-CN": "", "en": ""}}
 
 
 KINDS = ("order_cancelled", "order_shipped", "order_expired", "order_compensated",
-         "price_protection_refund", "session_live", "deposit_deducted", "lottery_won")
+         "price_protection_refund", "session_live", "deposit_deducted", "lottery_won",
+         "campaign")

@@ -44,4 +44,7 @@ FAN_STRINGS: dict[str, tuple[str, str]] = {
                            "This deletes your fan data in every shop, points included, for good. "
                            "Delete?"),
     "fan_deleted": ("已删除", "Deleted"),
+    "unsubscribe": ("退订此店铺的营销消息", "Unsubscribe from this shop's campaigns"),
+    "unsubscribed": ("已退订", "Unsubscribed"),
+    "campaign_open": ("去看看", "Open"),
 }

@@ -26,6 +26,7 @@ CATALOGUE: dict[str, tuple[tuple[str, ...], str]] = {
     "lottery.drawn": (("LotteryDrawn",), "福袋已开奖 / lottery drawn"),
     "fan.joined": (("FanJoined",), "新粉丝入团 / fan joined the fan club"),
     "coupon.claimed": (("CouponClaimed",), "优惠券被领取 / coupon claimed"),
+    "campaign.sent": (("CampaignSent",), "营销消息已发送 / campaign sent"),
 }
 TYPE_OF_EVENT: dict[str, str] = {event: kind for kind, (events, _) in CATALOGUE.items()
                                  for event in events}
@@ -44,6 +45,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "CaseOpened": ("case_id", "type", "reason", "amount"),
     "CaseClosed": ("case_id", "outcome", "refunded"),
     "LotteryDrawn": ("lottery_id", "seed", "winners"),
+    "CampaignSent": ("campaign_id", "audience", "delivered"),
 }
 _CAUSE = {"CaseRefunded": "aftersales", "PriceProtectionRefunded": "price_protection"}
 # Events whose payloads other features define (fans): their fields pass through, minus these.

@@ -2,6 +2,18 @@
 // language; newest first; mark all read.
 "use strict";
 
+function campaignLinks(n) {
+  // a shop's campaign: see it (counted as opened), or unsubscribe from that shop's campaigns
+  const unsubscribe = LP.el("button", { type: "button", class: "link", "data-testid": "unsubscribe" }, LP.t("unsubscribe"));
+  unsubscribe.addEventListener("click", async () => {
+    try {
+      await LP.api("PUT", `/api/v1/me/fan-clubs/${n.params.shop_id}/campaigns`, { opt_out: true });
+      unsubscribe.replaceWith(LP.el("span", {}, LP.t("unsubscribed")));
+    } catch (error) { LP.toast(error.message, true); }
+  });
+  return [" · ", LP.el("a", { href: `/c/${n.params.campaign_id}` }, LP.t("campaign_open")), " · ", unsubscribe];
+}
+
 async function noticesPage() {
   const $ = (id) => document.getElementById(id);
   const lang = document.documentElement.lang === "en" ? "en" : "zh-CN";
@@ -17,7 +29,8 @@ async function noticesPage() {
         LP.el("div", {}, n.body[lang]),
         LP.el("div", { class: "muted small" },
           LP.el("time", { datetime: n.created_at }, LP.time(n.created_at)),
-          ...(n.order_id ? [" · ", LP.el("a", { href: `/orders/${n.order_id}` }, LP.t("order_detail"))] : []))));
+          ...(n.order_id ? [" · ", LP.el("a", { href: `/orders/${n.order_id}` }, LP.t("order_detail"))] : []),
+          ...(n.kind === "campaign" ? campaignLinks(n) : []))));
     }
   };
   const refresh = async () => render(await LP.api("GET", "/api/v1/me/notices"));
