@@ -26,8 +26,8 @@ export function csrfToken(doc: Document = document): string {
 
 export interface Page<T> { items: T[]; total: number }
 
-async function send(method: string, path: string, body?: unknown): Promise<Response> {
-  const headers: Record<string, string> = { "X-CSRF-Token": csrfToken(), Accept: "application/json" };
+async function send(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<Response> {
+  const headers: Record<string, string> = { "X-CSRF-Token": csrfToken(), Accept: "application/json", ...extra };
   const init: RequestInit = { method, headers, credentials: "same-origin" };
   if (body instanceof FormData) {
     init.body = body;
@@ -46,8 +46,9 @@ async function send(method: string, path: string, body?: unknown): Promise<Respo
   return response;
 }
 
-export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await send(method, path, body);
+export async function api<T = unknown>(method: string, path: string, body?: unknown,
+  headers: Record<string, string> = {}): Promise<T> {
+  const response = await send(method, path, body, headers);
   if (response.status === 204) return null as T;
   const text = await response.text();
   return (text ? JSON.parse(text) : null) as T;

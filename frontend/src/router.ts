@@ -11,6 +11,7 @@ export const routes = [
   { path: "/aftersales", name: "aftersales", component: () => import("./views/CasesView.vue") },
   { path: "/compliance", name: "compliance", component: () => import("./views/ComplianceView.vue") },
   { path: "/audit", name: "audit", component: () => import("./views/AuditView.vue") },
+  { path: "/money", name: "money", component: () => import("./views/MoneyView.vue") },
   { path: "/:rest(.*)*", redirect: "/overview" },
 ];
 
