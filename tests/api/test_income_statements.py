@@ -312,6 +312,7 @@ async def test_a_clean_world_reconciles_and_a_broken_one_is_reported_exactly(
     body = clean.json()
     assert body["ties"], body["mismatches"]
     assert body["provider_checked"] and body["orders_checked"] == 3
+    assert body["ledger_behind"] == 0
     # 3 charges, 2 refunds, 1 compensation, 1 top-up, 1 payout
     assert body["provider_records"] == body["ledger_movements"] == 8
 

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from livepledge.infra.consumers import lag
 from livepledge.infra.db import Database
 from livepledge.infra.models import events
 from livepledge.orders.models import payments
@@ -54,6 +55,7 @@ class Reconciliation:
     provider_checked: bool = False
     provider_records: int = 0
     voided: int = 0
+    ledger_behind: int = 0  # events written that the ledger had not read yet
     mismatches: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -68,14 +70,15 @@ class Reconciliation:
                 "ledger_movements": self.ledger_movements,
                 "provider_checked": self.provider_checked,
                 "provider_records": self.provider_records, "voided": self.voided,
-                "mismatches": self.mismatches}
+                "ledger_behind": self.ledger_behind, "mismatches": self.mismatches}
 
     def summary(self) -> str:
         lines = [f"period: {self.period or 'all'}", f"orders checked: {self.orders_checked}",
                  f"ledger movements at providers: {self.ledger_movements}",
                  f"provider records: {self.provider_records}" if self.provider_checked else
                  "provider records: not checked (no provider journal configured: "
-                 "LIVEPLEDGE_SANDBOX_JOURNAL)", f"voided charges: {self.voided}"]
+                 "LIVEPLEDGE_SANDBOX_JOURNAL)", f"voided charges: {self.voided}",
+                 f"events the ledger has not read yet: {self.ledger_behind}"]
         if self.ties:
             lines.append("OK: the ledger ties to the orders and the provider's records")
         else:
@@ -225,7 +228,8 @@ async def _check_provider(conn: AsyncConnection, period: TaxPeriod | None, journ
 
 async def reconcile(db: Database, period: TaxPeriod | None, *,
                     journal: Path | None) -> Reconciliation:
-    report = Reconciliation(period=period.label if period else None)
+    report = Reconciliation(period=period.label if period else None,
+                            ledger_behind=await lag(db, "ledger"))
     async with db.read() as conn:
         ledger = await _ledger_movements(conn, period)
         report.ledger_movements = len(ledger)

@@ -148,4 +148,6 @@ class Reconciliation(BaseModel):
     provider_checked: bool = Field(description="false when no provider records are available")
     provider_records: int
     voided: int = Field(description="charges refunded at once because the order was not paid")
+    ledger_behind: int = Field(description="events written that the ledger has not read yet: "
+                                           "their money is not posted, and shows as mismatches")
     mismatches: list[Mismatch]
