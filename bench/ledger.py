@@ -16,6 +16,9 @@ times, in this process:
   order one `OrderPaid`).
 - a statement of the shop for the period covering all of it (the totals, opening and closing
   balances, and the first page of lines). Target: a quarter over 1,000,000 orders in < 10 s.
+- the shop's quarterly income statement (Order 810: its figures and each month's, grouped
+  from the postings, `settlement/statements.py`), and the operators' export of every party for
+  the quarter. Target: a quarter over 1,000,000 orders in < 10 s.
 - `ledger verify` over all the events. Target: 1,000,000 events in < 60 s.
 
 PostgreSQL: a fresh database on LIVEPLEDGE_BENCH_PG (default
@@ -44,7 +47,7 @@ from livepledge.infra.consumers import ConsumerRunner  # noqa: E402
 from livepledge.infra.db import Database  # noqa: E402
 from livepledge.infra.events import insert_events  # noqa: E402
 from livepledge.infra.migrate import upgrade  # noqa: E402
-from livepledge.settlement import rules  # noqa: E402
+from livepledge.settlement import rules, statements  # noqa: E402
 from livepledge.settlement.ledger import Ledger, do_post_many, save_orders  # noqa: E402
 from livepledge.settlement.service import Period, statement  # noqa: E402
 from livepledge.settlement.verify import verify  # noqa: E402
@@ -132,6 +135,15 @@ async def run(db_kind: str, n: int) -> dict[str, object]:
                                    limit=500, offset=0)
             statement_wall = time.perf_counter() - wall
             wall, _ = _timed()
+            quarter = statements.quarter_period(2026, 1)
+            income = await statements.shop_statement(db, owner, 1, quarter)
+            income_wall = time.perf_counter() - wall
+            assert income["figures"]["gross_sales"] == n * PAID, income["figures"]
+            wall, _ = _timed()
+            exported = await statements.all_rows(db, quarter)
+            export_wall = time.perf_counter() - wall
+            assert len(exported) == 1
+            wall, _ = _timed()
             report = await verify(db)
             verify_wall = time.perf_counter() - wall
             assert report.agrees, report.summary()
@@ -155,12 +167,16 @@ async def run(db_kind: str, n: int) -> dict[str, object]:
         "baseline_us_per_payment": round(base_wall / n * 1e6),
         "posting_vs_bare_writes": round((post_wall / (2 * n)) / (base_wall / n), 2),
         "statement_s": round(statement_wall, 2), "verify_s": round(verify_wall, 2),
+        "income_statement_quarter_s": round(income_wall, 2),
+        "operator_export_quarter_s": round(export_wall, 2),
         "verify_events": report.events_read,
     }
     targets = {
         "posting keeps up with 5,000 orders/s": 2 * n / post_wall >= 5000,
         "statement over 1,000,000 orders < 10 s (scaled)": statement_wall * 1_000_000 / n < 10,
         "verify over 1,000,000 events < 60 s (scaled)": verify_wall * 1_000_000 / (2 * n) < 60,
+        "quarterly income statement over 1,000,000 orders < 10 s (scaled)":
+            income_wall * 1_000_000 / n < 10,
     }
     result["targets"] = targets
     print(json.dumps(result, ensure_ascii=False, indent=2))

@@ -26,7 +26,7 @@ export function csrfToken(doc: Document = document): string {
 
 export interface Page<T> { items: T[]; total: number }
 
-async function send(method: string, path: string, body?: unknown, extra?: Record<string, string>): Promise<Response> {
+async function send(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<Response> {
   const headers: Record<string, string> = { "X-CSRF-Token": csrfToken(), Accept: "application/json", ...extra };
   const init: RequestInit = { method, headers, credentials: "same-origin" };
   if (body instanceof FormData) {
@@ -46,9 +46,8 @@ async function send(method: string, path: string, body?: unknown, extra?: Record
   return response;
 }
 
-/** `headers`: extra request headers, e.g. an `Idempotency-Key` for a payment. */
 export async function api<T = unknown>(method: string, path: string, body?: unknown,
-                                       headers?: Record<string, string>): Promise<T> {
+  headers: Record<string, string> = {}): Promise<T> {
   const response = await send(method, path, body, headers);
   if (response.status === 204) return null as T;
   const text = await response.text();

@@ -14,6 +14,7 @@ export const routes = [
   { path: "/partners", name: "partners", component: () => import("./views/PartnersView.vue") },
   { path: "/fans", name: "fans", component: () => import("./views/FansView.vue") },
   { path: "/webhooks", name: "webhooks", component: () => import("./views/WebhooksView.vue") },
+  { path: "/money", name: "money", component: () => import("./views/MoneyView.vue") },
   { path: "/:rest(.*)*", redirect: "/overview" },
 ];
 

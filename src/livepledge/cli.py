@@ -212,6 +212,71 @@ def ledger_verify() -> None:
     raise typer.Exit(0 if report.agrees else 1)  # type: ignore[attr-defined]
 
 
+def _ledger_run(work: Any) -> Any:
+    from livepledge.infra.db import Database, async_url
+
+    settings = get_settings()
+
+    async def run() -> object:
+        db = Database(async_url(settings.effective_database_url))
+        try:
+            return await work(db, settings)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+@ledger_app.command("statements")
+def ledger_statements(
+    period: str = typer.Option(..., "--period", help="a month (2026-11) or quarter (2026Q4), "
+                               "Asia/Shanghai"),
+    fmt: str = typer.Option("csv", "--format", help="csv (UTF-8 with BOM) or xlsx"),
+    out: Path = typer.Option(..., "--out", help="the file to write"),
+) -> None:
+    """导出收入报表（涉税信息报送）/ Write every merchant's, anchor's and agency's income
+    statement for the period (State Council Order 810; docs/money.md)."""
+    from livepledge.settlement import statements
+
+    found = statements.parse_period(period)
+    if isinstance(found, str):
+        _fail(found)
+    if fmt not in ("csv", "xlsx"):
+        _fail("格式须为 csv 或 xlsx / format must be csv or xlsx")
+    assert not isinstance(found, str)
+
+    async def work(db: Any, settings: Settings) -> list[dict[str, Any]]:
+        return await statements.all_rows(db, found)
+
+    rows = _ledger_run(work)
+    data = statements.to_csv(rows) if fmt == "csv" else statements.to_xlsx(rows, found.label)
+    out.write_bytes(data)
+    typer.echo(f"{out}: {len(rows)} 个主体 / parties, {found.label}")
+
+
+@ledger_app.command("reconcile")
+def ledger_reconcile(
+    period: str | None = typer.Option(None, "--period", help="only this month or quarter"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+) -> None:
+    """对账：账本 ↔ 订单支付 ↔ 支付机构记录 / Tie the ledger to the orders' payments and the
+    payment provider's records; list every mismatch. Exit 0 only when everything ties."""
+    from livepledge.settlement import reports, statements
+
+    found = statements.parse_period(period) if period is not None else None
+    if isinstance(found, str):
+        _fail(found)
+    assert not isinstance(found, str)
+
+    async def work(db: Any, settings: Settings) -> Any:
+        return await reports.reconcile(db, found, journal=settings.sandbox_journal)
+
+    report = _ledger_run(work)
+    typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json
+               else report.summary())
+    raise typer.Exit(0 if report.ties else 1)
+
+
 @app.command("verify-lottery")
 def verify_lottery_command(
     file: str = typer.Argument(..., help="a lottery verification document (JSON), or - for stdin"),

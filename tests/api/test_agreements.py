@@ -273,3 +273,32 @@ async def test_shop_staff_look_up_anchors_and_agencies_by_login_only(client: htt
                    "not_found")  # a buyer's login is not looked up
     assert_problem(await client.get("/api/v1/partners/mcn.rain", headers=auth(w.buyers[0])),
                    403, "forbidden")
+
+
+async def test_slot_fees_mcn_fees_and_red_packets_reconcile_with_the_provider(
+        sqlite_url: str, tmp_path):  # type: ignore[no-untyped-def]
+    from livepledge.settlement import reports
+    from tests.api.test_red_packets import fund, grab
+
+    journal = tmp_path / "provider.jsonl"
+    async with make_app_client(sqlite_url, platform_commission_bp=500,
+                               sandbox_journal=journal) as client:
+        w = await build_world(client, buyers=2)
+        agency_id, _ = await register(client, "mcn.tide", "agency")
+        assert (await agree(w, "slot-1", party_id=w.anchor_id, session_id=w.session_id,
+                            slot_fee=500)).status_code == 201
+        await _contract(w, agency_id, fee=2000, roi_bp=10000)
+        packet = await fund(w, total_amount=300, shares=2, split="even")
+        assert packet.status_code == 201, packet.text
+        for token in w.buyers:
+            assert (await grab(w, token, packet.json()["id"])).status_code == 201
+        await settle(client)
+        report = await reports.reconcile(_rt(client).db, None, journal=journal)
+        assert report.ties, report.mismatches
+        # slot fee, MCN fee, red packet funding, two shares
+        assert report.provider_records == report.ledger_movements == 5
+        with open(journal, "a", encoding="utf-8") as f:  # a collection nobody recorded
+            f.write('{"op": "collect", "key": "collect:1:x", "charge": {"provider": "sandbox", '
+                    '"reference": "sbc_stray", "amount": 1, "succeeded": true, "message": ""}}\n')
+        broken = await reports.reconcile(_rt(client).db, None, journal=journal)
+        assert [(m["ref"], m["category"]) for m in broken.mismatches] == [("sbc_stray", "top_up")]

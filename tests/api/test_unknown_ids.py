@@ -68,6 +68,7 @@ EXPECTED: dict[str, tuple[tuple[int, str], ...]] = {
     "/api/v1/partners/{login}": (LOGIN, NOT_FOUND, NOT_STAFF),
     "/api/v1/shops/{shop_id}/campaigns": (LOGIN, NOT_STAFF, NOT_STAFF),
     "/api/v1/campaigns/{campaign_id}": (LOGIN, NOT_FOUND, NOT_FOUND),
+    "/api/v1/shops/{shop_id}/income-statements": (LOGIN, NOT_STAFF, NOT_STAFF),
     "/api/v1/sessions/{session_id}/lotteries": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/lotteries/{lottery_id}": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/lotteries/{lottery_id}/verification": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
@@ -84,7 +85,8 @@ EXPECTED: dict[str, tuple[tuple[int, str], ...]] = {
 }
 # routes whose required query parameters are given, so that the unknown id is what is refused
 QUERIES = {"/api/v1/sessions/{session_id}/record/proof/inclusion": "?index=0&size=1",
-           "/api/v1/sessions/{session_id}/record/proof/consistency": "?first=0&second=1"}
+           "/api/v1/sessions/{session_id}/record/proof/consistency": "?first=0&second=1",
+           "/api/v1/shops/{shop_id}/income-statements": "?period=2026Q4"}
 
 
 def _get_routes_with_ids(app: object) -> set[str]:

@@ -64,10 +64,11 @@ class PaymentProvider(Protocol):
 class SandboxProvider:
     """Settles at once. `outcome="decline"` simulates a declined card.
 
-    With a journal file (LIVEPLEDGE_SANDBOX_JOURNAL, tests) every charge, refund and transfer
-    it makes is appended there as one JSON line, fsynced, and reloaded at start: its idempotency
-    keys then survive a restart as a real provider's do, and a crash test can count what was
-    paid. A repeated key is journalled as a `replay` line (it pays nothing)."""
+    With a journal file (LIVEPLEDGE_SANDBOX_JOURNAL, tests) every charge, refund, transfer,
+    collection (a deposit top-up) and payout it makes is appended there as one JSON line,
+    fsynced, and reloaded at start: its idempotency keys then survive a restart as a real
+    provider's do, a crash test can count what was paid, and `ledger reconcile` reads it as the
+    provider's records. A repeated key is journalled as a `replay` line (it pays nothing)."""
 
     name = "sandbox"
 
@@ -82,13 +83,14 @@ class SandboxProvider:
                 entry = json.loads(line)
                 if entry["op"] == "replay":
                     continue
-                target = self._charges if entry["op"] == "charge" else self._refunds
+                target = self._charges if entry["op"] in ("charge", "collect") \
+                    else self._refunds
                 target[entry["key"]] = Charge(**entry["charge"])
 
-    def _write(self, op: str, key: str, charge: Charge) -> None:
+    def _write(self, op: str, key: str, charge: Charge, **more: str) -> None:
         if self._journal is None:
             return
-        line = json.dumps({"op": op, "key": key, "charge": asdict(charge)}) + "\n"
+        line = json.dumps({"op": op, "key": key, "charge": asdict(charge), **more}) + "\n"
         with open(self._journal, "a", encoding="utf-8") as f:
             f.write(line)
             f.flush()
@@ -115,7 +117,7 @@ class SandboxProvider:
         refund = Charge(self.name, f"sbr_{secrets.token_hex(10)}", amount, True)
         if idempotency_key is not None:
             self._refunds[idempotency_key] = refund
-        self._write("refund", idempotency_key or "", refund)
+        self._write("refund", idempotency_key or "", refund, of=reference)
         return refund
 
     async def compensate(self, *, order_id: int, buyer_id: int, amount: int,
@@ -134,6 +136,7 @@ class SandboxProvider:
             message = "" if succeeded else "沙箱拒付 / sandbox declined"
             self._charges[key] = Charge(self.name, f"sbc_{secrets.token_hex(10)}", amount,
                                         succeeded, message)
+            self._write("collect", key, self._charges[key])
         return self._charges[key]
 
     async def payout(self, *, shop_id: int, amount: int, idempotency_key: str) -> Charge:
@@ -141,6 +144,7 @@ class SandboxProvider:
         if key not in self._refunds:
             self.payout_calls += 1
             self._refunds[key] = Charge(self.name, f"sbp_{secrets.token_hex(10)}", amount, True)
+            self._write("payout", key, self._refunds[key])
         return self._refunds[key]
 
 

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 
 from livepledge.deps import PrincipalDep, RuntimeDep
 from livepledge.openapi import errors
 from livepledge.orders.rules import IDEMPOTENCY_KEY
-from livepledge.settlement import agreements, service
+from livepledge.settlement import agreements, reports, service, statements
 from livepledge.settlement.schemas import (
     Agreement,
     AgreementRequest,
@@ -16,8 +16,11 @@ from livepledge.settlement.schemas import (
     Contract,
     ContractRequest,
     Earnings,
+    IncomeRow,
+    IncomeStatement,
     MoneyMovement,
     PayoutRequest,
+    Reconciliation,
     Statement,
     TopUpRequest,
 )
@@ -199,3 +202,78 @@ async def get_contract(contract_id: int, principal: PrincipalDep,
                        rt: RuntimeDep) -> dict[str, Any]:
     """A contract and its computation, the same for the shop and the agency."""
     return await agreements.get_contract(rt.db, principal, contract_id)
+PeriodQuery = Annotated[str, Query(
+    min_length=6, max_length=7, pattern=statements.PERIOD.pattern,
+    description="a calendar month (2026-11) or quarter (2026Q4), Asia/Shanghai")]
+FormatQuery = Annotated[Literal["json", "csv", "xlsx"], Query(
+    description="json; csv (UTF-8 with BOM, for Excel); xlsx")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FILES = {200: {"content": {"text/csv": {"schema": {"type": "string"}},
+                           XLSX: {"schema": {"type": "string", "format": "binary"}}},
+               "description": "the statement (json), or the file to download (csv, xlsx)"}}
+
+
+def _file(rows: list[dict[str, Any]], fmt: str, name: str, title: str) -> Response:
+    if fmt == "csv":
+        return Response(statements.to_csv(rows), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(statements.to_xlsx(rows, title), media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/shops/{shop_id}/income-statements", response_model=IncomeStatement,
+            responses=FILES)
+async def shop_income_statement(shop_id: int, principal: PrincipalDep, rt: RuntimeDep,
+                                period: PeriodQuery,
+                                format: FormatQuery = "json") -> Any:
+    """The shop's income statement for a month or quarter, from the ledger: gross sales,
+    refunds and returns, net sales, commission to the platform, commissions and slot fees paid
+    (Order 810 fields, docs/money.md). A quarter also gives each of its months."""
+    found = statements.check_period(period)
+    body = await statements.shop_statement(rt.db, principal, shop_id, found)
+    if format == "json":
+        return body
+    return _file(statements.statement_rows(body), format,
+                 statements.file_name("shop", str(shop_id), found, format), found.label)
+
+
+@router.get("/me/income-statements", response_model=IncomeStatement, responses=FILES)
+async def my_income_statement(principal: PrincipalDep, rt: RuntimeDep, period: PeriodQuery,
+                              format: FormatQuery = "json") -> Any:
+    """An anchor's or MCN agency's own income statement: commissions, slot fees and service
+    fees received, commissions given back on returns (their payable account in the ledger)."""
+    found = statements.check_period(period)
+    body = await statements.party_statement(rt.db, principal, found)
+    if format == "json":
+        return body
+    return _file(statements.statement_rows(body), format,
+                 statements.file_name("user", str(principal.user_id), found, format),
+                 found.label)
+
+
+@router.get("/operator/income-statements", response_model=list[IncomeRow], responses=FILES)
+async def operator_income_statements(principal: PrincipalDep, rt: RuntimeDep,
+                                     period: PeriodQuery,
+                                     format: FormatQuery = "json") -> Any:
+    """Every merchant, anchor and agency with money in the period: the file the platform
+    reports to the tax authority (platform operators only)."""
+    found = statements.check_period(period)
+    rows = await statements.operator_statements(rt.db, principal, found)
+    if format == "json":
+        return rows
+    return _file(rows, format, statements.file_name("all", "platform", found, format),
+                 found.label)
+
+
+@router.get("/operator/reconciliation", response_model=Reconciliation)
+async def reconciliation(principal: PrincipalDep, rt: RuntimeDep,
+                         period: Annotated[str | None, Query(
+                             min_length=6, max_length=7, pattern=statements.PERIOD.pattern,
+                             description="only this month or quarter (default: all time)")]
+                         = None) -> dict[str, Any]:
+    """Ties the ledger to the orders' payments and to the payment provider's records; lists
+    every mismatch (platform operators only). `ties` is true only when everything agrees."""
+    statements.check_operator(principal)
+    found = statements.check_period(period) if period is not None else None
+    report = await reports.reconcile(rt.db, found, journal=rt.settings.sandbox_journal)
+    return report.to_dict()

@@ -155,3 +155,84 @@ class Earnings(BaseModel):
     currency: Literal["CNY"]
     payable: int = Field(description="what the platform owes the anchor or agency (fen)")
     lines: list[PartyLine]
+class IncomeFigures(BaseModel):
+    """One period's income statement, in fen (docs/money.md, "Income statements")."""
+
+    orders: int = Field(description="订单数量: orders paid in the period")
+    gross_sales: int = Field(description="销售收入总额: buyers' payments")
+    refunds: int = Field(description="退款（退货）金额: refunds paid in the period")
+    refunds_cancelled: int
+    refunds_aftersales: int
+    refunds_price_protection: int
+    net_sales: int = Field(description="销售净额 = gross_sales − refunds")
+    compensation_paid: int
+    platform_commission: int = Field(description="向平台支付的佣金, net of reversals")
+    commissions_paid: int
+    slot_fees_paid: int
+    mcn_fees_paid: int
+    commission_income: int
+    commission_reversed: int
+    slot_fee_income: int
+    mcn_fee_income: int
+    other_income: int
+    income_total: int
+    income_net: int
+    released: int
+    payouts: int
+
+
+class IncomeMonth(BaseModel):
+    period: str
+    figures: IncomeFigures
+
+
+class IncomeStatement(BaseModel):
+    period: str = Field(description="2026-11 (a month) or 2026Q4 (a quarter), Asia/Shanghai")
+    kind: Literal["month", "quarter"]
+    start: str
+    end: str
+    currency: Literal["CNY"]
+    party_type: str = Field(description="merchant, anchor, mcn_agency or party")
+    party_ref: str = Field(description="shop:{id} or user:{id}")
+    name: str
+    shop_name: str
+    tax_id: str = Field(description="统一社会信用代码 (the shop's licence number) or 未采集")
+    id_document: str
+    figures: IncomeFigures
+    months: list[IncomeMonth] = Field(description="a quarter's months; empty for a month")
+
+
+class IncomeRow(BaseModel):
+    period: str
+    party_type: str
+    party_ref: str
+    name: str
+    shop_name: str
+    tax_id: str
+    id_document: str
+    figures: IncomeFigures
+
+
+class Mismatch(BaseModel):
+    where: Literal["orders", "provider", "ledger"] = Field(
+        description="orders: payment rows ≠ postings; provider: a provider record without its "
+                    "posting; ledger: a posting without its provider record")
+    ref: str = Field(description="order:{id}, payout:{id}, top_up:{id} or a provider reference")
+    message: str
+    category: str
+    payments: int | None = None
+    ledger: int | None = None
+    amount: int | None = None
+
+
+class Reconciliation(BaseModel):
+    period: str | None
+    ties: bool = Field(description="true only when nothing is listed in mismatches")
+    orders_checked: int
+    ledger_movements: int
+    provider_checked: bool = Field(description="false when no provider records are available")
+    provider_records: int
+    voided: int = Field(description="charges refunded at once because the order was not paid")
+    ledger_behind: int = Field(description="events written that the ledger has not read yet: "
+                                           "their money is not posted, and shows as mismatches")
+    mismatches: list[Mismatch]
