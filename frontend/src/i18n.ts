@@ -333,7 +333,6 @@ const MESSAGES: Record<string, Pair> = {
   choose_session: ["请选择场次", "Choose a session"],
   choose_anchor_period: ["请选择主播和期间", "Choose an anchor and a period"],
   choose_period: ["请选择期间", "Choose a period"],
-  period: ["期间", "Period"],
   mcn_contracts: ["对赌合同（保底 ROI）", "MCN contracts with an ROI guarantee"],
   contracts_hint: ["服务费先由平台托管；期间订单全部过退货期后，平台按净成交（扣除退款与审计判定的刷单）计算 ROI：达标全额付给机构，未达标按比例付给机构、其余退还店铺。", "The fee waits in the platform's escrow; once every order of the period is past its return window the platform computes ROI on net sales (less refunds and brushed orders): met, the agency gets the fee; not met, it gets its share and the rest comes back to the shop."],
   new_contract: ["新建对赌合同", "New contract"],
