@@ -210,6 +210,13 @@ document.addEventListener("DOMContentLoaded", () => {
     renderSheet();
   }
 
+  function referenceOf(item) {
+    // shown only when above the live price: a reference no higher than the price says nothing
+    const ref = item.reference_price;
+    if (!ref || ref.amount <= item.live_price) return null;
+    return { amount: ref.amount, basis: ref.basis[window.LP_LANG === "en" ? "en" : "zh-CN"] };
+  }
+
   function renderCard() {
     const item = pinned();
     const session = state.session;
@@ -220,6 +227,14 @@ document.addEventListener("DOMContentLoaded", () => {
     $("card-sku").textContent = item.sku_name;
     $("card-price").textContent = LP.yuan(item.live_price);
     $("card-list").textContent = LP.yuan(item.list_price);
+    // 划线价 only when it is computed from real payments (docs/promises.md): the lowest price
+    // paid in the last 7 days; the shop's list price is a current price, never struck through
+    const ref = referenceOf(item);
+    $("card-ref").hidden = !ref;
+    if (ref) {
+      $("card-ref-amount").textContent = LP.yuan(ref.amount);
+      $("card-ref-basis").textContent = ref.basis;
+    }
     const picture = cover(item);
     $("card-img").hidden = !picture;
     if (picture && $("card-img").getAttribute("src") !== picture.thumb_url) {
@@ -320,7 +335,8 @@ document.addEventListener("DOMContentLoaded", () => {
         LP.el("div", { class: "muted" }, item.sku_name),
         LP.el("div", { class: "bag-price" },
           LP.el("span", { class: "live-price" }, "¥" + LP.yuan(item.live_price)),
-          LP.el("s", { class: "muted" }, "¥" + LP.yuan(item.list_price))),
+          referenceOf(item) ? LP.el("s", { class: "muted", title: referenceOf(item).basis },
+            "¥" + LP.yuan(referenceOf(item).amount)) : null),
         LP.el("div", { class: "muted bag-facts" }, facts.join(" · "))),
       action);
   }
