@@ -52,7 +52,8 @@ async def seed(db: Database, fans: int, now: datetime) -> None:
                                                         filter=rule, created_by=1,
                                                         created_at=now))
             await c.execute(insert(campaigns).values(
-                id=n, shop_id=1, segment_id=n, title="新品", body="今晚直播", status="scheduled",
+                id=n, shop_id=1, segment_id=n, segment_filter=rule, title="新品", body="今晚直播",
+                status="scheduled",
                 send_at=now, created_by=1, created_at=now))
 
 

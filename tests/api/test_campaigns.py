@@ -201,3 +201,19 @@ async def test_results_count_opens_and_orders_within_seven_days_to_the_last_camp
     assert two["results"]["attributed_order_ids"] == [by_second]
     assert_problem(await client.get(f"/api/v1/campaigns/{first['id']}",
                                     headers=auth(w.buyers[0])), 404, "not_found")
+
+
+async def test_deleting_a_segment_leaves_its_campaigns_as_they_were(client):
+    w = await build_world(client, buyers=1)
+    await _join(w, w.buyers[0])
+    segment = await _segment(w)
+    later = await _campaign(w, segment, send_at=(datetime.now(UTC)
+                                                 + timedelta(hours=1)).isoformat())
+    assert later.status_code == 201, later.text
+    gone = await client.delete(f"/api/v1/shops/{w.shop_id}/segments/{segment}",
+                               headers=auth(w.merchant))
+    assert gone.status_code == 204, gone.text
+    await _fire(client, datetime.now(UTC) + timedelta(hours=2))  # sent with the filter it kept
+    sent = (await client.get(f"/api/v1/campaigns/{later.json()['id']}",
+                             headers=auth(w.merchant))).json()
+    assert (sent["status"], sent["delivered"], sent["segment_id"]) == ("sent", 1, segment)

@@ -60,13 +60,14 @@ async def create(db: Database, principal: Principal, shop_id: int, *, segment_id
     if send_at is None and on_session_id is None:
         send_at = now
     async with db.write() as uow:
-        await segments.access_segment(uow.conn, principal, shop_id, segment_id)
+        segment = await segments.access_segment(uow.conn, principal, shop_id, segment_id)
         if coupon_id is not None:
             await _check_coupon(uow.conn, shop_id, coupon_id)
         if on_session_id is not None:
             await _check_session(uow.conn, shop_id, on_session_id)
         campaign_id = int((await uow.conn.execute(insert(campaigns).values(
-            shop_id=shop_id, segment_id=segment_id, title=title, body=body,
+            shop_id=shop_id, segment_id=segment_id, segment_filter=segment.filter,
+            title=title, body=body,
             coupon_id=coupon_id, send_at=send_at, on_session_id=on_session_id,
             status="scheduled", created_by=principal.user_id, created_at=now)
             .returning(campaigns.c.id))).scalar_one())
@@ -222,10 +223,9 @@ class CampaignSend:
         row = (await conn.execute(select(campaigns).where(campaigns.c.id == ref_id))).first()
         if row is None or row.status != "scheduled":
             return "nothing to send"
-        segment = await segments.segment_row(conn, int(row.shop_id), int(row.segment_id))
         facts = await segments.load_facts(conn, int(row.shop_id), now)
-        audience = [fan.user_id for fan in facts
-                    if rules.matches(segments.to_filter(segment.filter), fan, now)]
+        wanted = segments.to_filter(row.segment_filter)
+        audience = [fan.user_id for fan in facts if rules.matches(wanted, fan, now)]
         members = await _recipients(conn, int(row.shop_id), audience)
         recent = await _recent_counts(conn, int(row.shop_id), members,
                                       now - rules.CAP_WINDOW)

@@ -142,7 +142,10 @@ campaigns = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("shop_id", BigId, ForeignKey("shops.id"), nullable=False),
-    Column("segment_id", BigId, ForeignKey("fan_segments.id"), nullable=False),
+    # the segment it was made for, and a copy of its filter: deleting the segment later leaves
+    # the campaign (sent or still to send) as it was
+    Column("segment_id", BigId, nullable=False),
+    Column("segment_filter", JSON, nullable=False),
     Column("title", String(40), nullable=False),
     Column("body", String(500), nullable=False),
     Column("coupon_id", BigId, nullable=True),

@@ -177,7 +177,3 @@ async def access_segment(conn: AsyncConnection, principal: Principal, shop_id: i
     """The shop's saved segment, for its staff (404 otherwise)."""
     return await _access_segment(conn, principal, shop_id, segment_id)
 
-
-async def segment_row(conn: AsyncConnection, shop_id: int, segment_id: int) -> Any:
-    return (await conn.execute(select(fan_segments).where(
-        fan_segments.c.id == segment_id, fan_segments.c.shop_id == shop_id))).one()
