@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import Table, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -54,6 +54,12 @@ async def _party(conn: AsyncConnection, user_id: int, wanted: tuple[str, ...]) -
     return row
 
 
+async def _by_key(conn: AsyncConnection, table: Table, shop_id: int, key: str) -> Any:
+    """What an earlier request with this Idempotency-Key made (None: nothing yet)."""
+    return (await conn.execute(select(table).where(
+        table.c.shop_id == shop_id, table.c.idempotency_key == key))).first()
+
+
 def _iso(value: datetime | None) -> str | None:
     return clock.as_utc(value).isoformat() if value else None
 
@@ -84,8 +90,7 @@ async def create_agreement(db: Database, provider: PaymentProvider, principal: P
                                       starts_at=starts_at, ends_at=ends_at):
         raise Problem("validation_failed", error)
     async with db.read() as conn:
-        found = (await conn.execute(select(agreements).where(
-            agreements.c.shop_id == shop_id, agreements.c.idempotency_key == key))).first()
+        found = await _by_key(conn, agreements, shop_id, key)
         if found is not None:
             return agreement_view(found), False
         party = await _party(conn, party_id, ("anchor", "agency"))
@@ -125,8 +130,7 @@ async def create_agreement(db: Database, provider: PaymentProvider, principal: P
                                        "amount": slot_fee, "provider": charge.provider})
     except IntegrityError:
         async with db.read() as conn:
-            found = (await conn.execute(select(agreements).where(
-                agreements.c.shop_id == shop_id, agreements.c.idempotency_key == key))).first()
+            found = await _by_key(conn, agreements, shop_id, key)
         if found is None:
             raise
         return agreement_view(found), False
@@ -216,9 +220,7 @@ async def create_contract(db: Database, provider: PaymentProvider, principal: Pr
                                      starts_at=starts_at, ends_at=ends_at):
         raise Problem("validation_failed", error)
     async with db.read() as conn:
-        found = (await conn.execute(select(mcn_contracts).where(
-            mcn_contracts.c.shop_id == shop_id,
-            mcn_contracts.c.idempotency_key == key))).first()
+        found = await _by_key(conn, mcn_contracts, shop_id, key)
         if found is not None:
             return contract_view(found), False
         await _party(conn, agency_id, ("agency",))
@@ -247,9 +249,7 @@ async def create_contract(db: Database, provider: PaymentProvider, principal: Pr
             await deadlines.schedule(uow, SETTLE_KIND, contract_id, max(ends_at, now), now)
     except IntegrityError:
         async with db.read() as conn:
-            found = (await conn.execute(select(mcn_contracts).where(
-                mcn_contracts.c.shop_id == shop_id,
-                mcn_contracts.c.idempotency_key == key))).first()
+            found = await _by_key(conn, mcn_contracts, shop_id, key)
         if found is None:
             raise
         return contract_view(found), False
