@@ -158,6 +158,23 @@ def test_sales_move_from_held_to_available_and_a_return_reverses_its_commission(
     _wait_for(merchant, shop_id, available=amount - commission - 100)
     assert [p["amount"] for p in merchant.get(f"/api/v1/shops/{shop_id}/payouts").json()] == [
         100]
+
+    # the deposit: topped up from the page, part of it taken back (no minimum here)
+    page.get_by_test_id("open-top-up").click()
+    page.get_by_test_id("top-up-amount").fill("50.00")
+    page.get_by_test_id("submit-top-up").click()
+    _wait_for(merchant, shop_id, deposit=5000)
+    page.reload()
+    page.get_by_test_id("open-withdrawal").click()
+    expect(page.get_by_test_id("dialog-withdrawable")).to_have_text(_yuan(5000))
+    page.get_by_test_id("withdrawal-amount").fill("60.00")
+    expect(page.get_by_test_id("submit-withdrawal")).to_be_disabled()
+    page.get_by_test_id("withdrawal-amount").fill("20.00")
+    shot(page, f"money-withdrawal-{device}")
+    page.get_by_test_id("submit-withdrawal").click()
+    _wait_for(merchant, shop_id, deposit=3000)
+    assert [w["amount"] for w in merchant.get(
+        f"/api/v1/shops/{shop_id}/deposit/withdrawals").json()] == [2000]
     assert errors == []
 
     verified = run_cli(["ledger", "verify"], env, check=False)

@@ -129,5 +129,28 @@ def test_anchor_and_agency_see_what_they_earned(browser, tmp_path,  # noqa: F811
     expect(lines).to_contain_text(f"+¥{commission / 100:.2f}")
     expect(page.get_by_test_id("agreements")).to_contain_text("10.00%")
     shot(page, "earnings-anchor-phone")
+
+    # the anchor pays out all of it: a wrong amount is refused in the page, nothing is paid
+    owed = 30000 + commission
+    expect(page.get_by_test_id("payable-now")).to_have_text(f"¥{owed / 100:.2f}")
+    page.get_by_test_id("payout-amount").fill(f"{(owed + 1) / 100:.2f}")
+    page.get_by_test_id("payout-submit").click()
+    expect(page.locator("#payout-form .field-error")).to_contain_text("可提现金额")
+    anchor_api = httpx.Client(base_url=base, headers={"Authorization": "Bearer " + httpx.post(
+        f"{base}/api/v1/tokens", json={"login": anchor_login,
+                                                "password": ANCHOR_PASSWORD}).json()["token"]})
+    assert anchor_api.get("/api/v1/me/payouts").json() == []
+    page.get_by_test_id("payout-all").click()
+    expect(page.get_by_test_id("payout-amount")).to_have_value(f"{owed / 100:.2f}")
+    page.get_by_test_id("payout-submit").click()
+    expect(page.get_by_test_id("payouts")).to_contain_text(f"¥{owed / 100:.2f}")
+    assert [p["amount"] for p in anchor_api.get("/api/v1/me/payouts").json()] == [owed]
+    until(lambda: anchor_api.get("/api/v1/me/earnings").json()["owed"] == 0,
+          lambda: advance(1), "the ledger posting the payout")
+    page.reload()
+    expect(page.get_by_test_id("owed")).to_have_text("¥0.00")
+    expect(page.get_by_test_id("payout-panel")).not_to_contain_text("提现到结算账户")
+    expect(lines).to_contain_text("提现")
+    shot(page, "earnings-anchor-paid-out-phone")
     context.close()
     assert available() == paid - cut - commission + (5000 - to_agency)

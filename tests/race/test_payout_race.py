@@ -94,3 +94,41 @@ async def test_a_burst_of_payouts_pays_out_at_most_the_balance(client: httpx.Asy
                               "deposit": 0, "payouts_pending": 0}
     assert _rt(client).payments.payout_calls == 10
     await assert_verified(client)
+
+
+async def test_a_burst_of_anchor_payouts_and_deposit_withdrawals_never_overdraws(
+        client: httpx.AsyncClient):
+    from tests.api.test_agreements import agree, earnings
+    from tests.api.test_ledger import _top_up
+
+    w = await build_world(client, buyers=0, live=False)
+    assert (await agree(w, "agr", party_id=w.anchor_id, session_id=w.session_id,
+                        commission_bp=0, slot_fee=5000)).status_code == 201
+    assert (await _top_up(w, 3000)).status_code == 201
+    await settle(client)
+
+    async def pay(key: str, amount: int) -> httpx.Response:
+        return await client.post("/api/v1/me/payouts", json={"amount": amount},
+                                 headers={**auth(w.anchor), "Idempotency-Key": key})
+
+    async def withdraw(key: str, amount: int) -> httpx.Response:
+        return await client.post(f"/api/v1/shops/{w.shop_id}/deposit/withdrawals",
+                                 json={"amount": amount},
+                                 headers={**auth(w.merchant), "Idempotency-Key": key})
+
+    answers = await asyncio.gather(*(pay(f"a{n}", 700) for n in range(12)),
+                                   *(withdraw(f"d{n}", 700) for n in range(8)),
+                                   *(pay("same", 100) for _ in range(4)))
+    anchor = sorted(a.status_code for a in answers[:12])
+    shop = sorted(a.status_code for a in answers[12:20])
+    same = answers[20:]
+    # 7 × 700 = 4900 ≤ 5000 − 100 (the repeated key's one payout) < 8 × 700; 4 × 700 ≤ 3000
+    assert anchor == [201] * 7 + [409] * 5
+    assert shop == [201] * 4 + [409] * 4
+    assert sorted(a.status_code for a in same) == [200] * 3 + [201]
+    assert {a.json()["id"] for a in same} == {same[0].json()["id"]}
+    await settle(client)
+    mine = await earnings(client, w.anchor)
+    assert (mine["owed"], mine["payouts_pending"]) == (5000 - 4900 - 100, 0)
+    assert (await money(w))["deposit"] == 3000 - 2800
+    await assert_verified(client)

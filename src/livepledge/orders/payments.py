@@ -60,6 +60,17 @@ class PaymentProvider(Protocol):
         the same key giving the same transfer (never two)."""
         ...
 
+    async def pay_party(self, *, party_id: int, amount: int, idempotency_key: str) -> Charge:
+        """Pay an anchor or an MCN agency what the platform owes them (commissions, slot and
+        MCN fees) to their settlement account: the same key giving the same transfer."""
+        ...
+
+    async def return_deposit(self, *, shop_id: int, amount: int,
+                             idempotency_key: str) -> Charge:
+        """Pay part of a shop's deposit (保证金) back to its settlement account: the same key
+        giving the same transfer."""
+        ...
+
 
 class SandboxProvider:
     """Settles at once. `outcome="decline"` simulates a declined card.
@@ -153,6 +164,21 @@ class SandboxProvider:
         if key not in self._refunds:
             self._refunds[key] = Charge(self.name, f"sbb_{secrets.token_hex(10)}", amount, True)
             self._write("transfer", key, self._refunds[key])
+        return self._refunds[key]
+
+    async def pay_party(self, *, party_id: int, amount: int, idempotency_key: str) -> Charge:
+        return self._pay_out(f"party:{party_id}:{idempotency_key}", amount)
+
+    async def return_deposit(self, *, shop_id: int, amount: int,
+                             idempotency_key: str) -> Charge:
+        return self._pay_out(f"deposit-return:{shop_id}:{idempotency_key}", amount)
+
+    def _pay_out(self, key: str, amount: int) -> Charge:
+        """A transfer out of the platform, journalled as a `payout` (its key says to whom)."""
+        if key not in self._refunds:
+            self.payout_calls += 1
+            self._refunds[key] = Charge(self.name, f"sbp_{secrets.token_hex(10)}", amount, True)
+            self._write("payout", key, self._refunds[key])
         return self._refunds[key]
 
 

@@ -388,8 +388,9 @@ async def earnings(db: Database, principal: Principal, *, limit: int) -> dict[st
 
     code = rules.party(principal.user_id)
     async with db.read() as conn:
-        balance = (await conn.execute(select(ledger_accounts.c.balance).where(
-            ledger_accounts.c.code == code))).scalar_one_or_none()
+        account = (await conn.execute(select(
+            ledger_accounts.c.balance, ledger_accounts.c.reserved).where(
+            ledger_accounts.c.code == code))).first()
         rows = (await conn.execute(
             select(ledger_postings.c.occurred_at, ledger_postings.c.amount,
                    ledger_postings.c.event_id, ledger_postings.c.shop_id,
@@ -398,8 +399,10 @@ async def earnings(db: Database, principal: Principal, *, limit: int) -> dict[st
             .join(events, events.c.id == ledger_postings.c.event_id)
             .where(ledger_accounts.c.code == code)
             .order_by(ledger_postings.c.id.desc()).limit(limit))).all()
-    return {"user_id": principal.user_id, "currency": "CNY",
-            "payable": rules.owed(int(balance or 0)),
+    owed = rules.owed(int(account.balance)) if account else 0
+    pending = int(account.reserved) if account else 0
+    return {"user_id": principal.user_id, "currency": "CNY", "owed": owed,
+            "payouts_pending": pending, "payable": max(0, owed - pending),
             "lines": [{"at": clock.as_utc(r.occurred_at).isoformat(),
                        "amount": rules.owed(int(r.amount)), "event_id": int(r.event_id),
                        "event": r.type, "shop_id": r.shop_id, "order_id": r.order_id}

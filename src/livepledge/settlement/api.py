@@ -19,10 +19,12 @@ from livepledge.settlement.schemas import (
     IncomeRow,
     IncomeStatement,
     MoneyMovement,
+    PartyPayout,
     PayoutRequest,
     Reconciliation,
     Statement,
     TopUpRequest,
+    WithdrawalRequest,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["money"])
@@ -43,7 +45,8 @@ def _replayed(response: Response, created: bool) -> None:
 @router.get("/shops/{shop_id}/balances", response_model=Balances)
 async def balances(shop_id: int, principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
     """The shop's money: held in escrow, available, pending payouts, deposit (fen)."""
-    return await service.balances(rt.db, principal, shop_id)
+    return await service.balances(rt.db, principal, shop_id,
+                                  minimum=rt.settings.min_deposit_fen)
 
 
 @router.get("/shops/{shop_id}/statement", response_model=Statement)
@@ -99,6 +102,58 @@ async def top_up(shop_id: int, body: TopUpRequest, principal: PrincipalDep, rt: 
         outcome=body.sandbox_outcome, now=rt.now())
     _replayed(response, created)
     return movement
+
+
+@router.post("/shops/{shop_id}/deposit/withdrawals", status_code=201,
+             response_model=MoneyMovement,
+             responses={201: {"description": "paid back", "headers": REPLAYED},
+                        200: {"description": "a repeat: the first withdrawal",
+                              "headers": REPLAYED}, **errors(409)})
+async def withdraw_deposit(shop_id: int, body: WithdrawalRequest, principal: PrincipalDep,
+                           rt: RuntimeDep, response: Response,
+                           idempotency_key: KeyHeader) -> dict[str, Any]:
+    """Pay part or all of the deposit (保证金) back to the shop (owner only). Above the
+    deployment's minimum at any time; all of it once the shop has no money in escrow, no open
+    after-sales case and no scheduled or live session (409 `insufficient_balance` names what
+    must stay and why)."""
+    movement, created = await service.withdraw_deposit(
+        rt.db, rt.payments, principal, shop_id, amount=body.amount, key=idempotency_key,
+        minimum=rt.settings.min_deposit_fen, now=rt.now())
+    _replayed(response, created)
+    return movement
+
+
+@router.get("/shops/{shop_id}/deposit/withdrawals", response_model=list[MoneyMovement])
+async def list_withdrawals(shop_id: int, principal: PrincipalDep, rt: RuntimeDep,
+                           limit: int = Query(default=50, ge=1, le=200),
+                           offset: int = Query(default=0, ge=0, le=1_000_000)) -> list[Any]:
+    """The shop's deposit withdrawals, newest first."""
+    return await service.list_withdrawals(rt.db, principal, shop_id, limit=limit,
+                                          offset=offset)
+
+
+@router.post("/me/payouts", status_code=201, response_model=PartyPayout,
+             responses={201: {"description": "paid out", "headers": REPLAYED},
+                        200: {"description": "a repeat: the first payout", "headers": REPLAYED},
+                        **errors(409)})
+async def request_party_payout(body: PayoutRequest, principal: PrincipalDep, rt: RuntimeDep,
+                               response: Response,
+                               idempotency_key: KeyHeader) -> dict[str, Any]:
+    """An anchor or MCN agency takes what the platform owes them (commissions, slot fees, MCN
+    fees) out to their settlement account. Never more than `payable` (409
+    `insufficient_balance`); a repeat with the same key returns the first payout."""
+    payout, created = await service.request_party_payout(
+        rt.db, rt.payments, principal, amount=body.amount, key=idempotency_key, now=rt.now())
+    _replayed(response, created)
+    return payout
+
+
+@router.get("/me/payouts", response_model=list[PartyPayout])
+async def list_party_payouts(principal: PrincipalDep, rt: RuntimeDep,
+                             limit: int = Query(default=50, ge=1, le=200),
+                             offset: int = Query(default=0, ge=0, le=1_000_000)) -> list[Any]:
+    """My payouts as an anchor or agency, newest first."""
+    return await service.list_party_payouts(rt.db, principal, limit=limit, offset=offset)
 
 
 # --- anchors' and agencies' agreements, MCN contracts (docs/money.md) ------------------------

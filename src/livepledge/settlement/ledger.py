@@ -86,7 +86,7 @@ class Ledger:
         done = await _posted_already(conn, [e.id for e in money])
         books, loaded = await _books_for(conn, [e for e in money if e.id not in done])
         posted: list[rules.Transaction] = []
-        reserved: dict[int, int] = {}
+        reserved: dict[str, int] = {}
         told: list[tuple[Event, rules.Transaction, int]] = []
         for event in events:
             if event.type == "OrderShipped":
@@ -104,9 +104,9 @@ class Ledger:
                 if tx is None:
                     continue
                 posted.append(tx)
-                if event.type == "PayoutPaid":  # the payout's reservation becomes the posting
-                    shop = int(tx.shop_id or 0)
-                    reserved[shop] = reserved.get(shop, 0) + int(event.payload["amount"])
+                if event.type in rules.RESERVING:  # the reservation becomes the posting
+                    account = rules.reserved_account(fact_of(event))
+                    reserved[account] = reserved.get(account, 0) + int(event.payload["amount"])
                 elif event.type == "OrderCompensated":
                     told.append((event, tx, deposit_before))
         await do_post_many(conn, posted, now=clock.utcnow())
@@ -115,8 +115,8 @@ class Ledger:
             await conn.execute(update(ledger_accounts).where(
                 ledger_accounts.c.code == bindparam("account")).values(
                 reserved=ledger_accounts.c.reserved - bindparam("amount")), [
-                {"account": rules.available(shop), "amount": amount}
-                for shop, amount in reserved.items()])
+                {"account": account, "amount": amount}
+                for account, amount in reserved.items()])
         for event, tx, deposit_before in told:
             await _tell_owners(uow, event, tx, deposit_before)
 

@@ -160,3 +160,33 @@ mcn_contracts = Table(
     UniqueConstraint("shop_id", "idempotency_key"),
     Index("ix_mcn_contracts_agency", "agency_id"),
 )
+
+# An anchor's or MCN agency's payout of what the platform owes them (`party:{user}:payable`),
+# through the payment provider; reserved on their account like a shop's payout.
+party_payouts = Table(
+    "party_payouts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("party_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("provider_ref", String(128), nullable=False),
+    Column("idempotency_key", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("party_id", "idempotency_key"),
+)
+
+# A shop taking part or all of its deposit (保证金) back (docs/money.md, "Deposits").
+deposit_withdrawals = Table(
+    "deposit_withdrawals",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", BigId, ForeignKey("shops.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("provider_ref", String(128), nullable=False),
+    Column("idempotency_key", String(128), nullable=False),
+    Column("requested_by", BigId, ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "idempotency_key"),
+)

@@ -30,9 +30,11 @@ from livepledge.infra.models import events
 from livepledge.orders.models import payments
 from livepledge.settlement.models import (
     deposit_top_ups,
+    deposit_withdrawals,
     ledger_accounts,
     ledger_postings,
     ledger_transactions,
+    party_payouts,
     payouts,
 )
 from livepledge.settlement.statements import REFUND_KINDS, TaxPeriod
@@ -42,24 +44,30 @@ CATEGORY_OF_KIND = {"OrderPaid": "charge", "OrderCompensated": "compensation",
                     "DepositToppedUp": "top_up", "PayoutPaid": "payout",
                     "SlotFeePaid": "slot_fee", "McnFeePaid": "mcn_fee",
                     "RedPacketFunded": "red_packet", "RedPacketSharePaid": "red_packet_share",
+                    "PartyPayoutPaid": "party_payout", "DepositWithdrawn": "deposit_return",
                     **{kind: "refund" for kind in REFUND_KINDS}}
 # What the ledger's posting names, by category: (payload key, prefix); the rest name the order.
 REF_OF_CATEGORY = {"payout": ("payout_id", "payout"), "top_up": ("top_up_id", "top_up"),
                    "slot_fee": ("agreement_id", "agreement"),
                    "mcn_fee": ("contract_id", "contract"),
                    "red_packet": ("red_packet_id", "red_packet"),
-                   "red_packet_share": ("grab_id", "grab")}
+                   "red_packet_share": ("grab_id", "grab"),
+                   "party_payout": ("party_payout_id", "party_payout"),
+                   "deposit_return": ("withdrawal_id", "withdrawal")}
 CATEGORY_OF_OP = {"charge": "charge", "refund": "refund", "transfer": "compensation",
                   "collect": "top_up", "payout": "payout"}
 # A provider operation may serve several platform categories (a collection from a shop tops up
 # its deposit, pays a slot fee, an MCN fee or a red packet; a transfer to a buyer compensates an
 # order or pays a red-packet share): the platform's own row says which.
 CATEGORIES_OF_OP = {"collect": {"top_up", "slot_fee", "mcn_fee", "red_packet"},
-                    "transfer": {"compensation", "red_packet_share"}}
+                    "transfer": {"compensation", "red_packet_share"},
+                    "payout": {"payout", "party_payout", "deposit_return"}}
 NAMES = {"charge": "收款 charge", "refund": "退款 refund", "compensation": "赔付 compensation",
          "top_up": "保证金充值 top-up", "payout": "提现 payout", "slot_fee": "坑位费 slot fee",
          "mcn_fee": "MCN 服务费 MCN fee", "red_packet": "红包 red packet",
-         "red_packet_share": "红包到账 red-packet share"}
+         "red_packet_share": "红包到账 red-packet share",
+         "party_payout": "主播/机构提现 anchor or agency payout",
+         "deposit_return": "保证金退还 deposit withdrawal"}
 
 
 @dataclass
@@ -183,10 +191,13 @@ async def _platform_refs(conn: AsyncConnection, period: TaxPeriod | None) -> tup
                                          payments.c.created_at)):
         keep(row.provider_ref, (payment_category(int(row.amount), row.reason),
                                 f"order:{row.order_id}"), row.created_at)
-    for table, category in ((payouts, "payout"), (deposit_top_ups, "top_up")):
+    for table, category, prefix in ((payouts, "payout", "payout"),
+                                    (deposit_top_ups, "top_up", "top_up"),
+                                    (party_payouts, "party_payout", "party_payout"),
+                                    (deposit_withdrawals, "deposit_return", "withdrawal")):
         for row in await conn.execute(select(table.c.id, table.c.provider_ref,
                                              table.c.created_at)):
-            keep(row.provider_ref, (category, f"{category}:{row.id}"), row.created_at)
+            keep(row.provider_ref, (category, f"{prefix}:{row.id}"), row.created_at)
     from livepledge.coupons.models import red_packet_grabs, red_packets
     from livepledge.settlement.models import agreements, mcn_contracts
 

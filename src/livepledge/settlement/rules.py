@@ -20,7 +20,11 @@ DEFAULT_PROVIDER = "sandbox"
 POSTED = frozenset({"OrderPaid", "OrderCancelled", "PriceProtectionRefunded", "CaseRefunded",
                     "OrderCompensated", "EscrowReleased", "DepositToppedUp", "PayoutPaid",
                     "SlotFeePaid", "McnFeePaid", "McnContractSettled",
-                    "RedPacketFunded", "RedPacketSharePaid", "RedPacketReturned"})
+                    "RedPacketFunded", "RedPacketSharePaid", "RedPacketReturned",
+                    "PartyPayoutPaid", "DepositWithdrawn"})
+# Money paid out of an account that was reserved on it when requested: the posting releases the
+# reservation (`reserved_account`).
+RESERVING = frozenset({"PayoutPaid", "PartyPayoutPaid", "DepositWithdrawn"})
 REFUNDS = frozenset({"OrderCancelled", "PriceProtectionRefunded", "CaseRefunded"})
 
 
@@ -168,10 +172,25 @@ def post(fact: Fact, order: OrderMoney | None, *,
     return _shop_money(fact, amount), order
 
 
+def reserved_account(fact: Fact) -> str:
+    """The account a payout's reservation was made on (a `RESERVING` event)."""
+    if fact.type == "PartyPayoutPaid":
+        return party(int(fact.payload["party_id"]))
+    if fact.type == "DepositWithdrawn":
+        return deposit(int(fact.shop_id or 0))
+    return available(int(fact.shop_id or 0))
+
+
 def _shop_money(fact: Fact, amount: int) -> Transaction | None:
     """Money that is no order's: deposits, payouts, slot and MCN fees, red packets."""
     shop_id = int(fact.shop_id or 0)
     provider = str(fact.payload.get("provider") or DEFAULT_PROVIDER)
+    if fact.type == "PartyPayoutPaid":  # an anchor or agency is paid what the platform owes them
+        return _tx(fact, fact.shop_id, [Line(party(int(fact.payload["party_id"])), amount),
+                                        Line(clearing(provider), -amount)])
+    if fact.type == "DepositWithdrawn":  # part of the deposit paid back to the shop
+        return _tx(fact, shop_id, [Line(deposit(shop_id), amount),
+                                   Line(clearing(provider), -amount)])
     if fact.type == "DepositToppedUp":
         return _tx(fact, shop_id, [Line(clearing(provider), amount),
                                    Line(deposit(shop_id), -amount)])

@@ -28,6 +28,27 @@ class Balances(BaseModel):
     payouts_pending: int = Field(description="payouts requested and not yet posted (fen)")
     payable: int = Field(description="what a payout may take now: available − pending, ≥ 0")
     deposit: int = Field(description="保证金 (fen)")
+    deposit_withdrawals_pending: int = Field(
+        description="deposit withdrawals requested and not yet posted (fen)")
+    deposit_withdrawable: int = Field(
+        description="what a deposit withdrawal may take now (fen): the deposit less pending "
+                    "withdrawals, less the deployment's minimum while the shop has money in "
+                    "escrow, an open after-sales case or a scheduled or live session")
+    deposit_minimum: int = Field(description="the deposit a shop needs to go live (fen)")
+
+
+class WithdrawalRequest(Strict):
+    amount: int = Field(ge=1, le=MAX_AMOUNT,
+                        description="fen of the deposit to pay back (≤ deposit_withdrawable)")
+
+
+class PartyPayout(BaseModel):
+    id: int
+    party_id: int
+    amount: int
+    provider: str
+    provider_ref: str
+    created_at: str
 
 
 class MoneyMovement(BaseModel):
@@ -153,7 +174,10 @@ class PartyLine(BaseModel):
 class Earnings(BaseModel):
     user_id: int
     currency: Literal["CNY"]
-    payable: int = Field(description="what the platform owes the anchor or agency (fen)")
+    owed: int = Field(description="what the platform owes the anchor or agency (fen; below 0 "
+                              "when commissions paid out were reversed by later refunds)")
+    payouts_pending: int = Field(description="payouts requested and not yet posted (fen)")
+    payable: int = Field(description="what a payout may take now: owed − pending, ≥ 0 (fen)")
     lines: list[PartyLine]
 class IncomeFigures(BaseModel):
     """One period's income statement, in fen (docs/money.md, "Income statements")."""

@@ -227,8 +227,11 @@ async def earnings_page(request: Request, rt: RuntimeDep,
     async with rt.db.read() as conn:
         shops = {i: (await accounts.get_shop(conn, i))["name"]
                  for i in {int(x["shop_id"]) for x in [*signed, *contracts]}}
+    from livepledge.settlement import service as money
+
+    paid_out = await money.list_party_payouts(rt.db, principal, limit=50, offset=0)
     return _render(request, "earnings.html", principal, earnings=mine, agreements=signed,
-                   contracts=contracts, shops=shops, shanghai=_shanghai)
+                   contracts=contracts, shops=shops, payouts=paid_out, shanghai=_shanghai)
 
 
 @router.get("/operator", response_class=HTMLResponse)
