@@ -1,6 +1,6 @@
 """Random money histories for the ledger's property tests: sequences of pay, refund (before or
 after release: cancellation, after-sales, price protection), compensation, release, payout and
-top-up, turned into the events the platform would record — refunds never above what is left of
+top-up, anchors' and agencies' payouts and deposit withdrawals, turned into the events the platform would record — refunds never above what is left of
 a payment, payouts never above the available balance (the API enforces both)."""
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ op = st.one_of(
     st.tuples(st.just("mcn"), st.sampled_from(SHOPS), amounts, st.integers(0, 200_000)),
     st.tuples(st.just("payout"), st.sampled_from(SHOPS), amounts),
     st.tuples(st.just("topup"), st.sampled_from(SHOPS), amounts, st.sampled_from(PROVIDERS)),
+    st.tuples(st.just("partypayout"), st.sampled_from(PARTIES), amounts),
+    st.tuples(st.just("withdraw"), st.sampled_from(SHOPS), amounts),
 )
 histories = st.lists(op, max_size=40)
 
@@ -100,6 +102,19 @@ def facts(history: list[tuple], *, first_id: int = 1) -> tuple[list[rules.Fact],
                 flows.add("sandbox", amount, incoming=False)
                 emit("PayoutPaid", target, None, {"amount": amount, "provider": "sandbox",
                                                   "payout_id": len(made) + 1})
+        elif kind == "partypayout":  # never above what the party is owed (the API's rule)
+            amount = min(rest[0], rules.owed(books.balances.get(rules.party(target), 0)))
+            if amount > 0:
+                flows.add("sandbox", amount, incoming=False)
+                emit("PartyPayoutPaid", 0, None, {"amount": amount, "provider": "sandbox",
+                                                  "party_id": target,
+                                                  "party_payout_id": len(made) + 1})
+        elif kind == "withdraw":  # never above the deposit
+            amount = min(rest[0], rules.owed(books.balances.get(rules.deposit(target), 0)))
+            if amount > 0:
+                flows.add("sandbox", amount, incoming=False)
+                emit("DepositWithdrawn", target, None, {"amount": amount, "provider": "sandbox",
+                                                        "withdrawal_id": len(made) + 1})
         elif kind == "topup":
             amount, provider = rest
             flows.add(provider, amount, incoming=True)

@@ -123,7 +123,8 @@ def test_money_is_never_created(history: list) -> None:  # type: ignore[type-arg
         if order.released and order.refunded_after == order.released_base:
             assert order.commission_reversed == order.commission
             assert all(r == a for _, a, r in order.parties)
-    # what a party is owed: its commissions net of reversals, plus slot fees and MCN fees
+    # what a party is owed: its commissions net of reversals, plus slot fees and MCN fees,
+    # less what it was paid out
     for party_id in PARTIES:
         owed = sum(a - r for o in books.orders.values() for p, a, r in o.parties
                    if p == party_id)
@@ -132,6 +133,9 @@ def test_money_is_never_created(history: list) -> None:  # type: ignore[type-arg
         owed += sum(int(tx_fact.payload["to_agency"]) for tx_fact in made
                     if tx_fact.type == "McnContractSettled"
                     and tx_fact.payload["agency_id"] == party_id)
+        owed -= sum(int(tx_fact.payload["amount"]) for tx_fact in made
+                    if tx_fact.type == "PartyPayoutPaid"
+                    and tx_fact.payload["party_id"] == party_id)
         assert rules.owed(books.balances.get(rules.party(party_id), 0)) == owed
     # a settled contract's escrow is empty
     assert all(balance == 0 for code, balance in books.balances.items()
