@@ -188,3 +188,23 @@ async def test_orders_beyond_one_statement_are_read_in_chunks(
     assert [await _refunds(w, order, token) for order, token in zip(orders, w.buyers,
                                                                       strict=True)] == [
         ([(1000, "price_protection")], 1000)] * 3
+
+
+async def test_a_sale_that_opened_with_the_session_is_not_opened_again(
+        app_client: httpx.AsyncClient):
+    """The item was added, its sale start already past, before the session went live: the
+    sale opened with `SessionStarted`; its `sale_opens` deadline, whenever it fires, records
+    no second opening (the session's log is the same whatever the deadline runner's timing)."""
+    from sqlalchemy import func, select
+
+    from livepledge.infra.models import events
+    from livepledge.live.service import SaleOpens
+
+    w = await build_world(app_client, buyers=0)  # added before start; started a moment after
+    db = _runtime(app_client).db
+    async with db.write() as uow:
+        said = await SaleOpens().fire(uow, w.item_id, {}, datetime.now(UTC))
+    async with db.read() as conn:
+        opened = (await conn.execute(select(func.count()).select_from(events).where(
+            events.c.type == "SaleOpened"))).scalar_one()
+    assert (said, opened) == ("opened with the session (SessionStarted)", 0)

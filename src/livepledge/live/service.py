@@ -141,6 +141,8 @@ class SaleOpens:
         # Open from its start, or from when the session went live, or from when the item was
         # added to a live session with a start already past: whichever came last.
         opened = max(as_utc(row.sale_starts_at), started, as_utc(row.created_at))
+        if opened == started:  # it opened with the session: `SessionStarted` says so already
+            return "opened with the session (SessionStarted)"
         ended = as_utc(row.ended_at) if row.ended_at else None
         if (ended is not None and ended <= opened) or opened > as_utc(row.sale_ends_at):
             return "session not live while the sale was open"

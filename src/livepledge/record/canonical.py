@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import rfc8785
 
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -20,8 +21,17 @@ class CanonicalError(ValueError):
 
 
 def canonical(value: Any) -> bytes:
-    """The RFC 8785 encoding of an entry."""
-    _check(value)
+    """The RFC 8785 encoding of an entry.
+
+    For the values entries hold — no floats, integers within ±(2^53−1) — RFC 8785 is compact
+    JSON with sorted keys, UTF-8 and the minimal escapes, which is what orjson writes with
+    `OPT_SORT_KEYS` (about 100 × faster than the pure-Python `rfc8785`), with one exception:
+    RFC 8785 sorts keys by UTF-16 code units and orjson by code points, which differ when a
+    key holds a character above U+FFFF. Keys are all ASCII in practice; a value with any
+    non-ASCII key is encoded by `rfc8785` itself. tests/record/test_canonical.py checks both
+    paths give the same bytes as `rfc8785` on random values."""
+    if _check(value):
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     return rfc8785.dumps(value)
 
 
@@ -38,23 +48,33 @@ def parse_canonical(data: bytes) -> dict[str, Any]:
     return value
 
 
-def _check(value: Any) -> None:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return
+def _check(value: Any) -> bool:
+    """Refuse what an entry may not hold; True when every object key is ASCII."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise CanonicalError("strings are Unicode text (no lone surrogates)") from None
+        return True
+    if isinstance(value, bool) or value is None:
+        return True
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:
             raise CanonicalError(f"integer {value} is outside ±(2^53-1)")
-        return
+        return True
     if isinstance(value, float):
         raise CanonicalError("entries carry no floating-point numbers")
     if isinstance(value, list | tuple):
+        ascii_keys = True
         for item in value:
-            _check(item)
-        return
+            ascii_keys = _check(item) and ascii_keys  # every item is checked: _check first
+        return ascii_keys
     if isinstance(value, dict):
+        ascii_keys = True
         for key, item in value.items():
             if not isinstance(key, str):
                 raise CanonicalError("object keys are strings")
-            _check(item)
-        return
+            _check(key)
+            ascii_keys = _check(item) and key.isascii() and ascii_keys
+        return ascii_keys
     raise CanonicalError(f"{type(value).__name__} has no JSON form")
