@@ -1,7 +1,8 @@
 """Random money histories for the ledger's property tests: sequences of pay, refund (before or
-after release: cancellation, after-sales, price protection), compensation, release, payout and
-top-up, anchors' and agencies' payouts and deposit withdrawals, turned into the events the platform would record — refunds never above what is left of
-a payment, payouts never above the available balance (the API enforces both)."""
+after release: cancellation, after-sales, price protection), compensation, release, payout,
+top-up, anchors' and agencies' payouts and deposit withdrawals, turned into the events the
+platform would record — refunds never above what is left of a payment, payouts never above the
+balance they are taken from (the API enforces both)."""
 
 from __future__ import annotations
 
@@ -95,32 +96,33 @@ def facts(history: list[tuple], *, first_id: int = 1) -> tuple[list[rules.Fact],
         elif kind == "release" and target in flows.paid and target not in flows.released:
             flows.released.add(target)
             emit("EscrowReleased", shop_of(target), target, _release(rest[0], rest[1]))
-        elif kind == "payout":
-            payable = rules.owed(books.balances.get(rules.available(target), 0))
-            amount = min(rest[0], payable)
-            if amount > 0:
-                flows.add("sandbox", amount, incoming=False)
-                emit("PayoutPaid", target, None, {"amount": amount, "provider": "sandbox",
-                                                  "payout_id": len(made) + 1})
-        elif kind == "partypayout":  # never above what the party is owed (the API's rule)
-            amount = min(rest[0], rules.owed(books.balances.get(rules.party(target), 0)))
-            if amount > 0:
-                flows.add("sandbox", amount, incoming=False)
-                emit("PartyPayoutPaid", 0, None, {"amount": amount, "provider": "sandbox",
-                                                  "party_id": target,
-                                                  "party_payout_id": len(made) + 1})
-        elif kind == "withdraw":  # never above the deposit
-            amount = min(rest[0], rules.owed(books.balances.get(rules.deposit(target), 0)))
-            if amount > 0:
-                flows.add("sandbox", amount, incoming=False)
-                emit("DepositWithdrawn", target, None, {"amount": amount, "provider": "sandbox",
-                                                        "withdrawal_id": len(made) + 1})
+        elif kind in ("payout", "partypayout", "withdraw"):
+            _money_out(kind, target, rest[0], books, flows, emit, len(made) + 1)
         elif kind == "topup":
             amount, provider = rest
             flows.add(provider, amount, incoming=True)
             emit("DepositToppedUp", target, None, {"amount": amount, "provider": provider,
                                                    "top_up_id": len(made) + 1})
     return made, flows
+
+
+def _money_out(kind: str, target: int, asked: int, books: rules.Books, flows: Flows,
+               emit: Any, next_id: int) -> None:
+    """A payout of a shop's available balance, of what a party is owed, or of a deposit —
+    never above that balance (the API's rule)."""
+    account, event, ref, shop = {
+        "payout": (rules.available(target), "PayoutPaid", "payout_id", target),
+        "partypayout": (rules.party(target), "PartyPayoutPaid", "party_payout_id", 0),
+        "withdraw": (rules.deposit(target), "DepositWithdrawn", "withdrawal_id", target),
+    }[kind]
+    amount = min(asked, rules.owed(books.balances.get(account, 0)))
+    if amount <= 0:
+        return
+    flows.add("sandbox", amount, incoming=False)
+    payload = {"amount": amount, "provider": "sandbox", ref: next_id}
+    if kind == "partypayout":
+        payload["party_id"] = target
+    emit(event, shop, None, payload)
 
 
 def _party_money(kind: str, shop: int, rest: list[int], flows: Flows, emit: Any,
