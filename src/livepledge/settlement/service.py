@@ -165,24 +165,6 @@ async def statement(db: Database, principal: Principal, shop_id: int, period: Pe
                       for r in rows]}
 
 
-def _money_view(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "shop_id": row.shop_id, "amount": int(row.amount),
-            "provider": row.provider, "provider_ref": row.provider_ref,
-            "created_at": clock.as_utc(row.created_at).isoformat()}
-
-
-async def _existing(conn: AsyncConnection, table: Table, shop_id: int, key: str,
-                    amount: int) -> dict[str, Any] | None:
-    row = (await conn.execute(select(table).where(table.c.shop_id == shop_id,
-                                                  table.c.idempotency_key == key))).first()
-    if row is None:
-        return None
-    if int(row.amount) != amount:
-        raise Problem("idempotency_key_reused", "该 Idempotency-Key 已用于另一金额 / this "
-                      "Idempotency-Key was used for a different amount", id=int(row.id))
-    return _money_view(row)
-
-
 async def request_payout(db: Database, provider: PaymentProvider, principal: Principal,
                          shop_id: int, *, amount: int, key: str | None,
                          now: datetime) -> tuple[dict[str, Any], bool]:
@@ -191,34 +173,12 @@ async def request_payout(db: Database, provider: PaymentProvider, principal: Pri
     access_owner(principal, shop_id)
     check_amount(amount)
     key = check_key(key)
-    async with db.read() as conn:
-        if (found := await _existing(conn, payouts, shop_id, key, amount)) is not None:
-            return found, False
-    try:
-        async with db.write() as uow:
-            await do_reserve(uow.conn, shop_id, amount)
-            paid = await provider.payout(shop_id=shop_id, amount=amount,
-                                         idempotency_key=f"payout:{shop_id}:{key}")
-            payout_id = int((await uow.conn.execute(insert(payouts).values(
-                shop_id=shop_id, amount=amount, provider=paid.provider,
-                provider_ref=paid.reference, idempotency_key=key,
-                requested_by=principal.user_id, created_at=now)
-                .returning(payouts.c.id))).scalar_one())
-            await record_event(uow, "PayoutPaid", now, shop_id=shop_id, payload={
-                "payout_id": payout_id, "amount": amount, "provider": paid.provider})
-    except (IntegrityError, Problem) as exc:
-        # The same key at the same moment: the other request made the payout (and may have
-        # taken what this one would have reserved). Anything else stands.
-        if isinstance(exc, Problem) and exc.code != "insufficient_balance":
-            raise
-        async with db.read() as conn:
-            found = await _existing(conn, payouts, shop_id, key, amount)
-        if found is None:
-            raise
-        return found, False
-    async with db.read() as conn:
-        row = (await conn.execute(select(payouts).where(payouts.c.id == payout_id))).one()
-    return _money_view(row), True
+    return await _pay_out(
+        db, payouts, {"shop_id": shop_id}, code=rules.available(shop_id), amount=amount,
+        key=key, keep=0, event="PayoutPaid", event_shop=shop_id, payload={},
+        id_key="payout_id", extra={"requested_by": principal.user_id},
+        transfer=lambda: provider.payout(shop_id=shop_id, amount=amount,
+                                         idempotency_key=f"payout:{shop_id}:{key}"), now=now)
 
 
 async def do_reserve(conn: AsyncConnection, shop_id: int, amount: int) -> None:
@@ -397,7 +357,7 @@ async def list_payouts(db: Database, principal: Principal, shop_id: int, *, limi
     async with db.read() as conn:
         rows = (await conn.execute(select(payouts).where(payouts.c.shop_id == shop_id)
                                    .order_by(payouts.c.id.desc()).limit(limit).offset(offset)))
-        return [_money_view(r) for r in rows]
+        return [_movement_view(r) for r in rows]
 
 
 async def top_up(db: Database, provider: PaymentProvider, principal: Principal, shop_id: int,
@@ -408,7 +368,8 @@ async def top_up(db: Database, provider: PaymentProvider, principal: Principal, 
     check_amount(amount)
     key = check_key(key)
     async with db.read() as conn:
-        if (found := await _existing(conn, deposit_top_ups, shop_id, key, amount)) is not None:
+        if (found := await _existing_by(conn, deposit_top_ups, {"shop_id": shop_id}, key,
+                                        amount)) is not None:
             return found, False
     charge = await provider.collect(shop_id=shop_id, amount=amount,
                                     idempotency_key=f"deposit:{shop_id}:{key}", outcome=outcome)
@@ -425,11 +386,11 @@ async def top_up(db: Database, provider: PaymentProvider, principal: Principal, 
                 "top_up_id": top_up_id, "amount": amount, "provider": charge.provider})
     except IntegrityError:
         async with db.read() as conn:
-            found = await _existing(conn, deposit_top_ups, shop_id, key, amount)
+            found = await _existing_by(conn, deposit_top_ups, {"shop_id": shop_id}, key, amount)
         if found is None:
             raise
         return found, False
     async with db.read() as conn:
         row = (await conn.execute(select(deposit_top_ups).where(
             deposit_top_ups.c.id == top_up_id))).one()
-    return _money_view(row), True
+    return _movement_view(row), True
