@@ -112,3 +112,33 @@ async def test_the_live_page_points_at_the_listener(room) -> None:  # type: igno
         page = (await http.get(f"/live/{demo['session_id']}")).text
     assert f'data-room-port="{port}"' in page
     assert 'data-room-url=""' in page
+
+
+async def test_heartbeats_on_the_listener_keep_a_viewer_counted(tmp_path, server_factory) -> None:  # type: ignore[no-untyped-def]
+    """Heartbeats reach presence in one batch per tick: a viewer who sends them stays counted
+    past the presence TTL, one who does not drops out."""
+    env = lp_env(f"sqlite+aiosqlite:///{tmp_path / 'lp.db'}",
+                 LIVEPLEDGE_PRESENCE_TTL_SECONDS="2")
+    demo = seed_demo(env, buyers=1, stock=5)
+    port = free_port()
+    server = server_factory({**env, "LIVEPLEDGE_ROOM_PORT": str(port)})
+    sid = demo["session_id"]
+    url = f"ws://127.0.0.1:{port}/ws/sessions/{sid}"
+    async with websockets.connect(url + "?device=beating") as beating, \
+            websockets.connect(url + "?device=silent") as silent, \
+            httpx.AsyncClient(base_url=server.base_url) as http:
+        await beating.recv()
+        await silent.recv()
+
+        async def count() -> int:
+            return (await http.get(f"/api/v1/sessions/{sid}/viewers")).json()["viewers"]
+
+        assert await count() == 2
+
+        async def until_one_is_gone() -> int:
+            while (n := await count()) == 2:
+                await beating.send('{"type": "heartbeat"}')
+                await asyncio.sleep(0.3)  # the heartbeat period of this test
+            return n
+
+        assert await asyncio.wait_for(until_one_is_gone(), 15) == 1

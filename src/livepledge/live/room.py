@@ -144,6 +144,9 @@ class Room:
         self._last_sent: tuple[int, int] = (-1, -1)
         # Logged-in viewers whose socket here sent a heartbeat this minute (fans: watch time).
         self.heartbeats: set[int] = set()
+        # Viewers on the room's listener whose heartbeat arrived since the last tick: presence
+        # is told once per tick for all of them (live/roomserver.py), not once per heartbeat.
+        self.beats: set[str] = set()
         self.minute = int(time.time() // 60)
 
     async def open(self) -> None:
@@ -294,6 +297,9 @@ class Room:
 
     async def _tick(self) -> None:
         await self._flush()
+        if self.beats:
+            beats, self.beats = self.beats, set()
+            await self.hub.presence.beat_many(self.session_id, beats)
         self.viewers = await self.hub.presence.count(self.session_id)
         chat, self.chat_buffer = self.chat_buffer, []
         state = (self.viewers, self.likes_total)

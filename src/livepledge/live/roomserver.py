@@ -55,6 +55,7 @@ IDLE_SECONDS = 60.0
 SWEEP_SECONDS = 15.0
 
 HANDSHAKE, OPEN, CLOSED = 0, 1, 2
+HEARTBEAT = re.compile(r'\s*\{\s*"type"\s*:\s*"heartbeat"\s*\}\s*')
 
 
 def close_frame(code: int, reason: str = "") -> bytes:
@@ -301,6 +302,16 @@ class RoomSocket(asyncio.Protocol):
             text = payload.decode()
         except UnicodeDecodeError:
             self.close(1007, "invalid UTF-8")
+            return
+        self._message(text)
+
+    def _message(self, text: str) -> None:
+        if HEARTBEAT.fullmatch(text) and self.room is not None:
+            # The most frequent message (every viewer, every 10 s): noted for the room's next
+            # tick, which tells presence about all of them at once; no task.
+            self.room.beats.add(self.viewer_key)
+            if self.principal is not None:
+                self.room.heartbeats.add(self.principal.user_id)
             return
         if self.inbox is None:
             self.inbox = []
