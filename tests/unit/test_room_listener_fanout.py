@@ -144,3 +144,17 @@ def test_no_stock_change_is_ever_skipped_for_a_slow_viewer(
     assert [f for f in got if b'"stock"' in f] == sent_critical
     assert len(got) - len(sent_critical) + sock.skipped == sent_other
     assert not sock.dropped
+
+
+def test_a_socket_closed_under_the_room_does_not_stop_the_others() -> None:
+    class Closed(FakeTransport):
+        def write(self, data: bytes) -> None:  # uvloop, once the connection is lost
+            raise RuntimeError("unable to perform operation on <TCPTransport closed=True>")
+
+    first, gone, last = FakeSocket(), FakeSocket(), FakeSocket()
+    gone.transport = Closed()
+    room = _room(first, gone, last)
+    room.broadcast(stock(7), critical=True)
+    room.flush_sockets()
+    assert [frames(s.transport.writes[0]) for s in (first, last)] == [[stock(7)], [stock(7)]]
+    assert room.frames == 2

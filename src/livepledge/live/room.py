@@ -260,17 +260,20 @@ class Room:
         behind: list[Any] = []
         for sock in sockets:
             transport = sock.transport
-            buffered = transport.get_write_buffer_size()
-            if buffered <= soft:
-                transport.write(every)
-                delivered += n
-            elif buffered > hard and nc:
-                behind.append(sock)
-            else:
-                if nc:
-                    transport.write(only_crucial)
-                delivered += nc
-                sock.skipped += n - nc
+            try:
+                buffered = transport.get_write_buffer_size()
+                if buffered <= soft:
+                    transport.write(every)
+                    delivered += n
+                elif buffered > hard and nc:
+                    behind.append(sock)
+                else:
+                    if nc:
+                        transport.write(only_crucial)
+                    delivered += nc
+                    sock.skipped += n - nc
+            except RuntimeError:  # closed under us (uvloop refuses writes): leaving already
+                continue
         for sock in behind:
             sock.drop()
         self.frames += delivered
@@ -447,12 +450,18 @@ class RoomHub:
         room.joins.append((key, utcnow()))
         return room
 
-    async def leave_socket(self, room: Room, sock: Any) -> None:
+    def leave_socket(self, room: Room, sock: Any) -> bool:
+        """Take a closed socket out of the room at once (its transport no longer takes
+        writes); the caller then runs `forget_socket`. False if it was not in the room."""
         if sock not in room.sockets:
-            return
+            return False
         del room.sockets[sock]
         room.skipped += sock.skipped
         room.leaves.append((sock.viewer_key, utcnow()))
+        return True
+
+    async def forget_socket(self, room: Room, sock: Any) -> None:
+        """Presence, and the room's retirement if it was the last viewer."""
         await self._forget(room, sock.viewer_key)
 
     async def _forget(self, room: Room, viewer_key: str) -> None:

@@ -139,8 +139,9 @@ class RoomSocket(asyncio.Protocol):
         self.state = CLOSED
         self.listener.connections.discard(self)
         room, self.room = self.room, None
-        if room is not None:
-            self.listener.spawn(self.listener.hub.leave_socket(room, self))
+        # out of the room now: a closed transport must not be written to by the next tick
+        if room is not None and self.listener.hub.leave_socket(room, self):
+            self.listener.spawn(self.listener.hub.forget_socket(room, self))
 
     def data_received(self, data: bytes) -> None:
         self.last = time.monotonic()
@@ -396,5 +397,9 @@ class RoomListener:
             self._sweeper.cancel()
         for sock in list(self.connections):
             sock.close(1001, "server shutting down")
-        if self._tasks:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5
+        while self.connections and loop.time() < deadline:  # their connection_lost has run
+            await asyncio.sleep(0.01)
+        if self._tasks:  # then presence is told they left, before the runtime closes
             await asyncio.wait(list(self._tasks), timeout=5)
