@@ -24,8 +24,11 @@ sampled for slow viewers by design — and stock changes received ÷ (buys × vi
 be 1. Latency p50/p99 (post or buy sent -> frame received) over every `--sample`-th viewer.
 Chat is coalesced into ~100 ms ticks by design, so chat latency includes up to one tick.
 
-`--compare` runs the same load a second time with `LIVEPLEDGE_ROOM_DIRECT_FRAMES=false` (one
-ASGI send per viewer through uvicorn, the path before #14) and prints the ratios.
+`--path` picks the server path of the viewers' sockets: `listener` (the default: the room's own
+listener, `LIVEPLEDGE_ROOM_PORT`, live/roomserver.py), `direct` (uvicorn, the room writing
+frames to its transports) or `asgi` (uvicorn, one ASGI send per viewer: the path before #14,
+`LIVEPLEDGE_ROOM_DIRECT_FRAMES=false`). `--compare` runs the same load again on each path named
+(default: direct) and prints the ratios, first path ÷ each other path.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from flash_sale import (
     create_database,
     drop_database,
     flush_redis,
+    free_port,
     percentile,
     seed,
 )
@@ -362,7 +366,11 @@ def start_viewers(ws_url: str, args: argparse.Namespace, workdir: Path,
             "join_seconds": round(last - started, 2), "stop_file": stop_file}
 
 
-def run(args: argparse.Namespace, direct_frames: bool) -> dict[str, Any]:
+PATHS = {"listener": "the room's own listener (LIVEPLEDGE_ROOM_PORT)",
+         "direct": "uvicorn, direct frames", "asgi": "uvicorn, ASGI send per viewer"}
+
+
+def run(args: argparse.Namespace, path: str) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="lp-room-bench-"))
     database_url = create_database(args.db, workdir)
     redis_url = REDIS_URL if args.redis else ""
@@ -372,15 +380,18 @@ def run(args: argparse.Namespace, direct_frames: bool) -> dict[str, Any]:
     server = None
     children: list[subprocess.Popen[bytes]] = []
     try:
+        room_port = free_port() if path == "listener" else 0
         env = base_env(database_url, redis_url, LIVEPLEDGE_CHAT_MIN_INTERVAL_SECONDS="0",
-                       LIVEPLEDGE_ROOM_DIRECT_FRAMES=str(direct_frames).lower())
+                       LIVEPLEDGE_ROOM_DIRECT_FRAMES=str(path != "asgi").lower(),
+                       LIVEPLEDGE_ROOM_PORT=str(room_port))
         buyers_needed = args.chatters + int(args.seconds / args.buy_interval) + 10
         scenario = seed(env, buyers_needed, allocated)
         server = Server(env, args.workers, workdir / "server.log")
         pid = server.process.pid
         time.sleep(1)
         rss_before = server_rss_kb(pid)
-        ws_url = f"ws://127.0.0.1:{server.port}/ws/sessions/{scenario['session_id']}"
+        ws_url = f"ws://127.0.0.1:{room_port or server.port}/ws/sessions/" \
+                 f"{scenario['session_id']}"
         joined = start_viewers(ws_url, args, workdir, children)
         log(f"{joined['connected']} viewers connected in {joined['join_seconds']}s; "
             f"idle {args.idle}s")
@@ -389,11 +400,13 @@ def run(args: argparse.Namespace, direct_frames: bool) -> dict[str, Any]:
         rss_idle = server_rss_kb(pid)
         idle_cpu_per_s = (server_cpu_seconds(pid) - cpu_idle0) / (time.time() - idle0)
         log(f"driving {args.seconds}s")
+        load_cpu0 = sum(server_cpu_seconds(c.pid) for c in children)
         cpu0, t0 = server_cpu_seconds(pid), time.time()
         driven = asyncio.run(drive(f"http://127.0.0.1:{server.port}", scenario, args,
                                    allocated))
         t1 = time.time()
         cpu1, t2 = server_cpu_seconds(pid), time.time()
+        load_cpu = sum(server_cpu_seconds(c.pid) for c in children) - load_cpu0
         joined["stop_file"].write_text("stop")
         outputs = []
         for index, child in enumerate(children):
@@ -410,14 +423,15 @@ def run(args: argparse.Namespace, direct_frames: bool) -> dict[str, Any]:
         drop_database(database_url)
         if args.redis:
             flush_redis()
-    return summarise(args, direct_frames, joined, driven, outputs, allocated, window=(t0, t1, t2),
-                     cpu=cpu1 - cpu0, idle_cpu_per_s=idle_cpu_per_s,
+    return summarise(args, path, joined, driven, outputs, allocated, window=(t0, t1, t2),
+                     cpu=cpu1 - cpu0, load_cpu=load_cpu, idle_cpu_per_s=idle_cpu_per_s,
                      rss=(rss_before, rss_idle))
 
 
-def summarise(args: argparse.Namespace, direct_frames: bool, joined: dict[str, Any],
+def summarise(args: argparse.Namespace, path: str, joined: dict[str, Any],
               driven: dict[str, Any], outputs: list[dict[str, Any]], allocated: int, *,
-              window: tuple[float, float, float], cpu: float, idle_cpu_per_s: float,
+              window: tuple[float, float, float], cpu: float, load_cpu: float,
+              idle_cpu_per_s: float,
               rss: tuple[int, int]) -> dict[str, Any]:
     t0, t1, t2 = window
     connected = joined["connected"]
@@ -455,7 +469,7 @@ def summarise(args: argparse.Namespace, direct_frames: bool, joined: dict[str, A
     at_target_size = args.viewers >= TARGETS["viewers"]
     return {
         "benchmark": "live_room",
-        "path": "direct frames" if direct_frames else "ASGI send per viewer",
+        "path": PATHS[path],
         "shape": {"db": args.db, "redis": args.redis, "workers": args.workers},
         "machine": {"cpus": os.cpu_count(), "loadavg": os.getloadavg()[0],
                     "note": "shared with other agents: read the CPU costs and ratios"},
@@ -472,8 +486,10 @@ def summarise(args: argparse.Namespace, direct_frames: bool, joined: dict[str, A
                    "cpu_us_per_delivered_frame": round(cpu_us, 2) if cpu_us else None,
                    "frames_per_cpu_second": round(frames / cpu) if cpu else None,
                    "idle_cpu_share_of_a_core": round(idle_cpu_per_s, 3),
+                   "cpu_share_of_a_core_in_drive": round(cpu / (t2 - t0), 3),
                    "rss_kb_before": rss[0], "rss_kb_idle": rss[1],
                    "kb_per_idle_viewer": round(kb_per_viewer, 1) if kb_per_viewer else None},
+        "load_processes_cpu_us_per_frame": round(load_cpu * 1e6 / frames, 2) if frames else None,
         "delivered_frames": frames,
         "delivered_frames_per_second": round(frames / (t2 - t0), 1),
         "chat_lines_delivered_share": round(
@@ -536,26 +552,30 @@ def main() -> None:
     parser.add_argument("--connect-concurrency", type=int, default=200,
                         help="handshakes in flight per load process")
     parser.add_argument("--connect-timeout", type=float, default=120)
-    parser.add_argument("--compare", action="store_true",
-                        help="also run the ASGI-send path and print the ratios")
+    parser.add_argument("--path", choices=list(PATHS), default="listener",
+                        help="the server path of the viewers' sockets")
+    parser.add_argument("--compare", nargs="*", choices=list(PATHS), default=None,
+                        help="also run these paths (default: direct) and print the ratios")
     args = parser.parse_args()
     if args.workers is None:
         args.workers = 2 if args.redis else 1
     if args.redis and args.db != "postgresql":
         parser.error("--redis needs --db postgresql")
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    result: dict[str, Any] = {"direct_frames": run(args, True)}
-    if args.compare:
-        result["asgi_send"] = baseline = run(args, False)
-        direct = result["direct_frames"]
+    first = run(args, args.path)
+    result: dict[str, Any] = {args.path: first}
+    others = [] if args.compare is None else [p for p in (args.compare or ["direct"])
+                                              if p != args.path]
+    for other in others:
+        baseline = result[other] = run(args, other)
 
-        def ratio(path: tuple[str, ...]) -> float | None:
-            a, b = direct, baseline
+        def ratio(path: tuple[str, ...], baseline: dict[str, Any] = baseline) -> float | None:
+            a, b = first, baseline
             for key in path:
                 a, b = a[key], b[key]
             return round(a / b, 3) if a and b else None
 
-        result["ratios_direct_over_asgi"] = {
+        result[f"ratios_{args.path}_over_{other}"] = {
             "cpu_us_per_delivered_frame": ratio(("server", "cpu_us_per_delivered_frame")),
             "kb_per_idle_viewer": ratio(("server", "kb_per_idle_viewer")),
             "delivered_frames_per_second": ratio(("delivered_frames_per_second",)),

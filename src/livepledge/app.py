@@ -82,9 +82,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runtime = await build_runtime(settings)
         # compile the compliance rules now, not on the first chat message of a live session
         get_catalogue()
+        listener = None
         try:
+            if settings.room_port:  # the room's own WebSocket listener (live/roomserver.py)
+                from livepledge.live.roomserver import RoomListener
+
+                listener = RoomListener(app)
+                await listener.start(settings.room_host, settings.room_port)
             yield
         finally:
+            if listener is not None:
+                await listener.close()
             await close_runtime(app.state.runtime)
 
     app = LivepledgeAPI(

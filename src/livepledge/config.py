@@ -143,6 +143,19 @@ class Settings(BaseSettings):
         "socket (live/wsserver.py); off: one ASGI send per viewer (the slower path, kept for "
         "comparison and for other ASGI servers)."
     )
+    room_port: int = Field(
+        default=0, ge=0, le=65535, description="The live room's own WebSocket listener "
+        "(live/roomserver.py): each worker also listens on this port (shared by the workers) "
+        "for /ws/sessions/{id} only; 0: off, the room's sockets go through the main port."
+    )
+    room_host: str = Field(
+        default="127.0.0.1", description="Address of the room listener (LIVEPLEDGE_ROOM_PORT)."
+    )
+    room_public_url: str = Field(
+        default="", description="Where the live page opens the room's sockets when the room "
+        "listener is on, e.g. wss://live.example.com (a proxy in front of LIVEPLEDGE_ROOM_PORT); "
+        "empty: ws(s)://<the page's host>:LIVEPLEDGE_ROOM_PORT."
+    )
     ws_per_message_deflate: bool = Field(
         default=False, description="Offer permessage-deflate on WebSockets (costs CPU and memory "
         "per viewer; see docs/decisions.md)."

@@ -268,7 +268,8 @@ def _register_metrics(runtime: Runtime) -> None:
     m.gauge("livepledge_rooms_open", "Live rooms with viewers on this process.",
             lambda: len(runtime.rooms.rooms))
     m.gauge("livepledge_room_connections", "Viewer WebSockets on this process.",
-            lambda: sum(len(r.clients) for r in runtime.rooms.rooms.values()))
+            lambda: sum(len(r.clients) + len(r.sockets)  # sockets: the room listener's
+                        for r in runtime.rooms.rooms.values()))
 
 
 async def _checkpoints_forever(runtime: Runtime) -> None:

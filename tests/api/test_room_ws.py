@@ -11,7 +11,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import lp_env, seed_demo
+from tests.conftest import free_port, lp_env, seed_demo
 
 pytestmark = pytest.mark.slow
 
@@ -48,8 +48,8 @@ class Viewer:
         self.messages: list[dict[str, Any]] = []
 
     @classmethod
-    async def join(cls, base_url: str, session_id: int, token: str | None = None) -> Viewer:
-        url = base_url.replace("http", "ws") + f"/ws/sessions/{session_id}?device=test"
+    async def join(cls, ws_base: str, session_id: int, token: str | None = None) -> Viewer:
+        url = ws_base + f"/ws/sessions/{session_id}?device=test"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         viewer = cls(await websockets.connect(url, additional_headers=headers))
         await viewer.until(lambda s: "session" in s)
@@ -67,14 +67,35 @@ class Viewer:
         await self.socket.close()
 
 
-async def fresh_view(base_url: str, session_id: int) -> dict[str, Any]:
-    viewer = await Viewer.join(base_url, session_id)
+async def fresh_view(ws_base: str, session_id: int) -> dict[str, Any]:
+    viewer = await Viewer.join(ws_base, session_id)
     await viewer.close()
     return view(viewer.state)
 
 
+def ws(server: Any) -> str:
+    """Where the room's sockets go: the room's own listener when the server has one
+    (LIVEPLEDGE_ROOM_PORT, live/roomserver.py), else the main port (uvicorn)."""
+    return getattr(server, "ws_base", None) or server.base_url.replace("http", "ws")
+
+
+def serve(server_factory: Any, env: dict[str, str], listener: bool, **kwargs: Any) -> Any:
+    port = free_port()
+    if listener:
+        env = {**env, "LIVEPLEDGE_ROOM_PORT": str(port)}
+    server = server_factory(env, **kwargs)
+    if listener:
+        server.ws_base = f"ws://127.0.0.1:{port}"
+    return server
+
+
+@pytest.fixture(params=["uvicorn", "room listener"])
+def listener(request: pytest.FixtureRequest) -> bool:
+    return request.param == "room listener"  # type: ignore[no-any-return]
+
+
 @pytest.fixture(params=["sqlite", "postgresql+redis"])
-def room_server(request: pytest.FixtureRequest, tmp_path, server_factory):  # type: ignore[no-untyped-def]
+def room_server(request: pytest.FixtureRequest, tmp_path, server_factory, listener):  # type: ignore[no-untyped-def]
     if request.param == "sqlite":
         env = lp_env(f"sqlite+aiosqlite:///{tmp_path / 'lp.db'}",
                      LIVEPLEDGE_CHAT_MIN_INTERVAL_SECONDS="0")
@@ -85,7 +106,7 @@ def room_server(request: pytest.FixtureRequest, tmp_path, server_factory):  # ty
         env = lp_env(database, redis_url, LIVEPLEDGE_CHAT_MIN_INTERVAL_SECONDS="0")
         workers = 2
     demo = seed_demo(env, buyers=4, stock=5)
-    return server_factory(env, workers=workers), demo
+    return serve(server_factory, env, listener, workers=workers), demo
 
 
 async def test_snapshot_plus_events_equals_fresh_snapshot(room_server) -> None:  # type: ignore[no-untyped-def]
@@ -93,14 +114,14 @@ async def test_snapshot_plus_events_equals_fresh_snapshot(room_server) -> None: 
     sid, item = demo["session_id"], demo["item_id"]
     merchant = {"Authorization": f"Bearer {demo['merchant_token']}"}
     buyers = demo["buyer_tokens"]
-    watcher = await Viewer.join(server.base_url, sid)
+    watcher = await Viewer.join(ws(server), sid)
     other_item = next(i["id"] for i in watcher.state["session"]["lineup"] if i["id"] != item)
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         # pin another item (上链接)
         assert (await http.post(f"/api/v1/sessions/{sid}/pin", headers=merchant,
                                 json={"item_id": other_item})).status_code == 200
         await watcher.until(lambda s: s["session"]["pinned_item_id"] == other_item)
-        assert view(watcher.state) == await fresh_view(server.base_url, sid)
+        assert view(watcher.state) == await fresh_view(ws(server), sid)
 
         # a purchase changes the stock
         bought = await http.post(f"/api/v1/sessions/{sid}/lineup/{item}/orders",
@@ -109,7 +130,7 @@ async def test_snapshot_plus_events_equals_fresh_snapshot(room_server) -> None: 
                                      "Idempotency-Key": "ws-1"})
         assert bought.status_code == 201
         await watcher.until(lambda s: s["stock"][item] == 4)
-        assert view(watcher.state) == await fresh_view(server.base_url, sid)
+        assert view(watcher.state) == await fresh_view(ws(server), sid)
 
         # chat arrives in a tick, markup stays text
         said = await http.post(f"/api/v1/sessions/{sid}/chat", json={"text": "<img src=x>好茶"},
@@ -119,38 +140,38 @@ async def test_snapshot_plus_events_equals_fresh_snapshot(room_server) -> None: 
         await watcher.until(lambda s: chat_id in s["chat"])
         delivered = [c for m in watcher.messages if m["type"] == "tick" for c in m["chat"]]
         assert [c["text"] for c in delivered if c["id"] == chat_id] == ["<img src=x>好茶"]
-        assert view(watcher.state) == await fresh_view(server.base_url, sid)
+        assert view(watcher.state) == await fresh_view(ws(server), sid)
 
         # moderation removes it
         removed = await http.post(f"/api/v1/sessions/{sid}/chat/{chat_id}/remove",
                                   headers=merchant, json={"reason": "测试删除"})
         assert removed.status_code == 200
         await watcher.until(lambda s: chat_id not in s["chat"])
-        assert view(watcher.state) == await fresh_view(server.base_url, sid)
+        assert view(watcher.state) == await fresh_view(ws(server), sid)
 
         # likes from a viewer's socket are counted once stored
-        liker = await Viewer.join(server.base_url, sid, token=buyers[2])
+        liker = await Viewer.join(ws(server), sid, token=buyers[2])
         await liker.socket.send(json.dumps({"type": "like", "count": 3}))
         await watcher.until(lambda s: s["likes"] == 3)
         await liker.close()
-        assert view(watcher.state) == await fresh_view(server.base_url, sid)
+        assert view(watcher.state) == await fresh_view(ws(server), sid)
 
         # ending the session
         assert (await http.post(f"/api/v1/sessions/{sid}/end", headers=merchant)).status_code \
             == 200
         await watcher.until(lambda s: s["session"]["status"] == "ended")
-        assert view(watcher.state) == await fresh_view(server.base_url, sid)
+        assert view(watcher.state) == await fresh_view(ws(server), sid)
     await watcher.close()
 
 
-async def test_viewer_count_is_distinct_viewers(tmp_path, server_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_viewer_count_is_distinct_viewers(tmp_path, server_factory, listener) -> None:  # type: ignore[no-untyped-def]
     env = lp_env(f"sqlite+aiosqlite:///{tmp_path / 'lp.db'}")
     demo = seed_demo(env, buyers=2, stock=5)
-    server = server_factory(env)
+    server = serve(server_factory, env, listener)
     sid = demo["session_id"]
-    one = await Viewer.join(server.base_url, sid, token=demo["buyer_tokens"][0])
-    same_again = await Viewer.join(server.base_url, sid, token=demo["buyer_tokens"][0])
-    two = await Viewer.join(server.base_url, sid, token=demo["buyer_tokens"][1])
+    one = await Viewer.join(ws(server), sid, token=demo["buyer_tokens"][0])
+    same_again = await Viewer.join(ws(server), sid, token=demo["buyer_tokens"][0])
+    two = await Viewer.join(ws(server), sid, token=demo["buyer_tokens"][1])
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         assert (await http.get(f"/api/v1/sessions/{sid}/viewers")).json() == {"viewers": 2}
         await two.close()
@@ -166,12 +187,12 @@ async def test_viewer_count_is_distinct_viewers(tmp_path, server_factory) -> Non
     await one.close()
 
 
-async def test_room_socket_errors(tmp_path, server_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_room_socket_errors(tmp_path, server_factory, listener) -> None:  # type: ignore[no-untyped-def]
     env = lp_env(f"sqlite+aiosqlite:///{tmp_path / 'lp.db'}")
     demo = seed_demo(env, buyers=1, stock=5)
-    server = server_factory(env)
+    server = serve(server_factory, env, listener)
     sid = demo["session_id"]
-    anonymous = await Viewer.join(server.base_url, sid)
+    anonymous = await Viewer.join(ws(server), sid)
     await anonymous.socket.send(json.dumps({"type": "chat", "text": "hi"}))
     await anonymous.until(lambda s: False if not anonymous.messages else
                           anonymous.messages[-1]["type"] == "error")
@@ -179,27 +200,28 @@ async def test_room_socket_errors(tmp_path, server_factory) -> None:  # type: ig
     await anonymous.socket.send("not json")
     await anonymous.until(lambda s: anonymous.messages[-1]["type"] == "error"
                           and anonymous.messages[-1]["problem"]["code"] == "malformed_json")
-    buyer = await Viewer.join(server.base_url, sid, token=demo["buyer_tokens"][0])
+    buyer = await Viewer.join(ws(server), sid, token=demo["buyer_tokens"][0])
     await buyer.socket.send(json.dumps({"type": "chat", "text": "长" * 500}))
     await buyer.until(lambda s: bool(buyer.messages) and buyer.messages[-1]["type"] == "error")
     assert buyer.messages[-1]["problem"]["code"] == "validation_failed"
     await anonymous.close()
     await buyer.close()
     with pytest.raises(websockets.exceptions.InvalidStatus):
-        await websockets.connect(server.base_url.replace("http", "ws") + "/ws/sessions/999")
+        await websockets.connect(ws(server) + "/ws/sessions/999")
 
 
-async def test_cookie_socket_from_another_site_is_anonymous(tmp_path, server_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_cookie_socket_from_another_site_is_anonymous(  # type: ignore[no-untyped-def]
+        tmp_path, server_factory, listener) -> None:
     env = lp_env(f"sqlite+aiosqlite:///{tmp_path / 'lp.db'}")
     demo = seed_demo(env, buyers=1, stock=5)
-    server = server_factory(env)
+    server = serve(server_factory, env, listener)
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         me = (await http.get("/api/v1/me", headers={
             "Authorization": f"Bearer {demo['buyer_tokens'][0]}"})).json()
         login = await http.post("/web/login", json={"login": me["login"],
                                                     "password": "buyer-demo-pass"})
         cookie = f"lp_session={login.cookies['lp_session']}"
-    url = server.base_url.replace("http", "ws") + f"/ws/sessions/{demo['session_id']}"
+    url = ws(server) + f"/ws/sessions/{demo['session_id']}"
     host = server.base_url.removeprefix("http://")
     for origin, expected in ((f"http://{host}", None), ("http://evil.example", "unauthenticated")):
         socket = await websockets.connect(url, additional_headers={"Cookie": cookie,

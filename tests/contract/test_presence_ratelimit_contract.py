@@ -72,6 +72,23 @@ async def test_presence_drops_a_viewer_whose_heartbeat_stopped(redis_or_none):
     await eventually(only_the_beating_viewer_left, "u:1 to time out")
 
 
+async def test_beat_many_keeps_each_viewer_as_its_own_beat_would(redis_or_none):
+    # the room listener's heartbeats reach presence once per tick, all together
+    presence = presence_for(redis_or_none, ttl=0.5)
+    await presence.join(1, "u:1")
+    await presence.join(1, "u:2")
+    await presence.join(1, "a:x")
+    await presence.beat_many(1, set())  # an empty tick changes nothing
+    assert await presence.count(1) == 3
+
+    async def only_the_beating_viewers_left() -> bool:
+        await presence.beat_many(1, {"u:2", "a:x"})
+        return await presence.count(1) == 2
+    await eventually(only_the_beating_viewers_left, "u:1 to time out")
+    await presence.beat_many(2, {"u:9"})
+    assert await presence.count(2) == 1
+
+
 async def test_presence_leave_drops_the_viewer_at_once(redis_or_none):
     # an honest count: a viewer who closed the room is not counted until a TTL runs out
     presence = presence_for(redis_or_none, ttl=30)

@@ -41,13 +41,18 @@ def login(page, base: str, login_name: str, password: str, target: str) -> None:
     page.wait_for_url(f"**{target}")
 
 
+@pytest.mark.parametrize("listener", [False, True], ids=["main port", "room listener"])
 def test_buyer_watches_chats_and_buys_while_console_shows_the_order(
-        browser, tmp_path, server_factory) -> None:  # type: ignore[no-untyped-def]
+        browser, tmp_path, server_factory, listener) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
     from livepledge.demo import BUYER_PASSWORD, MERCHANT_PASSWORD
+    from tests.conftest import free_port
 
     env = lp_env(f"sqlite+aiosqlite:///{tmp_path / 'lp.db'}")
+    room_port = free_port() if listener else 0
+    if listener:  # the room's own listener (live/roomserver.py): the page must find it
+        env["LIVEPLEDGE_ROOM_PORT"] = str(room_port)
     demo = seed_demo(env, buyers=2, stock=3)
     server = server_factory(env)
     base = server.base_url
@@ -69,6 +74,8 @@ def test_buyer_watches_chats_and_buys_while_console_shows_the_order(
 
     buyer = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
     buyer.on("pageerror", lambda e: errors.append(str(e)))
+    sockets: list[str] = []
+    buyer.on("websocket", lambda ws: sockets.append(ws.url))
     login(buyer, base, me["login"], BUYER_PASSWORD, f"/live/{sid}")
     expect(buyer.get_by_test_id("seller")).to_contain_text("星河优选旗舰店")
     expect(buyer.get_by_test_id("card")).to_contain_text("云南古树红茶")
@@ -79,6 +86,9 @@ def test_buyer_watches_chats_and_buys_while_console_shows_the_order(
     buyer.press("#chat-input", "Enter")
     expect(buyer.get_by_test_id("chat")).to_contain_text("<b>主播好</b>，今年的春茶吗？")
     assert buyer.locator("#chat b", has_text="主播好").count() == 0  # markup stayed text
+    main_port = base.rsplit(":", 1)[1]
+    assert [re.sub(r"\?.*", "", url) for url in sockets] == [
+        f"ws://127.0.0.1:{room_port if listener else main_port}/ws/sessions/{sid}"]
 
     buyer.get_by_test_id("buy").click()
     expect(buyer.get_by_test_id("order-result")).to_contain_text("待支付")

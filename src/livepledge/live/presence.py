@@ -13,6 +13,7 @@ from typing import Protocol
 class Presence(Protocol):
     async def join(self, session_id: int, viewer_key: str) -> None: ...
     async def beat(self, session_id: int, viewer_key: str) -> None: ...
+    async def beat_many(self, session_id: int, viewer_keys: set[str]) -> None: ...
     async def leave(self, session_id: int, viewer_key: str) -> None: ...
     async def count(self, session_id: int) -> int: ...
 
@@ -27,6 +28,10 @@ class LocalPresence:
 
     async def beat(self, session_id: int, viewer_key: str) -> None:
         self._rooms.setdefault(session_id, {})[viewer_key] = time.monotonic()
+
+    async def beat_many(self, session_id: int, viewer_keys: set[str]) -> None:
+        room = self._rooms.setdefault(session_id, {})
+        room.update(dict.fromkeys(viewer_keys, time.monotonic()))
 
     async def leave(self, session_id: int, viewer_key: str) -> None:
         self._rooms.get(session_id, {}).pop(viewer_key, None)
@@ -74,6 +79,11 @@ class RedisPresence:
 
     async def beat(self, session_id: int, viewer_key: str) -> None:
         await self._redis.zadd(self._key(session_id), {viewer_key: time.time()})
+
+    async def beat_many(self, session_id: int, viewer_keys: set[str]) -> None:
+        """A tick's heartbeats in one command (the room's listener, live/roomserver.py)."""
+        if viewer_keys:
+            await self._redis.zadd(self._key(session_id), dict.fromkeys(viewer_keys, time.time()))
 
     async def leave(self, session_id: int, viewer_key: str) -> None:
         # Another worker may still serve a second tab of the same viewer: only the last one

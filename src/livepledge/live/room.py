@@ -121,6 +121,9 @@ class Room:
         self.hub = hub
         self.session_id = session_id
         self.clients: set[Client | DirectClient] = set()
+        # Viewers on the room's own listener (live/roomserver.py): written once per tick.
+        self.sockets: dict[Any, None] = {}
+        self.outbox: list[tuple[bytes, bool]] = []  # (frame, critical) since the last write
         self.keys: dict[str, int] = {}  # viewer key -> sockets of that viewer here
         self.chat_buffer: list[dict[str, Any]] = []
         self.likes_total = 0
@@ -141,6 +144,9 @@ class Room:
         self._last_sent: tuple[int, int] = (-1, -1)
         # Logged-in viewers whose socket here sent a heartbeat this minute (fans: watch time).
         self.heartbeats: set[int] = set()
+        # Viewers on the room's listener whose heartbeat arrived since the last tick: presence
+        # is told once per tick for all of them (live/roomserver.py), not once per heartbeat.
+        self.beats: set[str] = set()
         self.minute = int(time.time() // 60)
 
     async def open(self) -> None:
@@ -229,6 +235,48 @@ class Room:
         for client in clients:
             client.offer(data, critical=critical, frame=frame)
         self.frames += len(clients)
+        if self.sockets:
+            self.outbox.append((frame, critical))
+
+    def flush_sockets(self) -> None:
+        """Write what was broadcast since the last call to every socket of the room's listener:
+        the frames joined once into one bytes object, one `transport.write` per viewer. A viewer
+        whose unsent bytes pass the soft limit gets only the card/stock/session frames (chat
+        ticks are skipped and counted); past the hard limit, with such a frame to send, it is
+        cut off (it reconnects to a fresh snapshot). Called at each tick."""
+        out = self.outbox
+        if not out:
+            return
+        self.outbox = []
+        sockets = self.sockets
+        if not sockets:
+            return
+        every = b"".join([frame for frame, _ in out])
+        crucial = [frame for frame, critical in out if critical]
+        n, nc = len(out), len(crucial)
+        only_crucial = every if nc == n else b"".join(crucial)
+        soft, hard = self.hub.soft_limit, self.hub.hard_limit
+        delivered = 0
+        behind: list[Any] = []
+        for sock in sockets:
+            transport = sock.transport
+            try:
+                buffered = transport.get_write_buffer_size()
+                if buffered <= soft:
+                    transport.write(every)
+                    delivered += n
+                elif buffered > hard and nc:
+                    behind.append(sock)
+                else:
+                    if nc:
+                        transport.write(only_crucial)
+                    delivered += nc
+                    sock.skipped += n - nc
+            except RuntimeError:  # closed under us (uvloop refuses writes): leaving already
+                continue
+        for sock in behind:
+            sock.drop()
+        self.frames += delivered
 
     async def _tick_loop(self) -> None:
         interval = self.hub.tick_seconds
@@ -244,7 +292,17 @@ class Room:
 
     async def tick(self) -> None:
         self.ticks += 1
+        self.flush_sockets()  # card/stock/session frames since the last tick, before any wait
+        try:
+            await self._tick()
+        finally:
+            self.flush_sockets()
+
+    async def _tick(self) -> None:
         await self._flush()
+        if self.beats:
+            beats, self.beats = self.beats, set()
+            await self.hub.presence.beat_many(self.session_id, beats)
         self.viewers = await self.hub.presence.count(self.session_id)
         chat, self.chat_buffer = self.chat_buffer, []
         state = (self.viewers, self.likes_total)
@@ -318,6 +376,8 @@ class RoomHub:
         self.presence = presence
         self.tick_seconds = tick_ms / 1000
         self.queue_size = queue_size
+        self.soft_limit = queue_size * 1024  # unsent bytes of a socket (room's listener)
+        self.hard_limit = self.soft_limit * 16
         self.rooms: dict[int, Room] = {}
         self.engagement: Any = None  # fans.service.Engagement: affinity from the room
         self._lock = asyncio.Lock()
@@ -352,6 +412,67 @@ class RoomHub:
             await self.presence.beat(session_id, viewer_key)
         return room, client
 
+    async def _room(self, session_id: int) -> Room:
+        async with self._lock:
+            room = self.rooms.get(session_id)
+            if room is None:
+                room = Room(self, session_id)
+                await room.open()
+                self.rooms[session_id] = room
+        return room
+
+    async def join_socket(self, session_id: int, sock: Any, now: Any) -> Room | None:
+        """A viewer on the room's own listener (live/roomserver.py): presence first, then, in
+        one step with no wait, the socket joins the room and its snapshot is written — so the
+        snapshot precedes every frame the room writes to it. None if the connection is gone."""
+        key = sock.viewer_key
+        while True:
+            room = await self._room(session_id)
+            here = room.keys.get(key, 0)
+            room.keys[key] = here + 1
+            try:
+                if not here:
+                    await self.presence.join(session_id, key)
+                else:
+                    await self.presence.beat(session_id, key)
+            except BaseException:
+                await self._forget(room, key)
+                raise
+            if sock.transport.is_closing():
+                await self._forget(room, key)
+                return None
+            if self.rooms.get(session_id) is room:
+                break
+            # the room's last viewer left meanwhile and it was retired: join a fresh one
+            await self._forget(room, key)
+        sock.transport.write(text_frame(orjson.dumps(room.snapshot(now()))))
+        room.sockets[sock] = None
+        room.joins.append((key, utcnow()))
+        return room
+
+    def leave_socket(self, room: Room, sock: Any) -> bool:
+        """Take a closed socket out of the room at once (its transport no longer takes
+        writes); the caller then runs `forget_socket`. False if it was not in the room."""
+        if sock not in room.sockets:
+            return False
+        del room.sockets[sock]
+        room.skipped += sock.skipped
+        room.leaves.append((sock.viewer_key, utcnow()))
+        return True
+
+    async def forget_socket(self, room: Room, sock: Any) -> None:
+        """Presence, and the room's retirement if it was the last viewer."""
+        await self._forget(room, sock.viewer_key)
+
+    async def _forget(self, room: Room, viewer_key: str) -> None:
+        left = room.keys.get(viewer_key, 1) - 1
+        if left:
+            room.keys[viewer_key] = left
+        else:
+            room.keys.pop(viewer_key, None)
+            await self.presence.leave(room.session_id, viewer_key)
+        await self._retire_if_empty(room)
+
     async def leave(self, room: Room, client: Client | DirectClient) -> None:
         if client not in room.clients:
             return
@@ -364,8 +485,11 @@ class RoomHub:
         else:
             room.keys.pop(client.viewer_key, None)
             await self.presence.leave(room.session_id, client.viewer_key)
+        await self._retire_if_empty(room)
+
+    async def _retire_if_empty(self, room: Room) -> None:
         async with self._lock:
-            if not room.clients and self.rooms.get(room.session_id) is room:
+            if not room.clients and not room.sockets and self.rooms.get(room.session_id) is room:
                 del self.rooms[room.session_id]
                 self._retiring.add(room)
                 try:

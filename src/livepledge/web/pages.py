@@ -149,7 +149,9 @@ async def live_room(session_id: int, request: Request, rt: RuntimeDep,
                     principal: OptionalPrincipalDep) -> Response:
     async with rt.db.read() as conn:
         session = await live.session_view(conn, session_id, rt.now())
-    return _render(request, "live.html", principal, session=session)
+    settings = rt.settings  # the room's own listener, when on (live/roomserver.py)
+    return _render(request, "live.html", principal, session=session,
+                   room_port=settings.room_port, room_url=settings.room_public_url)
 
 
 def _shanghai(iso: str | None) -> str:

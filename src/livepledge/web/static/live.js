@@ -48,8 +48,19 @@ document.addEventListener("DOMContentLoaded", () => {
     return id;
   }
 
+  // The room's sockets go to its own listener when the server has one (LIVEPLEDGE_ROOM_PORT,
+  // or LIVEPLEDGE_ROOM_PUBLIC_URL behind a proxy; docs/settings.md), else to this page's port.
+  function roomUrl(path) {
+    if (room.dataset.roomUrl) return room.dataset.roomUrl.replace(/\/$/, "") + path;
+    if (room.dataset.roomPort) {
+      return (location.protocol === "https:" ? "wss://" : "ws://") + location.hostname + ":"
+        + room.dataset.roomPort + path;
+    }
+    return LP.wsUrl(path);
+  }
+
   function connect() {
-    socket = new WebSocket(LP.wsUrl(`/ws/sessions/${sessionId}?device=${deviceId()}`));
+    socket = new WebSocket(roomUrl(`/ws/sessions/${sessionId}?device=${deviceId()}`));
     socket.addEventListener("open", () => { retryDelay = 500; });
     socket.addEventListener("message", (event) => apply(JSON.parse(event.data)));
     socket.addEventListener("close", () => {
