@@ -95,3 +95,31 @@ def test_a_lexicon_can_supply_cue_words():
     rule = get_catalogue().rule("FC-014")
     outcomes = load_lexicons()["outcomes"].terms + load_lexicons()["body_outcomes"].terms
     assert set(outcomes) <= set(rule.cues_after)
+
+
+@pytest.mark.parametrize(("text", "category", "expected"), [
+    ("钟南山院士都推荐的护目镜", "general", [("END-003", "violation", "钟南山"),
+                                          ("END-003", "violation", "院士")]),
+    ("市长亲自品尝过的大米", "food", [("END-003", "violation", "市长")]),
+    ("研究表明，每天喝一杯能年轻五岁", "food", [("FC-017", "violation", "研究表明")]),
+    ("太赫兹芯片激活细胞", "jewelry", [("FC-018", "violation", "太赫兹"),
+                                      ("MED-010", "violation", "激活细胞")]),
+])
+def test_endorsers_evidence_and_pseudo_science(text, category, expected):
+    assert _summary(text, category) == expected
+
+
+def test_research_with_a_source_and_a_date_asks_for_the_evidence():
+    text = "据某某检测中心2024年3月出具的报告，研究表明甲醛释放量达标"
+    assert _summary(text, "home") == [("FC-017", "warning", "研究表明")]
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("钟南山院士提醒，秋冬注意保暖", "general"),
+    ("这款大米产自市长所在的县城", "food"),
+    ("本品不能代替药物，患者请遵医嘱", "health_food"),
+    ("能量满满的早餐，一杯豆浆一个蛋", "food"),
+    ("负离子吹风机，出风口温度约57℃", "appliance"),
+])
+def test_names_and_technologies_alone_are_not_claims(text, category):
+    assert [f for f in check(text, category, "speech", None) if f.severity == "violation"] == []
