@@ -123,3 +123,26 @@ def test_research_with_a_source_and_a_date_asks_for_the_evidence():
 ])
 def test_names_and_technologies_alone_are_not_claims(text, category):
     assert [f for f in check(text, category, "speech", None) if f.severity == "violation"] == []
+
+
+@pytest.mark.parametrize(("text", "category", "expected"), [
+    ("这款红枣茶补血益气", "food", [("MED-015", "violation", "补血"),
+                                   ("MED-015", "violation", "益气")]),
+    ("这款霜涂了能丰胸", "cosmetics", [("MED-004", "violation", "丰胸")]),
+    ("洗面奶还能除螨", "cosmetics", [("MED-004", "violation", "除螨")]),
+    ("这款精华晒不黑", "cosmetics", [("MED-005", "warning", "晒不黑")]),
+])
+def test_traditional_medicine_and_cosmetic_catalogue_claims(text, category, expected):
+    assert _summary(text, category) == expected
+
+
+def test_a_text_stating_a_device_registration_is_judged_by_its_stated_use():
+    from livepledge.compliance.service import check_text
+
+    stated = "医疗器械注册证号见包装，适用范围：用于缓解颈椎疼痛。能缓解颈椎疼痛"
+    assert [f.rule_id for f in check_text(stated, category="home", context="listing",
+                                          facts=None).findings] == []
+    beyond = "医疗器械注册证号见包装，适用范围：用于缓解颈椎疼痛。还能治疗糖尿病"
+    assert [(f.rule_id, f.severity) for f in check_text(
+        beyond, category="home", context="listing", facts=None).findings] == [
+        ("MED-013", "violation")]

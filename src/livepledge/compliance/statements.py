@@ -159,9 +159,29 @@ def _false_limited_offers(text: str) -> list[Finding]:
             for m in limited]
 
 
+_DEVICE_REGISTRATION = re.compile(
+    r"医疗器械(?:注册证|备案凭证|注册|备案)|械注[准进许]|械备|[一二三Ⅰ-Ⅲ]类医疗器械")
+_STATED_USE = re.compile(r"(?:适用范围|预期用途|适用于|用于)[：:\s]*([^。！？!?\n]{2,80})")
+
+
+def stated_device(text: str, category: str, facts: Facts | None) -> tuple[str, Facts | None]:
+    """A text that names a medical-device registration and states the intended use (医疗器械注册证
+    …，适用范围：…) is judged as a medical device whose registered use is the one it states."""
+    if category in ("cosmetics", "medical_device") or (
+            facts is not None and facts.registered_uses is not None):
+        return category, facts
+    if "械" not in text or _DEVICE_REGISTRATION.search(text) is None:
+        return category, facts
+    uses = tuple(m.group(1) for m in _STATED_USE.finditer(text))
+    if not uses:
+        return category, facts
+    return "medical_device", dataclasses.replace(facts or Facts(), registered_uses=uses)
+
+
 def check_in_context(check: Callable[[str, str, str, Facts | None], Iterable[Finding]],
                      text: str, category: str, context: str,
                      facts: Facts | None) -> list[Finding]:
+    category, facts = stated_device(text, category, facts)
     matched, facts = stated_facts(text, category, facts)
     findings: list[Finding] = []
     for finding in check(matched, category, context, facts):
