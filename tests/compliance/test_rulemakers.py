@@ -146,3 +146,12 @@ def test_a_text_stating_a_device_registration_is_judged_by_its_stated_use():
     assert [(f.rule_id, f.severity) for f in check_text(
         beyond, category="home", context="listing", facts=None).findings] == [
         ("MED-013", "violation")]
+
+
+@pytest.mark.parametrize(("text", "category", "expected"), [
+    ("用了这个理疗仪，不用吃药了", "medical_device", [("MED-016", "violation", "不用吃药")]),
+    ("这款面膜是医用敷料", "cosmetics", [("MED-004", "violation", "医用敷料")]),
+    ("喝了能修复胰岛", "food", [("MED-001", "violation", "修复胰岛")]),
+])
+def test_device_comparisons_cosmetic_wording_and_food_treatments(text, category, expected):
+    assert _summary(text, category) == expected

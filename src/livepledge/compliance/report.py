@@ -203,16 +203,51 @@ lexicons (广告法 categories), stated prices and offers, warnings to buyers, c
 On `corpus/compliance/` (1,030 lines, 408 hard negatives) every step keeps precision 1.000,
 recall 1.000 and 0 % hard-negative false positives.
 
-Targets on the external set: precision ≥ 0.95 **met** (0.971); hard-negative false positives
-≤ 3 % **met** (2.1 %); recall ≥ 0.90 **not met** (0.479); no family below 0.80 **not met**
-(only fabricated_data, with one line). What the remaining misses are: medical-device and
-appliance claims beyond a registration (治疗Ⅰ型糖尿病 on a device, 净化血液 on a mattress —
-devices may claim their registered uses, which `facts` do not carry yet); claims with no
-catalogue word (能让聚集的红细胞分开, 仪器代替运动); slimming without effort (不节食不运动,
-坐着也能减肥); comparisons with other sellers and urgency without a time limit (比拼多多还低30%,
-随时涨价); named people and bodies (钟南山推荐); and guarantees outside shopping (稳赚不赔).
+The second pass (issue #15 again, branch `recall`) modelled the rule-makers' categories as claim
+structures and lexicons, measuring on the external set only by its per-family figures. Steps:
+the start of the pass (the `codes` column above), claim structures (price comparisons with other
+sellers, urgency with no time, loss and factory prices; guaranteed outcomes, effortless results,
+guaranteed returns; body-function and device-use claims, infant-formula claims, devices against
+their registered use), endorsers II (officials, professionals, patients, misused experts' names;
+unsourced research; pseudo-science), food and cosmetics (traditional-medicine efficacy, the
+cosmetic catalogue's wording, stated device registrations), devices (comparisons with drugs and
+surgery; more treatment words; medical wording for cosmetics):
 
-Caveats, so the figures are read right: the set was collected and labelled by the same session
+| family (support) | start | structures | endorsers II | food, cosmetics | devices |
+| --- | ---: | ---: | ---: | ---: | ---: |
+| absolute (11) | 0.727 | 0.727 | 0.727 | 0.727 | 0.727 |
+| diversion (1) | 0.000 | 0.000 | 0.000 | 0.000 | 0.000 |
+| endorsement (28) | 0.643 | 0.643 | 0.679 | 0.679 | 0.679 |
+| fabricated_data (1) | 1.000 | 1.000 | 1.000 | 1.000 | 1.000 |
+| false_claim (39) | 0.359 | 0.436 | 0.436 | 0.436 | 0.436 |
+| medical (113) | 0.504 | 0.602 | 0.602 | 0.620 | 0.620 |
+| price (20) | 0.200 | 0.400 | 0.400 | 0.400 | 0.400 |
+| **recall** | 0.479 | 0.563 | 0.568 | 0.578 | 0.578 |
+| **precision** | 0.971 | 0.968 | 0.968 | 0.969 | 0.969 |
+| hard-negative FP (of 97) | 2.1 % | 3.1 % | 3.1 % | 3.1 % | 3.1 % |
+
+On `corpus/compliance/` (1,099 lines, 440 hard negatives, with 69 new lines in
+`rulemakers.jsonl`, each positive beside a hard negative) every step keeps precision 1.000,
+recall 1.000 and 0 % hard-negative false positives.
+
+Targets on the external set after the second pass: precision ≥ 0.95 **met** (0.969);
+hard-negative false positives ≤ 3 % **not met** (3.1 %, 3 of 97 lines; one is a body-function
+term, 促进血液循环, new in this pass); recall ≥ 0.90 **not met** (0.578); no family below 0.80
+**not met** (only fabricated_data, with one line). Most of the remaining misses find no catalogue
+word at all (counted, not read: 38 of the 43 medical misses, 21 of the 22 false_claim misses,
+9 of the 12 price misses); a few are warnings that need facts the line does not carry. Several
+structures added in this pass (guaranteed outcomes and returns, effortless results, pseudo-science,
+unsourced research, infant-formula and device rules) change nothing on this set: they are there
+for text it does not hold, and are tested on the lines written here.
+
+Caveats, so the figures are read right: for the second pass, the brief named the claim structures
+to model (comparisons with other platforms, urgency without a deadline, named endorsers, return
+guarantees, effortless slimming, device uses), and that list came from the first pass's reading
+of this set's misses, so the gains in those families are not independent of it; the first
+evaluation of the second pass also printed about ten missed lines before the figures were taken
+from `--json` only (one of them, an endorsement by a named expert, is caught by END-003's new
+lexicon of misused names). A set collected by someone else (`corpus/external2`) is the real
+check. For the first pass: the set was collected and labelled by the same session
 that changed the rules, and its misses were looked at when choosing which rule-makers' lists to
 add (the endorsement lexicon came after its 0.18 recall on this set; its words come from the
 categories of 广告法第九条、第十六条、第十八条, not from the lines). A second labelling pass applied
@@ -252,8 +287,37 @@ with its `source`; a rule names the lexicons it uses (`lexicons = ["diseases"]`)
 - `superstition`: 风水 wording (《广告法》第九条第（八）项, 《房地产广告发布规定》第八条), for
   END-002.
 
-END-004 (no lexicon) reports spokespersons (代言人, 品牌挚友) in health-food and medical-device
-texts (《广告法》第十六条、第十八条).
+- `other_sellers`: platforms, channels and other sellers a price may be compared with
+  (《明码标价和禁止价格欺诈规定》第十三条、第十九条第（三）项), for PRC-006 (needs 比 before and
+  便宜/低/省 after);
+- `open_urgency`: rises and ends announced with no time (随时涨价, 错过就没有了; 第十九条第（四）
+  （五）项, 《价格违法行为行政处罚规定》第七条), for PRC-007 (a violation unless `facts` say a
+  rise is scheduled, then a warning asking for the time);
+- `price_labels`: loss, cost and factory prices (亏本清仓, 成本价卖, 出厂价), for PRC-008;
+- `outcomes` and `body_outcomes`: outcomes that may not be guaranteed — exams (第二十四条),
+  returns (第二十五条), yields (第二十七条), body and health results (第十六条、第十八条、
+  第二十八条) — used as cue words after a guarantee (保证, 包你, 一定能) by FC-014; `effortless`
+  (不节食, 不运动, 躺着) followed by a body outcome is FC-015; FC-016 lists return guarantees
+  (稳赚不赔, 保本, 只涨不跌);
+- `evidence_claims`: research, tests and surveys cited as proof (《广告法》第十一条、第二十八条),
+  for FC-017 (a warning when the sentence gives a source and a date);
+- `pseudo_science`: quantum, terahertz, "energy", negative ions, far infrared …, for FC-018 (needs
+  a body effect after them);
+- `body_functions`: effects only drugs and registered devices may claim (改善血液循环, 疏通经络,
+  净化血液, 理疗; 《医疗器械分类目录》09、20类, 《广告法》第十七条), for MED-010 on general goods
+  and food; MED-011 reports health-food functions (调节血压, 增强免疫力) claimed by goods that are
+  not food;
+- `infant_formula_claims`: functional claims an infant formula may not make (益智, 保护肠道,
+  防过敏; 《婴幼儿配方乳粉产品配方注册管理办法》第三十五条), for MED-014;
+- `tcm_functions`: traditional-medicine efficacy (清热解毒, 补血益气, 润肺止咳;
+  《中国药典》功能与主治 wording, 《食品安全法》第三十八条、第七十三条), for MED-015 on food.
+
+A rule may also take a lexicon's terms as cue words (`cue_lexicons_after`, `cue_lexicons_before`).
+END-004 (no lexicon) reports spokespersons (代言人, 品牌挚友, 明星推荐) in health-food and
+medical-device texts (《广告法》第十六条、第十八条). For medical devices, MED-012 reports efficacy
+assertions (颈椎病全好了), MED-016 comparisons with drugs, surgery and hospitals (不用吃药,
+代替手术; 第十六条第一款第（三）项), and MED-013 disease claims, checked against
+`registered_uses`.
 
 ### Facts the text states / 文本自述的事实
 
@@ -273,8 +337,14 @@ texts (《广告法》第十六条、第十八条).
   最佳食用期 and similar consumer tips are exempt (《广告绝对化用语执法指南》); 不含/不添加 negate
   medical terms.
 
+- A text in another category that names a medical-device registration (医疗器械注册证, 械备, 械注准)
+  and states the intended use (适用范围：…) is judged as a medical device whose registered use is
+  the one it states.
+
 `check --jsonl` takes an optional `facts` object on each line (same fields as `--facts`); a bad
-facts object is an error naming the line, like an unknown category.
+facts object is an error naming the line, like an unknown category. `registered_uses` (a list of
+strings: the intended uses on a medical device's registration or filing certificate) decides
+MED-013: a disease the uses do not name is a violation; without it the claim is a warning.
 
 ## 命令行 / Command line
 
