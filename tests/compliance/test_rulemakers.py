@@ -155,3 +155,13 @@ def test_a_text_stating_a_device_registration_is_judged_by_its_stated_use():
 ])
 def test_device_comparisons_cosmetic_wording_and_food_treatments(text, category, expected):
     assert _summary(text, category) == expected
+
+
+@pytest.mark.parametrize(("text", "category", "expected"), [
+    ("喝了能修复肝脏", "food", [("MED-017", "violation", "肝脏")]),
+    ("这个垫子能改善肠胃", "home", [("MED-017", "violation", "肠胃")]),
+    ("枕头高度可调，能保护颈椎", "home", []),
+    ("护腰带宽12厘米，魔术贴调节松紧", "apparel", []),
+])
+def test_effects_on_organs_need_an_effect_verb_right_before(text, category, expected):
+    assert _summary(text, category) == expected
