@@ -165,3 +165,13 @@ def test_device_comparisons_cosmetic_wording_and_food_treatments(text, category,
 ])
 def test_effects_on_organs_need_an_effect_verb_right_before(text, category, expected):
     assert _summary(text, category) == expected
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("本品不适用于糖尿病患者", "food"),
+    ("不适宜人群：少年儿童、孕妇、高血压患者", "health_food"),
+    ("使用说明：用于家庭日常清洁，不用于治疗疾病", "home"),
+    ("如出现湿疹、皮炎等不适，请立即停用并就医", "cosmetics"),
+])
+def test_label_warnings_naming_diseases_are_not_claims(text, category):
+    assert [f for f in check(text, category, "listing", None) if f.severity == "violation"] == []

@@ -227,7 +227,7 @@ before an organ or body system, MED-017):
 | **precision** | 0.971 | 0.968 | 0.968 | 0.969 | 0.969 | 0.969 |
 | hard-negative FP (of 97) | 2.1 % | 3.1 % | 3.1 % | 3.1 % | 3.1 % | 3.1 % |
 
-On `corpus/compliance/` (1,113 lines, 452 hard negatives, with 83 new lines in
+On `corpus/compliance/` (1,118 lines, 457 hard negatives, with 88 new lines in
 `rulemakers.jsonl`, each positive beside a hard negative) every step keeps precision 1.000,
 recall 1.000 and 0 % hard-negative false positives.
 
@@ -338,7 +338,10 @@ assertions (颈椎病全好了), MED-016 comparisons with drugs, surgery and hos
   没有特证) is judged as if `facts` said `special_cosmetic_uses: []`: its special-use claims are
   violations, not warnings (facts given decide over the text).
 - A sentence that states a rule before the term (不得宣称…, 严禁…, …均为违法, 规定…) is a
-  mention, unless a contrast (但是, 不过) comes between.
+  mention, unless a contrast (但是, 不过) comes between; so is a sentence that reports a case
+  (被罚款, 涉嫌, 立案, 违反《…》: regulators' and news wording, never a seller's pitch).
+- Label warnings that name a disease (不适用于糖尿病患者, 不适宜人群：高血压患者) are not claims:
+  不适用, 不适宜 and 不宜 negate medical terms.
 - A reference price (原价, 吊牌价) that the same sentence says was never charged
   (从来没卖过这个价) is a violation; 只有前N单 in a text that says every order gets it
   (每一单都送) is false scarcity (FC-003).

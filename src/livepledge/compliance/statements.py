@@ -20,7 +20,8 @@ Two general mechanisms, both linear in the text and independent of the rule patt
   code (TOP1-X200) — names a shade, model or link, not a rank.
 - **Statements of the rules.** A finding in a sentence that states a rule or a prohibition before
   the term (不得宣称…, 严禁…, …均为违法, 广告法规定…) is a mention of the rule, not a claim, unless
-  a contrast (但/但是/可是/不过) comes between the statement and the term.
+  a contrast (但/但是/可是/不过) comes between the statement and the term; so is a finding in a
+  sentence that reports a case (被罚款, 涉嫌, 立案, 违反《…》).
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ _ORDINARY_COSMETIC = re.compile(
 _RULE_TALK = re.compile(
     r"不得|严禁|禁止|均为违法|均属违法|属于违法|是违法的|违法行为|(?:法|条例|办法|规定)(?:规定|明确|要求)"
     r"|不允许宣称|不能宣称|不可宣称|的界定")
+# A report of a case: enforcement words, which are regulators' and news wording, never a seller's
+# pitch; anywhere in the sentence they make its claims the subject of the report.
+_CASE_REPORT = re.compile(
+    r"被罚|罚款|处罚|立案|责令|没收|涉嫌|构成虚假|属于虚假|违反了?《|违反.{0,12}(?:法|规定|条例)")
 _CONTRAST = re.compile(r"但|可是|不过|然而")
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
 
@@ -90,7 +95,9 @@ def _sentence_bounds(text: str, position: int) -> tuple[int, int]:
 
 def states_rule(text: str, finding: Finding) -> bool:
     """The finding's sentence states a rule before the term, with no contrast in between."""
-    start, _ = _sentence_bounds(text, finding.start)
+    start, end = _sentence_bounds(text, finding.start)
+    if _CASE_REPORT.search(text, start, end):
+        return True
     head = text[start:finding.start]
     talks = list(_RULE_TALK.finditer(head))
     talk = talks[-1] if talks else None
