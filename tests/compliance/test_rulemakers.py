@@ -175,3 +175,9 @@ def test_effects_on_organs_need_an_effect_verb_right_before(text, category, expe
 ])
 def test_label_warnings_naming_diseases_are_not_claims(text, category):
     assert [f for f in check(text, category, "listing", None) if f.severity == "violation"] == []
+
+
+def test_the_army_and_the_space_programme_named_as_endorsers():
+    assert _summary("军工品质的保温杯", "home") == [("END-001", "violation", "军工品质")]
+    assert _summary("航天员专用的奶粉", "food") == [("END-001", "violation", "航天员专用")]
+    assert _summary("军绿色的冲锋衣，耐脏好搭", "apparel") == []
