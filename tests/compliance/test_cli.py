@@ -152,3 +152,28 @@ def test_help_names_no_internal_feature_numbers_and_shows_flags_as_flags(command
     assert re.search(r"\bF\d+\b", out) is None
     assert "<bool>" not in out
     assert re.search(r"--help +Show this message", out)
+
+
+def test_jsonl_facts_carry_a_devices_registered_uses():
+    text = "这个仪器能治疗糖尿病"
+    lines = b"\n".join([
+        orjson.dumps({"id": "a", "text": text, "category": "medical_device",
+                      "context": "listing"}),
+        orjson.dumps({"id": "b", "text": text, "category": "medical_device", "context": "listing",
+                      "facts": {"registered_uses": ["用于缓解颈肩部肌肉疼痛"]}}),
+        orjson.dumps({"id": "c", "text": text, "category": "medical_device", "context": "listing",
+                      "facts": {"registered_uses": "用于缓解颈肩部肌肉疼痛"}}),
+    ]) + b"\n"
+
+    result = _run("check", "--jsonl", "-", stdin=lines)
+
+    assert result.returncode == 2
+    outputs = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert outputs[0]["violation"] is False
+    assert [(f["rule_id"], f["severity"]) for f in outputs[0]["findings"]] == [
+        ("MED-013", "warning")]
+    assert outputs[1]["violation"] is True
+    assert [(f["rule_id"], f["severity"]) for f in outputs[1]["findings"]] == [
+        ("MED-013", "violation")]
+    assert "registered_uses" in outputs[2]["error"]
+    assert "line 3:" in result.stderr.decode()

@@ -139,3 +139,9 @@ def test_specific_cosmetic_claims_ask_for_the_efficacy_evaluation() -> None:
     assert _warnings("专为敏感肌研发") == {"MED-009"}
     assert _violations("专为敏感肌研发") == set()
     assert _warnings("这款面霜很滋润") == set()
+
+
+def test_a_sentence_reporting_a_case_is_not_a_claim() -> None:
+    assert _violations("某公司宣称其床垫能促进血液循环，被罚款5万元", "home") == set()
+    assert _violations("该床垫宣称能促进血液循环，涉嫌虚假宣传", "home") == set()
+    assert _violations("这个床垫能促进血液循环，睡一晚就知道", "home") == {"MED-010"}

@@ -35,7 +35,7 @@ SEVERITIES: tuple[str, ...] = ("violation", "warning")
 VERIFIERS: frozenset[str] = frozenset({
     "cosmetic_special_use", "health_function", "sales_claim", "stock_claim", "scarcity_claim",
     "lowest_price_claim", "reference_price", "price_rise_claim", "countdown_claim", "honour_claim",
-    "user_count_claim",
+    "user_count_claim", "open_urgency", "registered_use",
 })
 DETECTORS: frozenset[str] = frozenset({"contact_number"})
 
@@ -54,7 +54,7 @@ _KNOWN_FIELDS = frozenset({
     "contexts", "chat_severity", "negatable", "negation_window", "quote_ok", "pinyin",
     "self_comparison_ok", "sourced_ok", "warning_context", "cue_window", "verify", "detector",
     "suggestion", "keys", "cue_scope", "handle_after", "clause_end_cue", "word_cues", "follows",
-    "lexicons",
+    "lexicons", "cue_lexicons_before", "cue_lexicons_after",
 })
 
 
@@ -115,7 +115,8 @@ class Rule:
     cues_before: tuple[str, ...] = ()
     cues_after: tuple[str, ...] = ()
     cue_window: int = 6
-    cue_scope: str = "clause"  # or "sentence": cues may sit across a comma
+    # or "sentence": cues may sit across a comma; "after_sentence": only the cues after may
+    cue_scope: str = "clause"
     handle_after: bool = False  # an account handle right after the term counts as a cue
     clause_end_cue: bool = False  # the term ending its clause counts as a cue (这个最好。)
     # One-character cues and suffixes count only as words of their own (来 is no cue in 来源, 看
@@ -413,10 +414,20 @@ def load_lexicons(files: list[tuple[str, bytes]] | None = None) -> dict[str, Lex
 def _with_lexicons(merged: dict[str, Any], lexicons: dict[str, Lexicon] | None,
                    where: str) -> dict[str, Any]:
     names = _as_tuple(merged.get("lexicons", []), f"{where}.lexicons")
-    if not names:
+    cue_names = {side: _as_tuple(merged.get(f"cue_lexicons_{side}", []),
+                                 f"{where}.cue_lexicons_{side}") for side in ("before", "after")}
+    if not names and not any(cue_names.values()):
         return merged
     lexicons = load_lexicons() if lexicons is None else lexicons
     merged = dict(merged)
+    # A lexicon named as cues adds its terms to the rule's cue words (保证 + an outcome).
+    for side, cue_lexicons in cue_names.items():
+        cues = list(merged.get(f"cues_{side}", []))
+        for name in cue_lexicons:
+            if name not in lexicons:
+                raise CatalogueError(f"{where}: unknown lexicon {name}")
+            cues += [t for t in lexicons[name].terms if t not in cues]
+        merged[f"cues_{side}"] = cues
     patterns = list(merged.get("patterns", []))
     keys = {k: list(v) for k, v in merged.get("keys", {}).items()}
     for name in names:
@@ -466,7 +477,8 @@ def _build_rule(family: str, merged: dict[str, Any], where: str,
         warning_context=bool(merged.get("warning_context", False)),
         cues_before=_norm_all(lists["cues_before"]), cues_after=_norm_all(lists["cues_after"]),
         cue_window=int(merged.get("cue_window", 6)),
-        cue_scope=_choice(merged.get("cue_scope", "clause"), ("clause", "sentence"), where),
+        cue_scope=_choice(merged.get("cue_scope", "clause"),
+                          ("clause", "sentence", "after_sentence"), where),
         handle_after=bool(merged.get("handle_after", False)),
         clause_end_cue=bool(merged.get("clause_end_cue", False)),
         word_cues=bool(merged.get("word_cues", False)),

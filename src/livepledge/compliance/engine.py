@@ -310,6 +310,8 @@ def _cues_missing(hit: _Hit, rule: Rule) -> bool:
     window = rule.cue_window
     if rule.cue_scope == "sentence":
         before, after = hit.sentence_before[-window:], hit.sentence_after[:window]
+    elif rule.cue_scope == "after_sentence":  # cues before in the clause, after in the sentence
+        before, after = hit.before[-window:], hit.sentence_after[:window]
     else:
         before, after = hit.before[-window:], after[:window]
     cues = rule.cues_before_re

@@ -13,7 +13,7 @@ _INT_FIELDS = ("current_price_fen", "lowest_price_7d_fen", "lowest_price_30d_fen
                "stock_remaining", "sales_count", "sale_seconds_left")
 _BOOL_FIELDS = ("has_health_food_approval", "price_rise_scheduled")
 _TUPLE_FIELDS = ("special_cosmetic_uses", "approved_health_functions", "verified_honours",
-                 "brand_names")
+                 "brand_names", "registered_uses")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,9 @@ class Facts:
     verified_honours: tuple[str, ...] | None = None
     # Registered brand and model names (trademarks may contain words like 第一, 极致).
     brand_names: tuple[str, ...] = ()
+    # Medical devices: the intended uses on the registration or filing certificate (适用范围 /
+    # 预期用途), e.g. ("用于缓解肌肉疼痛",). None: not known.
+    registered_uses: tuple[str, ...] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Facts | None:

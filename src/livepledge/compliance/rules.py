@@ -208,6 +208,17 @@ def health_function(claim: Claim, facts: Facts | None) -> Verdict | None:
     return Verdict("violation", f"批准的保健功能不含\"{claim.key}\" / not an approved function")
 
 
+def registered_use(claim: Claim, facts: Facts | None) -> Verdict | None:
+    """A medical device may claim what its registration states as its intended use, no more."""
+    uses = facts.registered_uses if facts else None
+    if uses is None:
+        return _need(f"医疗器械注册证（备案凭证）的适用范围是否含\"{claim.key}\"")
+    key = normalize_pattern(claim.key)
+    if any(key in normalize_pattern(use) for use in uses):
+        return None
+    return Verdict("violation", f"注册的适用范围不含\"{claim.key}\" / beyond the registered use")
+
+
 def sales_claim(claim: Claim, facts: Facts | None) -> Verdict | None:
     claimed = claimed_sales(claim.after)
     if claimed is None:
@@ -289,6 +300,14 @@ def price_rise_claim(claim: Claim, facts: Facts | None) -> Verdict | None:
     return None if scheduled else Verdict("violation", "没有调价计划 / no price rise is scheduled")
 
 
+def open_urgency(claim: Claim, facts: Facts | None) -> Verdict | None:
+    """A rise or an end announced with no time: a violation, unless a rise is scheduled (then the
+    time should be said, a warning)."""
+    if facts is not None and facts.price_rise_scheduled:
+        return _need("调价的具体时间")
+    return Verdict("violation", "没有说明期限 / no time is stated")
+
+
 def countdown_claim(claim: Claim, facts: Facts | None) -> Verdict | None:
     claimed = claimed_seconds(claim.after)
     if claimed is None:
@@ -315,7 +334,7 @@ def honour_claim(claim: Claim, facts: Facts | None) -> Verdict | None:
 # A verifier that reads claim.after or claim.sentence before looking at the facts must not be here.
 FACTLESS_BY_KEY: frozenset[str] = frozenset({
     "cosmetic_special_use", "health_function", "scarcity_claim", "lowest_price_claim",
-    "price_rise_claim", "honour_claim",
+    "price_rise_claim", "honour_claim", "open_urgency", "registered_use",
 })
 
 VERIFIERS: dict[str, Callable[[Claim, Facts | None], Verdict | None]] = {
@@ -328,6 +347,8 @@ VERIFIERS: dict[str, Callable[[Claim, Facts | None], Verdict | None]] = {
     "reference_price": reference_price,
     "price_rise_claim": price_rise_claim,
     "countdown_claim": countdown_claim,
+    "open_urgency": open_urgency,
+    "registered_use": registered_use,
     "honour_claim": honour_claim,
     "user_count_claim": user_count_claim,
 }

@@ -20,7 +20,8 @@ Two general mechanisms, both linear in the text and independent of the rule patt
   code (TOP1-X200) — names a shade, model or link, not a rank.
 - **Statements of the rules.** A finding in a sentence that states a rule or a prohibition before
   the term (不得宣称…, 严禁…, …均为违法, 广告法规定…) is a mention of the rule, not a claim, unless
-  a contrast (但/但是/可是/不过) comes between the statement and the term.
+  a contrast (但/但是/可是/不过) comes between the statement and the term; so is a finding in a
+  sentence that reports a case (被罚款, 涉嫌, 立案, 违反《…》).
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ _ORDINARY_COSMETIC = re.compile(
 _RULE_TALK = re.compile(
     r"不得|严禁|禁止|均为违法|均属违法|属于违法|是违法的|违法行为|(?:法|条例|办法|规定)(?:规定|明确|要求)"
     r"|不允许宣称|不能宣称|不可宣称|的界定")
+# A report of a case: enforcement words, which are regulators' and news wording, never a seller's
+# pitch; anywhere in the sentence they make its claims the subject of the report.
+_CASE_REPORT = re.compile(
+    r"被罚|罚款|处罚|立案|责令|没收|涉嫌|构成虚假|属于虚假|违反了?《|违反.{0,12}(?:法|规定|条例)")
 _CONTRAST = re.compile(r"但|可是|不过|然而")
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
 
@@ -90,7 +95,9 @@ def _sentence_bounds(text: str, position: int) -> tuple[int, int]:
 
 def states_rule(text: str, finding: Finding) -> bool:
     """The finding's sentence states a rule before the term, with no contrast in between."""
-    start, _ = _sentence_bounds(text, finding.start)
+    start, end = _sentence_bounds(text, finding.start)
+    if _CASE_REPORT.search(text, start, end):
+        return True
     head = text[start:finding.start]
     talks = list(_RULE_TALK.finditer(head))
     talk = talks[-1] if talks else None
@@ -159,9 +166,29 @@ def _false_limited_offers(text: str) -> list[Finding]:
             for m in limited]
 
 
+_DEVICE_REGISTRATION = re.compile(
+    r"医疗器械(?:注册证|备案凭证|注册|备案)|械注[准进许]|械备|[一二三Ⅰ-Ⅲ]类医疗器械")
+_STATED_USE = re.compile(r"(?:适用范围|预期用途|适用于|用于)[：:\s]*([^。！？!?\n]{2,80})")
+
+
+def stated_device(text: str, category: str, facts: Facts | None) -> tuple[str, Facts | None]:
+    """A text that names a medical-device registration and states the intended use (医疗器械注册证
+    …，适用范围：…) is judged as a medical device whose registered use is the one it states."""
+    if category in ("cosmetics", "medical_device") or (
+            facts is not None and facts.registered_uses is not None):
+        return category, facts
+    if "械" not in text or _DEVICE_REGISTRATION.search(text) is None:
+        return category, facts
+    uses = tuple(m.group(1) for m in _STATED_USE.finditer(text))
+    if not uses:
+        return category, facts
+    return "medical_device", dataclasses.replace(facts or Facts(), registered_uses=uses)
+
+
 def check_in_context(check: Callable[[str, str, str, Facts | None], Iterable[Finding]],
                      text: str, category: str, context: str,
                      facts: Facts | None) -> list[Finding]:
+    category, facts = stated_device(text, category, facts)
     matched, facts = stated_facts(text, category, facts)
     findings: list[Finding] = []
     for finding in check(matched, category, context, facts):
