@@ -172,3 +172,16 @@ async def test_concurrent_redemptions_never_spend_more_points_than_there_are(cli
     assert len(await _mine(w, fan)) == 2
     listed = (await shop_coupons(w))[0]
     assert (listed["remaining"], listed["issued"]) == (8, 2)
+
+
+@pytest.mark.parametrize("targeting", [{"points_price": 5}, {"min_fan_level": 2}])
+async def test_a_points_or_targeted_coupon_cannot_go_in_a_red_packet(client, targeting):
+    w = await build_world(client, buyers=0)
+    coupon = (await create(w, budget=5, **targeting)).json()
+    sent = await client.post(f"/api/v1/sessions/{w.session_id}/red-packets",
+                             headers={**auth(w.merchant), "Idempotency-Key": "rp"},
+                             json={"coupon_id": coupon["id"], "shares": 2})
+    assert_problem(sent, 422, "validation_failed")
+    assert (await shop_coupons(w))[0]["remaining"] == 5
+    listed = await client.get(f"/api/v1/sessions/{w.session_id}/red-packets")
+    assert listed.json() == []
