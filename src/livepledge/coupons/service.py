@@ -21,6 +21,7 @@ from sqlalchemy import exists, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from livepledge.accounts.models import shops
 from livepledge.accounts.service import Principal, access_shop
 from livepledge.coupons import rules
 from livepledge.coupons.models import coupon_buyer_counts, coupon_claims, coupons
@@ -202,6 +203,8 @@ async def club_coupons(db: Database, principal: Principal | None, shop_id: int, 
     claimable now or later — free ones (领券) and those offered for points (积分兑换) — each
     with `eligible` (the caller is in its target) and how many the caller holds."""
     async with db.read() as conn:
+        if (await conn.execute(select(shops.c.id).where(shops.c.id == shop_id))).first() is None:
+            raise Problem("not_found", f"店铺不存在 / no such shop: {shop_id}")
         rows = (await conn.execute(select(coupons).where(
             coupons.c.shop_id == shop_id, coupons.c.status == "active",
             coupons.c.claim_ends_at >= now, coupons.c.session_id.is_(None))

@@ -213,6 +213,7 @@ fan_post_comments = Table(
     Column("body", String(300), nullable=False),
     Column("status", String(8), nullable=False),  # shown | held
     Column("findings", JSON, nullable=False),  # why it was held
+    Column("from_shop", Boolean, nullable=False),  # the shop's own reply
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_fan_post_comments_post", "post_id", "id"),
 )

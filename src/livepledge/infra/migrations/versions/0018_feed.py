@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.Column("body", sa.String(length=300), nullable=False),
         sa.Column("status", sa.String(length=8), nullable=False),
         sa.Column("findings", sa.JSON(), nullable=False),
+        sa.Column("from_shop", sa.Boolean(), nullable=False),
         sa.Column("created_at", TIME, nullable=False),
         sa.ForeignKeyConstraint(["post_id"], ["fan_posts.id"],
                                 name=op.f("fk_fan_post_comments_post_id_fan_posts")),
