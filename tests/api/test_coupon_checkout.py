@@ -89,6 +89,9 @@ async def test_paying_with_a_coupon_charges_less_and_uses_the_coupon(client):
         ("placed", 2 * PRICE, None), ("paid", 2 * PRICE - 1000, 1000)]
     row = await claim_row(client, claim_id)
     assert (row.status, row.order_id, row.discount) == ("used", order["id"], 1000)
+    listed = (await client.get(f"/api/v1/shops/{w.shop_id}/coupons",
+                               headers=auth(w.merchant))).json()
+    assert (listed[0]["issued"], listed[0]["used"]) == (1, 1)  # the console's columns
     async with rt(client).db.read() as conn:
         kinds = [(e.type, e.payload) for e in await conn.execute(select(events).where(
             events.c.order_id == order["id"], events.c.type.in_(["CouponUsed", "OrderPaid"]))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, insert, or_, select, tuple_, update
+from sqlalchemy import exists, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -112,9 +112,13 @@ async def list_shop_coupons(db: Database, principal: Principal,
                             shop_id: int) -> list[dict[str, Any]]:
     access_shop(principal, shop_id)
     async with db.read() as conn:
-        rows = await conn.execute(select(coupons).where(coupons.c.shop_id == shop_id)
-                                  .order_by(coupons.c.id.desc()).limit(500))
-        return [coupon_view(r) for r in rows]
+        rows = (await conn.execute(select(coupons).where(coupons.c.shop_id == shop_id)
+                                   .order_by(coupons.c.id.desc()).limit(500))).all()
+        used = {r.coupon_id: int(r.n) for r in await conn.execute(
+            select(coupon_claims.c.coupon_id, func.count().label("n")).where(
+                coupon_claims.c.shop_id == shop_id, coupon_claims.c.status == "used")
+            .group_by(coupon_claims.c.coupon_id))}
+        return [{**coupon_view(r), "used": used.get(r.id, 0)} for r in rows]
 
 
 async def get_coupon(db: Database, principal: Principal | None,
