@@ -518,15 +518,17 @@ class FanPurchases:
             orders.c.id == event.order_id))).first()
         if order is None or order.amount <= 0:
             return
+        # what was charged (the order's amount less a coupon's discount), as the event says
+        paid = min(int(event.payload.get("amount") or order.amount), int(order.amount))
         created = await conn.execute(_insert(conn)(fan_orders).values(
             order_id=order.id, shop_id=order.shop_id, user_id=order.buyer_id,
-            session_id=order.session_id, paid=order.amount, refunded=0, affinity_granted=0,
+            session_id=order.session_id, paid=paid, refunded=0, affinity_granted=0,
             affinity_taken=0, points_granted=0, points_taken=0, paid_at=event.occurred_at)
             .on_conflict_do_nothing(index_elements=["order_id"]))
         if created.rowcount != 1:
             return  # a replay
         granted = await do_award(uow, order.shop_id, [Award(
-            order.buyer_id, "purchase", rules.purchase_units(order.amount), f"order:{order.id}",
+            order.buyer_id, "purchase", rules.purchase_units(paid), f"order:{order.id}",
             order.session_id, order.id)], event.occurred_at)
         if granted:
             await conn.execute(update(fan_orders).where(fan_orders.c.order_id == order.id)
