@@ -54,7 +54,7 @@ export const MARKETING_MESSAGES: Record<string, Pair> = {
   campaign_none: ["还没有营销活动", "No campaigns yet"],
   campaign_cancel: ["取消发送", "Cancel"],
   campaign_report: ["效果", "Report"],
-  campaign_audience: ["人群", "Audience"],
+  campaign_audience: ["目标人数", "Audience"],
   campaign_delivered: ["送达", "Delivered"],
   campaign_opened: ["打开", "Opened"],
   campaign_claimed: ["领券", "Coupon claimed"],
@@ -76,6 +76,9 @@ export const MARKETING_MESSAGES: Record<string, Pair> = {
   post_none: ["还没有动态", "No posts yet"],
   post_delete: ["删除", "Delete"],
   post_comments: ["评论", "Comments"],
+  post_like: ["赞", "Likes"],
+  post_love: ["喜欢", "Loves"],
+  post_want: ["想要", "Wants"],
 };
 
 export const MARKETING_ENUMS: Record<string, Record<string, Pair>> = {

@@ -153,6 +153,7 @@ def test_a_fan_joins_checks_in_claims_buys_and_the_campaign_report_attributes_it
     expect(post.get_by_test_id("feed-comment")).to_contain_text("仅你可见")
     club.get_by_test_id("club-coupons-open").click()
     expect(club.get_by_test_id("club-coupon")).to_contain_text("粉丝专享立减3元")
+    expect(club.get_by_test_id("club-coupon-take")).to_be_disabled()  # the one allowed is held
     shot(fan, "fan-clubs-feed-phone")
     fan_ctx.close()
 
@@ -167,7 +168,7 @@ def test_a_fan_joins_checks_in_claims_buys_and_the_campaign_report_attributes_it
     expect(phone.get_by_test_id("report-orders")).to_have_text("1")
     shot(phone, "console-campaigns-phone")
     phone.get_by_role("tab", name="粉丝群动态").click()
-    expect(phone.get_by_test_id("post-row")).to_contain_text("👍 1")
+    expect(phone.get_by_test_id("post-counts")).to_contain_text("赞 1")
     shot(phone, "console-fan-feed-phone")
     assert coupon_id and errors == []
     phone_ctx.close()

@@ -66,7 +66,7 @@ FAN_STRINGS: dict[str, tuple[str, str]] = {
     "feed_kind_arrival": ("上新", "New arrival"),
     "feed_kind_schedule": ("直播预告", "Live schedule"),
     "feed_kind_coupon": ("发券", "Coupon"),
-    "feed_react_like": ("👍 赞", "👍 Like"),
-    "feed_react_love": ("❤️ 喜欢", "❤️ Love"),
-    "feed_react_want": ("🛒 想要", "🛒 Want"),
+    "feed_react_like": ("赞", "Like"),
+    "feed_react_love": ("♥ 喜欢", "♥ Love"),
+    "feed_react_want": ("想要", "Want"),
 }

@@ -42,7 +42,8 @@ document.addEventListener("DOMContentLoaded", () => {
             load();
           } catch (error) { LP.toast(local(error.message), true); }
         } }, priced ? LP.format("club_coupon_redeem", { points: c.points_price }) : LP.t("club_coupon_claim"));
-      button.disabled = !c.eligible || c.state !== "open" || c.remaining <= 0 || club.points < (c.points_price || 0);
+      button.disabled = !c.eligible || c.state !== "open" || c.remaining <= 0
+        || c.claimed_by_me >= c.per_buyer_limit || club.points < (c.points_price || 0);
       target.append(LP.el("li", { class: "club-coupon", "data-testid": "club-coupon" },
         LP.el("span", {}, LP.el("b", {}, c.title),
           c.claimed_by_me ? LP.el("span", { class: "muted small" }, " · " + LP.format("club_coupon_held", { n: c.claimed_by_me })) : "",
