@@ -137,13 +137,35 @@ def post_json(port: int, path: str, token: str, body: dict[str, Any]) -> dict[st
         return json.loads(response.read())  # type: ignore[no-any-return]
 
 
-def create_coupon(server: Server, scenario: dict[str, Any], budget: int) -> int:
+def create_coupon(server: Server, scenario: dict[str, Any], budget: int,
+                  targeting: dict[str, Any] | None = None) -> int:
     now = datetime.now(UTC)
     return int(post_json(server.port, f"/api/v1/shops/{scenario['shop_id']}/coupons",
                          scenario["merchant_token"], {
         "title": "直播间无门槛券", "kind": "no_threshold", "amount_off": 500, "budget": budget,
         "per_buyer_limit": 1, "claim_starts_at": (now - timedelta(minutes=1)).isoformat(),
-        "claim_ends_at": (now + timedelta(hours=2)).isoformat(), "valid_days": 7})["id"])
+        "claim_ends_at": (now + timedelta(hours=2)).isoformat(), "valid_days": 7,
+        **(targeting or {})})["id"])
+
+
+def targeting_for(server: Server, scenario: dict[str, Any], args: argparse.Namespace,
+                  tokens: list[str]) -> dict[str, Any] | None:
+    """--target level | segment: every buyer joins the fan club first (a burst, not measured);
+    the coupon is for fan level 1+, or for a saved segment of the club's members."""
+    if args.target == "none":
+        return None
+    log(f"every buyer joins the fan club ({args.target}-targeted coupon)")
+    joins = [http_request("PUT", f"/api/v1/shops/{scenario['shop_id']}/fan-club/membership",
+                          {"Authorization": f"Bearer {t}"}) for t in tokens]
+    joined = burst(server, joins, args, parse=False)
+    if joined["statuses"] != {"200": len(tokens)}:
+        raise SystemExit(f"joining failed: {joined['statuses']}")
+    if args.target == "level":
+        return {"min_fan_level": 1}
+    segment = post_json(server.port, f"/api/v1/shops/{scenario['shop_id']}/segments",
+                        scenario["merchant_token"],
+                        {"name": "粉丝团成员", "filter": {"members_only": True}})
+    return {"segment_id": segment["id"]}
 
 
 async def _stored(database_url: str, coupon_id: int) -> dict[str, Any]:
@@ -181,8 +203,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         log(f"seeding {args.buyers} buyers ({args.db})")
         scenario = seed(env, args.buyers, 10)
         server = Server(env, args.workers, workdir / "server.log")
-        coupon_id = create_coupon(server, scenario, args.budget)
         tokens = scenario["buyer_tokens"]
+        coupon_id = create_coupon(server, scenario, args.budget,
+                                  targeting_for(server, scenario, args, tokens))
         warm = [http_request("GET", f"/api/v1/sessions/{scenario['session_id']}/coupons",
                              {"Authorization": f"Bearer {t}"}) for t in tokens]
 
@@ -221,7 +244,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     + noop_again["server_cpu_us_per_request"]) / 2
     return {
         "benchmark": "coupons",
-        "shape": {"db": args.db, "redis": args.redis, "workers": args.workers},
+        "shape": {"db": args.db, "redis": args.redis, "workers": args.workers,
+                  "target": args.target},
         "load": {"buyers": args.buyers, "budget": args.budget, "connections": args.connections,
                  "load_processes": args.load_procs, "cpus": os.cpu_count(),
                  "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
@@ -253,6 +277,9 @@ def main() -> None:
                         help="server workers (default 1; 2 with --redis)")
     parser.add_argument("--buyers", type=int, default=10_000)
     parser.add_argument("--budget", type=int, default=1_000)
+    parser.add_argument("--target", choices=["none", "level", "segment"], default="none",
+                        help="a coupon targeted by fan level or segment (every buyer joins "
+                             "the fan club first; eligibility comes from the targeting cache)")
     parser.add_argument("--connections", type=int, default=256)
     parser.add_argument("--load-procs", type=int, default=1)
     parser.add_argument("--connect-grace", type=float, default=3.0,

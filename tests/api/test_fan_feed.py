@@ -149,3 +149,20 @@ async def test_outsiders_and_bad_input_change_nothing(client):
     gone = await client.delete(f"/api/v1/fan-posts/{post['id']}", headers=auth(w.merchant))
     assert gone.status_code == 204
     assert await _feed(w, fan) == []
+
+
+async def test_a_fan_exports_and_deletes_their_comments_and_reactions(client):
+    w = await build_world(client, buyers=1)
+    fan = w.buyers[0]
+    await _join(w, fan)
+    post = (await _post(w, "上新啦")).json()
+    await client.put(f"/api/v1/fan-posts/{post['id']}/reactions/love", headers=auth(fan))
+    await client.post(f"/api/v1/fan-posts/{post['id']}/comments", headers=auth(fan),
+                      json={"body": "好看"})
+    exported = (await client.get("/api/v1/me/fan-data", headers=auth(fan))).json()
+    assert [(c["post_id"], c["body"]) for c in exported["feed_comments"]] == [(post["id"], "好看")]
+    assert [r["kind"] for r in exported["feed_reactions"]] == ["love"]
+    deleted = await client.delete("/api/v1/me/fan-data", headers=auth(fan))
+    assert deleted.json()["deleted"]["feed_comments"] == 1
+    seen = (await _feed(w, w.merchant))[0]
+    assert (seen["comments"], seen["reactions"]["love"]) == ([], 0)

@@ -27,6 +27,8 @@ from livepledge.fans.models import (
     fan_club_settings,
     fan_members,
     fan_orders,
+    fan_post_comments,
+    fan_post_reactions,
     fan_watch,
     point_entries,
 )
@@ -790,6 +792,10 @@ async def export_fan_data(db: Database, principal: Principal, now: datetime) -> 
             fan_watch.c.user_id == uid).order_by(fan_watch.c.session_id))).all()
         bought = (await conn.execute(select(fan_orders).where(
             fan_orders.c.user_id == uid).order_by(fan_orders.c.order_id))).all()
+        comments = (await conn.execute(select(fan_post_comments).where(
+            fan_post_comments.c.user_id == uid).order_by(fan_post_comments.c.id))).all()
+        reactions = (await conn.execute(select(fan_post_reactions).where(
+            fan_post_reactions.c.user_id == uid))).all()
     return {
         "user_id": uid, "exported_at": now.isoformat(),
         "memberships": [{"shop_id": m.shop_id, "joined_at": _iso(m.joined_at),
@@ -807,6 +813,11 @@ async def export_fan_data(db: Database, principal: Principal, now: datetime) -> 
         "orders": [{"order_id": o.order_id, "shop_id": o.shop_id, "paid": o.paid,
                     "refunded": o.refunded, "affinity_granted": o.affinity_granted,
                     "points_granted": o.points_granted} for o in bought],
+        "feed_comments": [{"post_id": c.post_id, "shop_id": c.shop_id, "body": c.body,
+                           "status": c.status, "created_at": _iso(c.created_at)}
+                          for c in comments],
+        "feed_reactions": [{"post_id": r.post_id, "kind": r.kind,
+                            "created_at": _iso(r.created_at)} for r in reactions],
     }
 
 
@@ -823,7 +834,9 @@ async def delete_fan_data(db: Database, principal: Principal, now: datetime,
         counts = {}
         for name, table in (("affinity_entries", affinity_entries),
                             ("point_entries", point_entries), ("watch", fan_watch),
-                            ("orders", fan_orders), ("memberships", fan_members)):
+                            ("orders", fan_orders), ("feed_comments", fan_post_comments),
+                            ("feed_reactions", fan_post_reactions),
+                            ("memberships", fan_members)):
             counts[name] = (await conn.execute(delete(table).where(
                 table.c.user_id == uid))).rowcount
         await record_event(uow, "FanDataDeleted", now, payload={"user_id": uid,
