@@ -160,12 +160,38 @@ def targeting_for(server: Server, scenario: dict[str, Any], args: argparse.Names
     joined = burst(server, joins, args, parse=False)
     if joined["statuses"] != {"200": len(tokens)}:
         raise SystemExit(f"joining failed: {joined['statuses']}")
+    # 10,000 FanJoined events: let the event consumers (webhooks, …) finish with them first, so
+    # their catching up is not counted in the bursts that follow
+    args.consumers_caught_up = asyncio.run(_consumers_caught_up(args.database_url))
     if args.target == "level":
         return {"min_fan_level": 1}
     segment = post_json(server.port, f"/api/v1/shops/{scenario['shop_id']}/segments",
                         scenario["merchant_token"],
                         {"name": "粉丝团成员", "filter": {"members_only": True}})
     return {"segment_id": segment["id"]}
+
+
+async def _consumers_caught_up(database_url: str, limit: float = 120.0) -> bool:
+    """Wait (polling the database) until every consumer's checkpoint has passed the newest
+    event, for at most `limit` seconds."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(database_url)
+    deadline = time.monotonic() + limit
+    try:
+        while time.monotonic() < deadline:
+            async with engine.connect() as conn:
+                newest = (await conn.execute(text("SELECT max(id) FROM events"))).scalar() or 0
+                behind = (await conn.execute(text(
+                    "SELECT count(*) FROM consumer_checkpoints WHERE last_id < :n"),
+                    {"n": newest})).scalar()
+            if not behind:
+                return True
+            await asyncio.sleep(0.5)
+        return False
+    finally:
+        await engine.dispose()
 
 
 async def _stored(database_url: str, coupon_id: int) -> dict[str, Any]:
@@ -193,6 +219,8 @@ async def _stored(database_url: str, coupon_id: int) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="lp-coupon-bench-"))
     database_url = create_database(args.db, workdir)
+    args.database_url = database_url
+    args.consumers_caught_up = None
     redis_url = REDIS_URL if args.redis else ""
     if args.redis:
         flush_redis()
@@ -245,7 +273,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "benchmark": "coupons",
         "shape": {"db": args.db, "redis": args.redis, "workers": args.workers,
-                  "target": args.target},
+                  "target": args.target, "consumers_caught_up": args.consumers_caught_up},
         "load": {"buyers": args.buyers, "budget": args.budget, "connections": args.connections,
                  "load_processes": args.load_procs, "cpus": os.cpu_count(),
                  "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
