@@ -137,13 +137,61 @@ def post_json(port: int, path: str, token: str, body: dict[str, Any]) -> dict[st
         return json.loads(response.read())  # type: ignore[no-any-return]
 
 
-def create_coupon(server: Server, scenario: dict[str, Any], budget: int) -> int:
+def create_coupon(server: Server, scenario: dict[str, Any], budget: int,
+                  targeting: dict[str, Any] | None = None) -> int:
     now = datetime.now(UTC)
     return int(post_json(server.port, f"/api/v1/shops/{scenario['shop_id']}/coupons",
                          scenario["merchant_token"], {
         "title": "直播间无门槛券", "kind": "no_threshold", "amount_off": 500, "budget": budget,
         "per_buyer_limit": 1, "claim_starts_at": (now - timedelta(minutes=1)).isoformat(),
-        "claim_ends_at": (now + timedelta(hours=2)).isoformat(), "valid_days": 7})["id"])
+        "claim_ends_at": (now + timedelta(hours=2)).isoformat(), "valid_days": 7,
+        **(targeting or {})})["id"])
+
+
+def targeting_for(server: Server, scenario: dict[str, Any], args: argparse.Namespace,
+                  tokens: list[str]) -> dict[str, Any] | None:
+    """--target level | segment: every buyer joins the fan club first (a burst, not measured);
+    the coupon is for fan level 1+, or for a saved segment of the club's members."""
+    if args.target == "none":
+        return None
+    log(f"every buyer joins the fan club ({args.target}-targeted coupon)")
+    joins = [http_request("PUT", f"/api/v1/shops/{scenario['shop_id']}/fan-club/membership",
+                          {"Authorization": f"Bearer {t}"}) for t in tokens]
+    joined = burst(server, joins, args, parse=False)
+    if joined["statuses"] != {"200": len(tokens)}:
+        raise SystemExit(f"joining failed: {joined['statuses']}")
+    # 10,000 FanJoined events: let the event consumers (webhooks, …) finish with them first, so
+    # their catching up is not counted in the bursts that follow
+    args.consumers_caught_up = asyncio.run(_consumers_caught_up(args.database_url))
+    if args.target == "level":
+        return {"min_fan_level": 1}
+    segment = post_json(server.port, f"/api/v1/shops/{scenario['shop_id']}/segments",
+                        scenario["merchant_token"],
+                        {"name": "粉丝团成员", "filter": {"members_only": True}})
+    return {"segment_id": segment["id"]}
+
+
+async def _consumers_caught_up(database_url: str, limit: float = 120.0) -> bool:
+    """Wait (polling the database) until every consumer's checkpoint has passed the newest
+    event, for at most `limit` seconds."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(database_url)
+    deadline = time.monotonic() + limit
+    try:
+        while time.monotonic() < deadline:
+            async with engine.connect() as conn:
+                newest = (await conn.execute(text("SELECT max(id) FROM events"))).scalar() or 0
+                behind = (await conn.execute(text(
+                    "SELECT count(*) FROM consumer_checkpoints WHERE last_id < :n"),
+                    {"n": newest})).scalar()
+            if not behind:
+                return True
+            await asyncio.sleep(0.5)
+        return False
+    finally:
+        await engine.dispose()
 
 
 async def _stored(database_url: str, coupon_id: int) -> dict[str, Any]:
@@ -171,6 +219,8 @@ async def _stored(database_url: str, coupon_id: int) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="lp-coupon-bench-"))
     database_url = create_database(args.db, workdir)
+    args.database_url = database_url
+    args.consumers_caught_up = None
     redis_url = REDIS_URL if args.redis else ""
     if args.redis:
         flush_redis()
@@ -181,8 +231,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         log(f"seeding {args.buyers} buyers ({args.db})")
         scenario = seed(env, args.buyers, 10)
         server = Server(env, args.workers, workdir / "server.log")
-        coupon_id = create_coupon(server, scenario, args.budget)
         tokens = scenario["buyer_tokens"]
+        coupon_id = create_coupon(server, scenario, args.budget,
+                                  targeting_for(server, scenario, args, tokens))
         warm = [http_request("GET", f"/api/v1/sessions/{scenario['session_id']}/coupons",
                              {"Authorization": f"Bearer {t}"}) for t in tokens]
 
@@ -221,7 +272,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     + noop_again["server_cpu_us_per_request"]) / 2
     return {
         "benchmark": "coupons",
-        "shape": {"db": args.db, "redis": args.redis, "workers": args.workers},
+        "shape": {"db": args.db, "redis": args.redis, "workers": args.workers,
+                  "target": args.target, "consumers_caught_up": args.consumers_caught_up},
         "load": {"buyers": args.buyers, "budget": args.budget, "connections": args.connections,
                  "load_processes": args.load_procs, "cpus": os.cpu_count(),
                  "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
@@ -253,6 +305,9 @@ def main() -> None:
                         help="server workers (default 1; 2 with --redis)")
     parser.add_argument("--buyers", type=int, default=10_000)
     parser.add_argument("--budget", type=int, default=1_000)
+    parser.add_argument("--target", choices=["none", "level", "segment"], default="none",
+                        help="a coupon targeted by fan level or segment (every buyer joins "
+                             "the fan club first; eligibility comes from the targeting cache)")
     parser.add_argument("--connections", type=int, default=256)
     parser.add_argument("--load-procs", type=int, default=1)
     parser.add_argument("--connect-grace", type=float, default=3.0,

@@ -1,5 +1,6 @@
 // zh-CN first, English available. Every enum the API returns is shown as words, never raw.
 import { ref } from "vue";
+import { MARKETING_ENUMS, MARKETING_MESSAGES } from "./i18n_marketing";
 
 export type Lang = "zh-CN" | "en";
 type Pair = [string, string];
@@ -461,6 +462,7 @@ const MESSAGES: Record<string, Pair> = {
   f_session: ["在某场直播下过单（场次 ID）", "Bought in live session (id)"],
   f_tags: ["包含任一标签", "Has any of the tags"],
   f_tags_hint: ["逗号分隔", "comma separated"],
+  ...MARKETING_MESSAGES,
 };
 
 const ENUMS: Record<string, Record<string, Pair>> = {
@@ -562,6 +564,7 @@ const ENUMS: Record<string, Record<string, Pair>> = {
     "campaign.sent": ["营销消息已发送", "Campaign sent"],
   },
   delivery_status: { pending: ["待送达（重试中）", "Pending (retrying)"], delivered: ["已送达", "Delivered"], expired: ["已放弃（超过 24 小时）", "Gave up (24 h)"] },
+  ...MARKETING_ENUMS,
 };
 
 export const CATEGORIES = Object.keys(ENUMS.category);

@@ -13,6 +13,7 @@ export const routes = [
   { path: "/audit", name: "audit", component: () => import("./views/AuditView.vue") },
   { path: "/partners", name: "partners", component: () => import("./views/PartnersView.vue") },
   { path: "/fans", name: "fans", component: () => import("./views/FansView.vue") },
+  { path: "/marketing", name: "marketing", component: () => import("./views/MarketingView.vue") },
   { path: "/webhooks", name: "webhooks", component: () => import("./views/WebhooksView.vue") },
   { path: "/money", name: "money", component: () => import("./views/MoneyView.vue") },
   { path: "/:rest(.*)*", redirect: "/overview" },

@@ -22,6 +22,7 @@ from livepledge.config import Settings
 from livepledge.coupons import service as coupon_desk
 from livepledge.fans import service as fans
 from livepledge.fans.campaigns import CampaignSend, CampaignTriggers
+from livepledge.fans.targeting import TargetingCache
 from livepledge.infra.batching import BatchQueue
 from livepledge.infra.broker import Broker, InProcessBroker, RedisBroker
 from livepledge.infra.clock import utcnow
@@ -242,6 +243,7 @@ async def build_runtime(settings: Settings) -> Runtime:
     writer.start()
     chat_queue.start()
     runtime.coupons = coupon_desk.build_desk(db, settings)
+    runtime.coupons.targeting = TargetingCache(db, badges)  # targeted coupons (fans/targeting)
     runtime.tasks += await coupon_desk.start_desk(runtime.coupons, settings, runtime.stop)
     runtime.tasks.append(asyncio.create_task(_sweep_forever(runtime), name="expiry-sweeper"))
     runtime.tasks.append(asyncio.create_task(_checkpoints_forever(runtime),

@@ -89,6 +89,9 @@ async def test_paying_with_a_coupon_charges_less_and_uses_the_coupon(client):
         ("placed", 2 * PRICE, None), ("paid", 2 * PRICE - 1000, 1000)]
     row = await claim_row(client, claim_id)
     assert (row.status, row.order_id, row.discount) == ("used", order["id"], 1000)
+    listed = (await client.get(f"/api/v1/shops/{w.shop_id}/coupons",
+                               headers=auth(w.merchant))).json()
+    assert (listed[0]["issued"], listed[0]["used"]) == (1, 1)  # the console's columns
     async with rt(client).db.read() as conn:
         kinds = [(e.type, e.payload) for e in await conn.execute(select(events).where(
             events.c.order_id == order["id"], events.c.type.in_(["CouponUsed", "OrderPaid"]))
@@ -272,3 +275,24 @@ async def test_the_checkout_lists_usable_coupons_best_first_with_their_discount(
         (big, 1980, 2 * PRICE - 1980), (small, 1000, 2 * PRICE - 1000)]
     assert_problem(stranger, 404, "not_found")
     assert page.status_code == 200 and 'id="coupon-choice"' in page.text
+
+
+async def test_the_fan_club_counts_what_was_paid_after_the_coupon(client):
+    """Affinity (1 a yuan paid), segments' net spend and campaign sales read what was charged,
+    not the order's amount before the coupon."""
+    from livepledge.fans.models import affinity_entries, fan_orders
+
+    w = await build_world(client, buyers=1, limit=2)
+    joined = await client.put(f"/api/v1/shops/{w.shop_id}/fan-club/membership",
+                              headers=auth(w.buyers[0]))
+    assert joined.status_code == 200
+    claim_id = await claimed(w, w.buyers[0], (await coupon(w))["id"])
+    order = (await w.buy(w.buyers[0], quantity=2)).json()
+    assert (await pay(w, w.buyers[0], order["id"], claim_id=claim_id)).status_code == 200
+    await rt(client).consumers.drain_all()
+    async with rt(client).db.read() as conn:
+        paid = (await conn.execute(select(fan_orders.c.paid).where(
+            fan_orders.c.order_id == order["id"]))).scalar_one()
+        granted = (await conn.execute(select(affinity_entries.c.points).where(
+            affinity_entries.c.ref == f"order:{order['id']}"))).scalar_one()
+    assert (paid, granted) == (2 * PRICE - 1000, (2 * PRICE - 1000) // 100)

@@ -204,7 +204,7 @@ async def test_the_room_page_has_the_coupon_button_and_sheet(app_client):
     assert script.status_code == 200 and "/claims" in script.text
 
 
-async def test_a_coupon_targeted_at_fans_is_stored_but_not_claimable_yet(app_client):
+async def test_a_coupon_targeted_at_a_level_is_refused_to_a_non_member(app_client):
     world = await build_world(app_client, buyers=1)
     coupon = (await create(world, min_fan_level=3)).json()
     assert coupon["min_fan_level"] == 3

@@ -344,7 +344,8 @@ async def test_fan_data_opt_out_export_and_delete_keep_orders(client):
 
     deleted = await client.delete("/api/v1/me/fan-data", headers=auth(buyer))
     assert deleted.json()["deleted"] == {"affinity_entries": 2, "point_entries": 1, "watch": 1,
-                                         "orders": 1, "memberships": 1}
+                                         "orders": 1, "feed_comments": 0,
+                                         "feed_reactions": 0, "memberships": 1}
     empty = (await client.get("/api/v1/me/fan-data", headers=auth(buyer))).json()
     assert (empty["memberships"], empty["affinity"], empty["points"]) == ([], [], [])
     async with _rt(client).db.read() as conn:  # the order itself is kept

@@ -46,6 +46,8 @@ EXPECTED: dict[str, tuple[tuple[int, str], ...]] = {
     "/api/v1/sessions/{session_id}/my-orders": (LOGIN, NOT_FOUND, NOT_FOUND),
     # fan clubs (粉丝团)
     "/api/v1/shops/{shop_id}/fan-club": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/shops/{shop_id}/fan-club/coupons": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "/api/v1/shops/{shop_id}/fan-club/feed": (NOT_FOUND, NOT_FOUND, NOT_FOUND),
     "/api/v1/me/fan-clubs/{shop_id}/affinity": (LOGIN, NOT_FOUND, NOT_FOUND),
     "/api/v1/me/fan-clubs/{shop_id}/points": (LOGIN, NOT_FOUND, NOT_FOUND),
     "/api/v1/shops/{shop_id}/fans": (LOGIN, NOT_STAFF, NOT_STAFF),

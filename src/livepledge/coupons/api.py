@@ -27,7 +27,7 @@ async def create_coupon(shop_id: int, body: CouponCreate, principal: PrincipalDe
     return await service.create(rt.db, principal, shop_id, body.terms(), title=body.title,
                                 session_id=body.session_id, stackable=body.stackable,
                                 min_fan_level=body.min_fan_level, segment_id=body.segment_id,
-                                now=rt.now())
+                                points_price=body.points_price, now=rt.now())
 
 
 @router.get("/shops/{shop_id}/coupons")
@@ -61,6 +61,14 @@ async def room_coupons(session_id: int, principal: OptionalPrincipalDep,
                                          desk=rt.coupons)
 
 
+@router.get("/shops/{shop_id}/fan-club/coupons")
+async def fan_club_coupons(shop_id: int, principal: OptionalPrincipalDep,
+                           rt: RuntimeDep) -> dict[str, Any]:
+    """The fan club's coupons: free ones and those offered for points (积分兑换), each with
+    whether the caller is in its target (fan level, segment) and how many the caller holds."""
+    return await service.club_coupons(rt.db, principal, shop_id, now=rt.now(), desk=rt.coupons)
+
+
 @router.post("/coupons/{coupon_id}/claims", status_code=201,
              responses={201: {"description": "the claim (durable); a repeat with the same key "
                                              "returns it again with `Idempotent-Replayed: true`",
@@ -78,6 +86,29 @@ async def claim_coupon(coupon_id: int, principal: PrincipalDep, rt: RuntimeDep,
     per-buyer limit."""
     claim, created = await service.claim(rt.coupons, principal, coupon_id, key=idempotency_key,
                                          now=rt.now())
+    return Response(orjson.dumps(claim), status_code=201, media_type="application/json",
+                    headers={} if created else {"Idempotent-Replayed": "true"})
+
+
+@router.post("/coupons/{coupon_id}/redemptions", status_code=201,
+             responses={201: {"description": "the claim, paid for with points (durable); a "
+                                             "repeat with the same key returns it again and "
+                                             "spends nothing",
+                              "headers": {"Idempotent-Replayed": {
+                                  "description": "present on a repeat", "required": False,
+                                  "schema": {"type": "string", "enum": ["true"]}}}},
+                        **errors(409)})
+async def redeem_coupon(coupon_id: int, principal: PrincipalDep, rt: RuntimeDep,
+                        idempotency_key: Annotated[str, Header(
+                            min_length=1, max_length=128,
+                            pattern=order_rules.IDEMPOTENCY_KEY.pattern,
+                            description="1–128 visible ASCII characters; a repeat returns the "
+                                        "same claim")]) -> Response:
+    """积分兑换: spend the coupon's `points_price` on it. The points and the coupon move in one
+    transaction through the claim gate: never spent without the coupon, never issued without
+    the points (409 `insufficient_points`, nothing changed)."""
+    claim, created = await service.claim(rt.coupons, principal, coupon_id, key=idempotency_key,
+                                         now=rt.now(), redeem=True)
     return Response(orjson.dumps(claim), status_code=201, media_type="application/json",
                     headers={} if created else {"Idempotent-Replayed": "true"})
 

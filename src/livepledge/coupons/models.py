@@ -44,9 +44,11 @@ coupons = Table(
     Column("valid_days", Integer, nullable=True),
     # Targeting: claimable only while this session is live (from its room).
     Column("session_id", BigId, ForeignKey("live_sessions.id"), nullable=True),
-    # Targeting by fan level and segment: stored, enforced once fans/ is wired (docs/fans.md).
+    # Targeting by fan level and segment (fans/targeting.py, docs/fans.md).
     Column("min_fan_level", Integer, nullable=True),
     Column("segment_id", BigId, nullable=True),
+    # 积分兑换: offered for this many points, redeemed (never claimed free) with them.
+    Column("points_price", Integer, nullable=True),
     Column("stackable", Boolean, nullable=False),
     Column("status", String(12), nullable=False),  # active | paused | ended
     Column("created_at", UTCDateTime, nullable=False),

@@ -118,6 +118,11 @@ async def _create_coupon_packet(db: Database, principal: Principal, shop_id: int
         if coupon is None or coupon.shop_id != shop_id:
             raise Problem("validation_failed", f"优惠券不属于本店 / coupon {coupon_id} is not "
                           "this shop's", errors=[{"field": "coupon_id", "message": "not found"}])
+        if coupon.points_price is not None or coupon.min_fan_level is not None or \
+                coupon.segment_id is not None:  # a red packet would hand them out to anyone
+            raise Problem("validation_failed", "积分兑换券和定向券不能放进红包 / a coupon for "
+                          "points or for chosen fans cannot go in a red packet",
+                          errors=[{"field": "coupon_id", "message": "points or targeted"}])
         taken = (await uow.conn.execute(update(coupons).where(
             coupons.c.id == coupon_id, coupons.c.status == "active",
             coupons.c.remaining >= shares, coupons.c.claim_ends_at > now)

@@ -32,10 +32,15 @@ class CouponCreate(Strict):
     session_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
                                    description="claimable only while this live session is on")
     stackable: bool = Field(default=False, description="may be used with another coupon")
-    min_fan_level: int | None = Field(default=None, ge=1, le=100,
-                                      description="reserved for fan-club targeting")
+    min_fan_level: int | None = Field(default=None, ge=1, le=20,
+                                      description="claimable only by fans of this level or "
+                                                  "above (粉丝团等级)")
     segment_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
-                                   description="reserved for segment targeting")
+                                   description="claimable only by fans in this saved segment "
+                                               "of the shop")
+    points_price: int | None = Field(default=None, ge=1, le=10_000_000,
+                                     description="offered for this many points (积分兑换): "
+                                                 "redeemed, never claimed free")
 
     def terms(self) -> rules.Terms:
         return rules.Terms(

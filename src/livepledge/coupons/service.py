@@ -17,14 +17,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, insert, or_, select, tuple_, update
+from sqlalchemy import exists, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from livepledge.accounts.models import shops
 from livepledge.accounts.service import Principal, access_shop
 from livepledge.coupons import rules
 from livepledge.coupons.models import coupon_buyer_counts, coupon_claims, coupons
 from livepledge.coupons.red_packets import RedPacketExpires, RedPacketPayouts
+from livepledge.fans.models import fan_members, fan_segments, point_entries
 from livepledge.infra.batching import BatchQueue
 from livepledge.infra.db import Database, UnitOfWork, row_dict
 from livepledge.infra.events import insert_events, record_event
@@ -73,12 +75,22 @@ async def check_create(conn: AsyncConnection, principal: Principal, shop_id: int
                           errors=[{"field": "session_id", "message": "the session has ended"}])
 
 
+async def _check_segment(conn: AsyncConnection, shop_id: int, segment_id: int) -> None:
+    owner = (await conn.execute(select(fan_segments.c.shop_id).where(
+        fan_segments.c.id == segment_id))).scalar()
+    if owner != shop_id:
+        raise Problem("validation_failed", f"人群不属于本店 / segment {segment_id} is not this "
+                      "shop's", errors=[{"field": "segment_id", "message": "not this shop's"}])
+
+
 async def create(db: Database, principal: Principal, shop_id: int, terms: rules.Terms, *,
                  title: str, session_id: int | None, stackable: bool,
                  min_fan_level: int | None, segment_id: int | None,
-                 now: datetime) -> dict[str, Any]:
+                 now: datetime, points_price: int | None = None) -> dict[str, Any]:
     async with db.write() as uow:
         await check_create(uow.conn, principal, shop_id, terms, session_id=session_id, now=now)
+        if segment_id is not None:
+            await _check_segment(uow.conn, shop_id, segment_id)
         coupon_id = (await uow.conn.execute(insert(coupons).values(
             shop_id=shop_id, title=title.strip(), kind=terms.kind, threshold=terms.threshold,
             amount_off=terms.amount_off, percent_off=terms.percent_off, cap=terms.cap,
@@ -86,7 +98,8 @@ async def create(db: Database, principal: Principal, shop_id: int, terms: rules.
             claim_starts_at=terms.claim_starts_at, claim_ends_at=terms.claim_ends_at,
             valid_from=terms.valid_from, valid_until=terms.valid_until,
             valid_days=terms.valid_days, session_id=session_id, min_fan_level=min_fan_level,
-            segment_id=segment_id, stackable=stackable, status="active", created_at=now,
+            segment_id=segment_id, points_price=points_price, stackable=stackable,
+            status="active", created_at=now,
             created_by=principal.user_id).returning(coupons.c.id))).scalar_one()
         await record_event(uow, "CouponCreated", now, shop_id=shop_id, session_id=session_id,
                            payload={"coupon_id": coupon_id, "kind": terms.kind,
@@ -99,9 +112,13 @@ async def list_shop_coupons(db: Database, principal: Principal,
                             shop_id: int) -> list[dict[str, Any]]:
     access_shop(principal, shop_id)
     async with db.read() as conn:
-        rows = await conn.execute(select(coupons).where(coupons.c.shop_id == shop_id)
-                                  .order_by(coupons.c.id.desc()).limit(500))
-        return [coupon_view(r) for r in rows]
+        rows = (await conn.execute(select(coupons).where(coupons.c.shop_id == shop_id)
+                                   .order_by(coupons.c.id.desc()).limit(500))).all()
+        used = {r.coupon_id: int(r.n) for r in await conn.execute(
+            select(coupon_claims.c.coupon_id, func.count().label("n")).where(
+                coupon_claims.c.shop_id == shop_id, coupon_claims.c.status == "used")
+            .group_by(coupon_claims.c.coupon_id))}
+        return [{**coupon_view(r), "used": used.get(r.id, 0)} for r in rows]
 
 
 async def get_coupon(db: Database, principal: Principal | None,
@@ -146,7 +163,7 @@ async def session_coupons(db: Database, principal: Principal | None, session_id:
             coupons.c.shop_id == session.shop_id, coupons.c.status == "active",
             coupons.c.claim_ends_at >= now,
             or_(coupons.c.session_id.is_(None), coupons.c.session_id == session_id),
-            coupons.c.min_fan_level.is_(None), coupons.c.segment_id.is_(None))
+            coupons.c.points_price.is_(None))
             .order_by(coupons.c.id))).all()
         held: dict[int, int] = {}
         if principal is not None and rows:
@@ -154,6 +171,7 @@ async def session_coupons(db: Database, principal: Principal | None, session_id:
                 coupon_buyer_counts.c.buyer_id == principal.user_id,
                 coupon_buyer_counts.c.coupon_id.in_([r.id for r in rows])))
             held = {c.coupon_id: c.claimed for c in counts}
+    rows = await _targeted_for(desk, principal, rows, now)
     items = []
     for row in rows:
         view = coupon_view(row)
@@ -166,6 +184,51 @@ async def session_coupons(db: Database, principal: Principal | None, session_id:
                                           ends_at=row.claim_ends_at, now=now)
         items.append(view)
     return {"session_id": session_id, "shop_id": session.shop_id, "coupons": items}
+
+
+async def _targeted_for(desk: ClaimDesk | None, principal: Principal | None, rows: list[Any],
+                        now: datetime) -> list[Any]:
+    """Leave out the targeted coupons the caller may not claim (anonymous: all of them)."""
+    async def may_claim(row: Any) -> bool:
+        if row.min_fan_level is None and row.segment_id is None:
+            return True
+        if principal is None or desk is None or desk.targeting is None:
+            return False
+        return bool(await desk.targeting.eligible(
+            row.shop_id, principal.user_id, min_level=row.min_fan_level,
+            segment_id=row.segment_id, now=now))
+
+    return [row for row in rows if await may_claim(row)]
+
+
+async def club_coupons(db: Database, principal: Principal | None, shop_id: int, *,
+                       now: datetime, desk: ClaimDesk | None = None) -> dict[str, Any]:
+    """The coupons of the fan club page: the shop's coupons not tied to a live session,
+    claimable now or later — free ones (领券) and those offered for points (积分兑换) — each
+    with `eligible` (the caller is in its target) and how many the caller holds."""
+    async with db.read() as conn:
+        if (await conn.execute(select(shops.c.id).where(shops.c.id == shop_id))).first() is None:
+            raise Problem("not_found", f"店铺不存在 / no such shop: {shop_id}")
+        rows = (await conn.execute(select(coupons).where(
+            coupons.c.shop_id == shop_id, coupons.c.status == "active",
+            coupons.c.claim_ends_at >= now, coupons.c.session_id.is_(None))
+            .order_by(coupons.c.id).limit(200))).all()
+        held: dict[int, int] = {}
+        if principal is not None and rows:
+            counts = await conn.execute(select(coupon_buyer_counts).where(
+                coupon_buyer_counts.c.buyer_id == principal.user_id,
+                coupon_buyer_counts.c.coupon_id.in_([r.id for r in rows])))
+            held = {c.coupon_id: c.claimed for c in counts}
+    allowed = {r.id for r in await _targeted_for(desk, principal, rows, now)}
+    items = []
+    for row in rows:
+        view = coupon_view(row)
+        view["eligible"] = row.id in allowed
+        view["claimed_by_me"] = held.get(row.id, 0)
+        view["state"] = rules.claim_state(status=row.status, starts_at=row.claim_starts_at,
+                                          ends_at=row.claim_ends_at, now=now)
+        items.append(view)
+    return {"shop_id": shop_id, "coupons": items}
 
 
 def claim_view(row: Any) -> dict[str, Any]:
@@ -209,8 +272,14 @@ class CouponFacts:
     valid_from: datetime | None
     valid_until: datetime | None
     valid_days: int | None
-    targeted: bool  # fan level / segment: not claimable until fans/ is wired
     session_live: bool  # its targeted session is live (re-checked by the database)
+    min_fan_level: int | None = None  # targeting (fans/targeting.py, cached eligibility)
+    segment_id: int | None = None
+    points_price: int | None = None  # redeemed with points only (积分兑换)
+
+    @property
+    def targeted(self) -> bool:
+        return self.min_fan_level is not None or self.segment_id is not None
 
 
 class CouponFactsCache:
@@ -236,8 +305,8 @@ class CouponFactsCache:
             claim_starts_at=row.claim_starts_at, claim_ends_at=row.claim_ends_at,
             per_buyer_limit=row.per_buyer_limit, valid_from=row.valid_from,
             valid_until=row.valid_until, valid_days=row.valid_days,
-            targeted=row.min_fan_level is not None or row.segment_id is not None,
-            session_live=live)
+            session_live=live, min_fan_level=row.min_fan_level, segment_id=row.segment_id,
+            points_price=row.points_price)
         self._entries[coupon_id] = (time.monotonic() + FACTS_TTL_SECONDS, facts)
         return facts
 
@@ -293,6 +362,7 @@ class ClaimDesk:
     queue: BatchQueue[PendingClaim] = field(init=False)
     inflight: dict[tuple[int, str], asyncio.Future[ClaimOutcome]] = field(default_factory=dict)
     batch_max: int = 256
+    targeting: Any = None  # fans.targeting.TargetingCache (deps.build_runtime)
 
     def __post_init__(self) -> None:
         self.queue = BatchQueue(self.db, commit_claims, batch_max=self.batch_max,
@@ -310,16 +380,25 @@ def _closed(state: str) -> Problem:
     words = {"upcoming": "尚未开始领取 / claiming has not started",
              "paused": "商家已暂停发放 / the shop has paused this coupon",
              "ended": "领取已结束 / claiming has ended",
-             "not_live": "该券仅在直播进行时可领 / claimable only while its live session is on"}
+             "not_live": "该券仅在直播进行时可领 / claimable only while its live session is on",
+             "points_only": "该券需用积分兑换 / this coupon is redeemed with points",
+             "not_for_points": "该券不能用积分兑换 / this coupon is not offered for points"}
     return Problem("claim_closed", words[state], state=state)
 
 
-def _refusal(code: str, facts: CouponFacts, held: int | None = None) -> Problem:
+def _refusal(code: str, facts: CouponFacts, held: int | None = None,
+             balance: int | None = None) -> Problem:
+    if code == "insufficient_points":
+        return Problem("insufficient_points", f"积分不足：需要 {facts.points_price} / not enough "
+                       f"points: {facts.points_price} needed", needed=facts.points_price,
+                       **({"balance": balance} if balance is not None else {}))
+    if code == "not_a_fan":
+        return Problem("not_a_fan", "请先加入粉丝团 / join the fan club first")
     if code == "over_limit":
         return Problem("over_limit", f"每人限领 {facts.per_buyer_limit} 张 / limit "
                        f"{facts.per_buyer_limit} per buyer", per_buyer_limit=facts.per_buyer_limit,
                        **({"already_claimed": held} if held else {}))
-    if code in ("upcoming", "paused", "ended", "not_live"):
+    if code in ("upcoming", "paused", "ended", "not_live", "points_only", "not_for_points"):
         return _closed(code)
     if code == "service_unavailable":
         return Problem("service_unavailable", "领券服务繁忙，请重试 / claiming unavailable, retry")
@@ -327,21 +406,62 @@ def _refusal(code: str, facts: CouponFacts, held: int | None = None) -> Problem:
                    coupon_id=facts.coupon_id)
 
 
+async def check_targeting(desk: ClaimDesk, facts: CouponFacts, user_id: int,
+                          now: datetime) -> None:
+    """A targeted coupon (fan level, segment) for a fan outside its target: 403, before the
+    gate is touched. Answered from the targeting cache, not a query per claim
+    (fans/targeting.py: up to 60 s old)."""
+    if not facts.targeted:
+        return
+    if desk.targeting is not None and await desk.targeting.eligible(
+            facts.shop_id, user_id, min_level=facts.min_fan_level,
+            segment_id=facts.segment_id, now=now):
+        return
+    words = []
+    if facts.min_fan_level is not None:
+        words.append(f"粉丝团等级 ≥ {facts.min_fan_level} / fan level {facts.min_fan_level}+")
+    if facts.segment_id is not None:
+        words.append("商家选定的人群 / the shop's chosen fans")
+    raise Problem("not_eligible", "该券仅限：" + "；".join(words) + " / this coupon is for "
+                  "chosen fans only", coupon_id=facts.coupon_id,
+                  min_fan_level=facts.min_fan_level, segment_id=facts.segment_id)
+
+
+async def _check_points(desk: ClaimDesk, facts: CouponFacts, user_id: int) -> None:
+    """A cheap early refusal of a redemption the fan cannot pay for; the writer re-checks."""
+    async with desk.db.read() as conn:
+        row = (await conn.execute(select(fan_members.c.points, fan_members.c.left_at).where(
+            fan_members.c.shop_id == facts.shop_id, fan_members.c.user_id == user_id))).first()
+    if row is None or row.left_at is not None:
+        raise Problem("not_a_fan", "请先加入粉丝团 / join the fan club first")
+    assert facts.points_price is not None
+    if int(row.points) < facts.points_price:
+        raise _refusal("insufficient_points", facts, balance=int(row.points))
+
+
 async def claim(desk: ClaimDesk, principal: Principal, coupon_id: int, *, key: str | None,
-                now: datetime) -> tuple[dict[str, Any], bool]:
-    """领券. Returns (claim, created); a repeat with the same key returns the first claim."""
+                now: datetime, redeem: bool = False) -> tuple[dict[str, Any], bool]:
+    """领券 (or, `redeem`, 积分兑换: a coupon offered for points, paid for in the claim's own
+    transaction). Returns (claim, created); a repeat with the same key returns the first claim."""
     key = check_claim_request(key)
     facts = await desk.facts.get(coupon_id)
     state = rules.claim_state(status=facts.status, starts_at=facts.claim_starts_at,
                               ends_at=facts.claim_ends_at, now=now)
     if state == "open" and facts.session_id is not None and not facts.session_live:
         state = "not_live"
-    if facts.targeted:
-        raise Problem("not_eligible", "该券仅限特定粉丝领取 / this coupon is for chosen fans only")
+    if state == "open" and redeem != (facts.points_price is not None):
+        state = "not_for_points" if redeem else "points_only"
     if state != "open":
         if existing := await _existing(desk.db, principal.user_id, key):
             return _replay(existing, coupon_id), False
         raise _closed(state)
+    # A redemption's repeat first: its points are already spent.
+    if facts.points_price is not None and (
+            existing := await _existing(desk.db, principal.user_id, key)):
+        return _replay(existing, coupon_id), False
+    await check_targeting(desk, facts, principal.user_id, now)
+    if facts.points_price is not None:
+        await _check_points(desk, facts, principal.user_id)
     reference = f"{principal.user_id}:{key}"
     while True:
         reservation = await desk.gate.reserve(coupon_id, principal.user_id, 1,
@@ -540,20 +660,12 @@ async def commit_claims(uow: UnitOfWork, batch: list[PendingClaim]) -> list[Clai
     for pending in primary.values():
         by_coupon[pending.facts.coupon_id].append(pending)
     created: list[PendingClaim] = []
+    balances: dict[int, int] = {}  # id(pending) -> points balance after its redemption
     for coupon_id, group in by_coupon.items():
-        accepted = await _count_against_limits(conn, group)
-        passed = {id(p) for p in accepted}
-        for pending in group:
-            if id(pending) not in passed:
-                outcomes[id(pending)] = ClaimOutcome("rejected", code="over_limit")
-        taken, refusal = await _take_budget(conn, coupon_id, len(accepted),
-                                            max(p.now for p in group))
-        for pending in accepted[taken:]:
-            outcomes[id(pending)] = ClaimOutcome("rejected", code=refusal)
-        await _uncount(conn, accepted[taken:])
-        created.extend(accepted[:taken])
+        created.extend(await _commit_group(conn, coupon_id, group, outcomes, balances))
     if created:
         await _insert_claims(conn, created, outcomes)
+        await _record_spends(conn, created, outcomes, balances)
     results = []
     for pending in batch:
         if id(pending) not in outcomes:  # an in-batch repeat: its primary's answer
@@ -562,6 +674,32 @@ async def commit_claims(uow: UnitOfWork, batch: list[PendingClaim]) -> list[Clai
                 else first
         results.append(outcomes[id(pending)])
     return results
+
+
+async def _commit_group(conn: AsyncConnection, coupon_id: int, group: list[PendingClaim],
+                        outcomes: dict[int, ClaimOutcome],
+                        balances: dict[int, int]) -> list[PendingClaim]:
+    """One coupon's share of a batch: limits, budget, points; returns the claims to insert."""
+    accepted = await _count_against_limits(conn, group)
+    passed = {id(p) for p in accepted}
+    for pending in group:
+        if id(pending) not in passed:
+            outcomes[id(pending)] = ClaimOutcome("rejected", code="over_limit")
+    taken, refusal = await _take_budget(conn, coupon_id, len(accepted),
+                                        max(p.now for p in group))
+    for pending in accepted[taken:]:
+        outcomes[id(pending)] = ClaimOutcome("rejected", code=refusal)
+    await _uncount(conn, accepted[taken:])
+    kept = accepted[:taken]
+    unpaid = await _spend_points(conn, kept, balances)
+    if unpaid:  # not enough points: neither counted nor taken from the budget
+        for pending in unpaid:
+            outcomes[id(pending)] = ClaimOutcome("rejected", code="insufficient_points")
+        await _uncount(conn, unpaid)
+        await conn.execute(update(coupons).where(coupons.c.id == coupon_id).values(
+            remaining=coupons.c.remaining + len(unpaid)))
+    refused = {id(p) for p in unpaid}
+    return [p for p in kept if id(p) not in refused]
 
 
 async def _existing_claims(conn: AsyncConnection, pairs: list[tuple[int, str]]
@@ -605,6 +743,43 @@ async def _count_against_limits(conn: AsyncConnection,
         passed = {row.buyer_id for row in result}
         accepted.extend(p for p in members if p.buyer_id in passed)
     return accepted
+
+
+async def _spend_points(conn: AsyncConnection, kept: list[PendingClaim],
+                        balances: dict[int, int]) -> list[PendingClaim]:
+    """Take each redemption's price from its fan's points (one conditional UPDATE each, in
+    buyer order like every other lock on fan_members); returns those that could not pay."""
+    unpaid = []
+    for pending in sorted((p for p in kept if p.facts.points_price is not None),
+                          key=lambda p: p.buyer_id):
+        price = pending.facts.points_price
+        balance = (await conn.execute(update(fan_members).where(
+            fan_members.c.shop_id == pending.facts.shop_id,
+            fan_members.c.user_id == pending.buyer_id, fan_members.c.left_at.is_(None),
+            fan_members.c.points >= price).values(points=fan_members.c.points - price)
+            .returning(fan_members.c.points))).scalar()
+        if balance is None:
+            unpaid.append(pending)
+        else:
+            balances[id(pending)] = int(balance)
+    return unpaid
+
+
+async def _record_spends(conn: AsyncConnection, created: list[PendingClaim],
+                         outcomes: dict[int, ClaimOutcome], balances: dict[int, int]) -> None:
+    """The points history line of each redemption, in the claim's transaction."""
+    rows = []
+    for pending in created:
+        if id(pending) not in balances:
+            continue
+        claim_ = outcomes[id(pending)].claim
+        assert claim_ is not None and pending.facts.points_price is not None
+        rows.append({"shop_id": pending.facts.shop_id, "user_id": pending.buyer_id,
+                     "delta": -pending.facts.points_price, "balance": balances[id(pending)],
+                     "reason": "spend:coupon", "ref": f"coupon-claim:{claim_['id']}",
+                     "order_id": None, "created_at": pending.now})
+    if rows:
+        await conn.execute(insert(point_entries), rows)
 
 
 async def _uncount(conn: AsyncConnection, refused: list[PendingClaim]) -> None:

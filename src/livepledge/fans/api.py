@@ -9,11 +9,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from livepledge.deps import OptionalPrincipalDep, PrincipalDep, RuntimeDep
-from livepledge.fans import campaigns, segments, service
+from livepledge.fans import campaigns, feed, segments, service
 from livepledge.fans.schemas import (
     CampaignIn,
     CampaignsOptOut,
+    CommentIn,
     LevelsUpdate,
+    PostIn,
     SegmentFilterIn,
     SegmentIn,
     TagsUpdate,
@@ -207,6 +209,64 @@ async def open_campaign(campaign_id: int, request: Request, principal: OptionalP
         return _login_first(request)
     shop_id = await campaigns.opened(rt.db, principal, campaign_id, rt.now())
     return RedirectResponse(campaigns.open_redirect(shop_id), status_code=303)
+
+
+# --- the fan-group feed (粉丝群动态) ------------------------------------------------------------
+
+@router.get(API + "/shops/{shop_id}/fan-club/feed", responses=errors(409))
+async def fan_feed(shop_id: int, principal: OptionalPrincipalDep, rt: RuntimeDep,
+                   before: int | None = Query(default=None, ge=1, le=2**63 - 1),
+                   limit: int = Query(default=20, ge=1, le=50)) -> dict[str, Any]:
+    """The fan group's posts, newest first, with reactions and comments (members and the shop's
+    staff; a held comment is shown to its author only). Page on with `before=next_before`."""
+    return await feed.feed(rt.db, principal, shop_id, before=before, limit=limit)
+
+
+@router.post(API + "/shops/{shop_id}/fan-club/posts", status_code=201, responses=errors(409))
+async def post_to_fans(shop_id: int, body: PostIn, principal: PrincipalDep,
+                       rt: RuntimeDep) -> dict[str, Any]:
+    """Post to the fan group (shop staff). Checked like a live script: a violation is refused
+    (409 `compliance_blocked` with the findings); warnings come back in `warnings`."""
+    return await feed.create_post(rt.db, principal, shop_id, kind=body.kind, body=body.body,
+                                  coupon_id=body.coupon_id, session_id=body.session_id,
+                                  now=rt.now())
+
+
+@router.delete(API + "/fan-posts/{post_id}", status_code=204)
+async def delete_fan_post(post_id: int, principal: PrincipalDep, rt: RuntimeDep) -> Response:
+    """Take a post down (shop staff)."""
+    await feed.delete_post(rt.db, principal, post_id, rt.now())
+    return Response(status_code=204)
+
+
+@router.put(API + "/fan-posts/{post_id}/reactions/{kind}", responses=errors(409))
+async def add_reaction(post_id: int, kind: str, principal: PrincipalDep,
+                       rt: RuntimeDep) -> dict[str, Any]:
+    """React to a post (`like`, `love`, `want`); members only; idempotent."""
+    return await feed.react(rt.db, principal, post_id, kind, on=True, now=rt.now())
+
+
+@router.delete(API + "/fan-posts/{post_id}/reactions/{kind}", responses=errors(409))
+async def remove_reaction(post_id: int, kind: str, principal: PrincipalDep,
+                          rt: RuntimeDep) -> dict[str, Any]:
+    """Take a reaction back; idempotent."""
+    return await feed.react(rt.db, principal, post_id, kind, on=False, now=rt.now())
+
+
+@router.post(API + "/fan-posts/{post_id}/comments", status_code=201, responses=errors(409))
+async def comment_on_post(post_id: int, body: CommentIn, principal: PrincipalDep,
+                          rt: RuntimeDep) -> dict[str, Any]:
+    """Comment (members; the shop's staff reply). A comment leading off the platform is held:
+    `status: held`, with the findings, visible to its author only."""
+    return await feed.comment(rt.db, principal, post_id, body.body, now=rt.now())
+
+
+@router.delete(API + "/fan-post-comments/{comment_id}", status_code=204)
+async def delete_fan_comment(comment_id: int, principal: PrincipalDep,
+                             rt: RuntimeDep) -> Response:
+    """Delete a comment (its author, or the shop's staff moderating)."""
+    await feed.delete_comment(rt.db, principal, comment_id)
+    return Response(status_code=204)
 
 
 # --- the buyer's page ----------------------------------------------------------------------

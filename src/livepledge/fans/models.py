@@ -173,3 +173,47 @@ campaign_messages = Table(
     Column("opened_at", UTCDateTime, nullable=True),
     Index("ix_campaign_messages_fan", "shop_id", "user_id", "delivered_at"),
 )
+
+# The fan-group feed (粉丝群动态, docs/fans.md "Fan-group feed"): the shop's posts to its fan
+# club, checked by the compliance engine like a script (violations refused, warnings kept and
+# shown); fans' reactions; fans' comments, checked like chat (a diversion attempt is held:
+# visible to its author only).
+fan_posts = Table(
+    "fan_posts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", BigId, ForeignKey("shops.id"), nullable=False),
+    Column("author_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # news | arrival | schedule | coupon
+    Column("body", String(1000), nullable=False),
+    Column("coupon_id", BigId, nullable=True),
+    Column("session_id", BigId, nullable=True),
+    Column("warnings", JSON, nullable=False),  # the compliance engine's warnings, shown
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+    Index("ix_fan_posts_shop", "shop_id", "id"),
+)
+
+fan_post_reactions = Table(
+    "fan_post_reactions",
+    metadata,
+    Column("post_id", BigId, ForeignKey("fan_posts.id"), primary_key=True),
+    Column("user_id", BigId, ForeignKey("users.id"), primary_key=True),
+    Column("kind", String(8), primary_key=True),  # rules.REACTIONS
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+fan_post_comments = Table(
+    "fan_post_comments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("post_id", BigId, ForeignKey("fan_posts.id"), nullable=False),
+    Column("shop_id", BigId, ForeignKey("shops.id"), nullable=False),
+    Column("user_id", BigId, ForeignKey("users.id"), nullable=False),
+    Column("body", String(300), nullable=False),
+    Column("status", String(8), nullable=False),  # shown | held
+    Column("findings", JSON, nullable=False),  # why it was held
+    Column("from_shop", Boolean, nullable=False),  # the shop's own reply
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_fan_post_comments_post", "post_id", "id"),
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -70,3 +70,19 @@ class CampaignIn(Strict):
     on_session_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
                                       description="instead of a time: when this scheduled "
                                                   "session goes live")
+
+
+class PostIn(Strict):
+    kind: Literal["news", "arrival", "schedule", "coupon"] = Field(
+        default="news", description="news: 动态; arrival: 上新; schedule: 直播预告; coupon: 发券")
+    body: str = Field(min_length=1, max_length=1000,
+                      description="checked by the compliance engine like a live script")
+    coupon_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
+                                  description="one of the shop's coupons, to claim from the post")
+    session_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
+                                   description="one of the shop's live sessions")
+
+
+class CommentIn(Strict):
+    body: str = Field(min_length=1, max_length=300,
+                      description="checked like chat: leading buyers off the platform is held")

@@ -27,6 +27,8 @@ from livepledge.fans.models import (
     fan_club_settings,
     fan_members,
     fan_orders,
+    fan_post_comments,
+    fan_post_reactions,
     fan_watch,
     point_entries,
 )
@@ -518,15 +520,17 @@ class FanPurchases:
             orders.c.id == event.order_id))).first()
         if order is None or order.amount <= 0:
             return
+        # what was charged (the order's amount less a coupon's discount), as the event says
+        paid = min(int(event.payload.get("amount") or order.amount), int(order.amount))
         created = await conn.execute(_insert(conn)(fan_orders).values(
             order_id=order.id, shop_id=order.shop_id, user_id=order.buyer_id,
-            session_id=order.session_id, paid=order.amount, refunded=0, affinity_granted=0,
+            session_id=order.session_id, paid=paid, refunded=0, affinity_granted=0,
             affinity_taken=0, points_granted=0, points_taken=0, paid_at=event.occurred_at)
             .on_conflict_do_nothing(index_elements=["order_id"]))
         if created.rowcount != 1:
             return  # a replay
         granted = await do_award(uow, order.shop_id, [Award(
-            order.buyer_id, "purchase", rules.purchase_units(order.amount), f"order:{order.id}",
+            order.buyer_id, "purchase", rules.purchase_units(paid), f"order:{order.id}",
             order.session_id, order.id)], event.occurred_at)
         if granted:
             await conn.execute(update(fan_orders).where(fan_orders.c.order_id == order.id)
@@ -788,6 +792,10 @@ async def export_fan_data(db: Database, principal: Principal, now: datetime) -> 
             fan_watch.c.user_id == uid).order_by(fan_watch.c.session_id))).all()
         bought = (await conn.execute(select(fan_orders).where(
             fan_orders.c.user_id == uid).order_by(fan_orders.c.order_id))).all()
+        comments = (await conn.execute(select(fan_post_comments).where(
+            fan_post_comments.c.user_id == uid).order_by(fan_post_comments.c.id))).all()
+        reactions = (await conn.execute(select(fan_post_reactions).where(
+            fan_post_reactions.c.user_id == uid))).all()
     return {
         "user_id": uid, "exported_at": now.isoformat(),
         "memberships": [{"shop_id": m.shop_id, "joined_at": _iso(m.joined_at),
@@ -805,6 +813,11 @@ async def export_fan_data(db: Database, principal: Principal, now: datetime) -> 
         "orders": [{"order_id": o.order_id, "shop_id": o.shop_id, "paid": o.paid,
                     "refunded": o.refunded, "affinity_granted": o.affinity_granted,
                     "points_granted": o.points_granted} for o in bought],
+        "feed_comments": [{"post_id": c.post_id, "shop_id": c.shop_id, "body": c.body,
+                           "status": c.status, "created_at": _iso(c.created_at)}
+                          for c in comments],
+        "feed_reactions": [{"post_id": r.post_id, "kind": r.kind,
+                            "created_at": _iso(r.created_at)} for r in reactions],
     }
 
 
@@ -821,7 +834,9 @@ async def delete_fan_data(db: Database, principal: Principal, now: datetime,
         counts = {}
         for name, table in (("affinity_entries", affinity_entries),
                             ("point_entries", point_entries), ("watch", fan_watch),
-                            ("orders", fan_orders), ("memberships", fan_members)):
+                            ("orders", fan_orders), ("feed_comments", fan_post_comments),
+                            ("feed_reactions", fan_post_reactions),
+                            ("memberships", fan_members)):
             counts[name] = (await conn.execute(delete(table).where(
                 table.c.user_id == uid))).rowcount
         await record_event(uow, "FanDataDeleted", now, payload={"user_id": uid,

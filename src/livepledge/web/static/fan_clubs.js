@@ -24,6 +24,67 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 
+  const key = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/[^A-Za-z0-9-]/g, "");
+
+  // 粉丝福利: the club's coupons, free ones (领取) and those offered for points (积分兑换).
+  async function coupons(target, club) {
+    const body = await LP.api("GET", `/api/v1/shops/${club.shop_id}/fan-club/coupons`);
+    target.replaceChildren();
+    if (!body.coupons.length) target.append(LP.el("li", { class: "muted" }, LP.t("club_no_coupons")));
+    for (const c of body.coupons) {
+      const priced = c.points_price != null;
+      const button = LP.el("button", { type: "button", class: "primary small", "data-testid": "club-coupon-take",
+        onclick: async () => {
+          try {
+            await LP.api("POST", `/api/v1/coupons/${c.id}/${priced ? "redemptions" : "claims"}`, undefined,
+              { "Idempotency-Key": key() });
+            LP.toast(LP.t("club_coupon_done"));
+            load();
+          } catch (error) { LP.toast(local(error.message), true); }
+        } }, priced ? LP.format("club_coupon_redeem", { points: c.points_price }) : LP.t("club_coupon_claim"));
+      button.disabled = !c.eligible || c.state !== "open" || c.remaining <= 0
+        || c.claimed_by_me >= c.per_buyer_limit || club.points < (c.points_price || 0);
+      target.append(LP.el("li", { class: "club-coupon", "data-testid": "club-coupon" },
+        LP.el("span", {}, LP.el("b", {}, c.title),
+          c.claimed_by_me ? LP.el("span", { class: "muted small" }, " · " + LP.format("club_coupon_held", { n: c.claimed_by_me })) : "",
+          !c.eligible ? LP.el("span", { class: "muted small" }, " · " + LP.format("club_coupon_locked", { level: c.min_fan_level || 1 })) : ""),
+        button));
+    }
+  }
+
+  // 粉丝群动态: the shop's posts, reactions and comments (a held comment: mine only).
+  async function feed(target, club) {
+    const body = await LP.api("GET", `/api/v1/shops/${club.shop_id}/fan-club/feed?limit=20`);
+    target.replaceChildren();
+    if (!body.posts.length) target.append(LP.el("li", { class: "muted" }, LP.t("feed_empty")));
+    for (const post of body.posts) {
+      const reactions = LP.el("div", { class: "feed-reactions" }, ...["like", "love", "want"].map((kind) => {
+        const on = post.my_reactions.includes(kind);
+        return LP.el("button", { type: "button", class: on ? "reaction on" : "reaction", "data-testid": `feed-react-${kind}`,
+          onclick: async () => {
+            await LP.api(on ? "DELETE" : "PUT", `/api/v1/fan-posts/${post.id}/reactions/${kind}`);
+            feed(target, club);
+          } }, `${LP.t("feed_react_" + kind)} ${post.reactions[kind] || ""}`);
+      }));
+      const comments = LP.el("ul", { class: "feed-comments" }, ...post.comments.map((c) => LP.el("li",
+        { class: c.status === "held" ? "held" : "", "data-testid": "feed-comment" },
+        LP.el("b", {}, c.from_shop ? LP.t("feed_from_shop") : c.display_name), "：", c.body,
+        c.status === "held" ? LP.el("div", { class: "muted small" }, LP.t("feed_held")) : "")));
+      const input = LP.el("input", { type: "text", maxlength: "300", placeholder: LP.t("feed_comment"), "data-testid": "feed-comment-input" });
+      const form = LP.el("form", { class: "feed-form", onsubmit: async (event) => {
+        event.preventDefault();
+        if (!input.value.trim()) return;
+        try {
+          await LP.api("POST", `/api/v1/fan-posts/${post.id}/comments`, { body: input.value });
+          feed(target, club);
+        } catch (error) { LP.toast(local(error.message), true); }
+      } }, input, LP.el("button", { type: "submit" }, LP.t("feed_send")));
+      target.append(LP.el("li", { class: "feed-post", "data-testid": "feed-post" },
+        LP.el("div", { class: "muted small" }, LP.t("feed_kind_" + post.kind) + " · " + LP.time(post.created_at)),
+        LP.el("p", {}, post.body), reactions, comments, form));
+    }
+  }
+
   function card(club) {
     const next = club.next_level;
     const progress = next ? Math.min(100, Math.round(100 * club.affinity / next.threshold)) : 100;
@@ -34,6 +95,12 @@ document.addEventListener("DOMContentLoaded", () => {
       history(list, body.entries, kind);
       list.dataset.kind = kind;
       list.hidden = false;
+    };
+    const couponList = LP.el("ul", { class: "club-coupons", hidden: "", "data-testid": "club-coupons" });
+    const feedList = LP.el("ul", { class: "club-feed", hidden: "", "data-testid": "club-feed" });
+    const panel = (target, fill) => async () => {
+      if (!target.hidden) { target.hidden = true; return; }
+      try { await fill(target, club); target.hidden = false; } catch (error) { LP.toast(local(error.message), true); }
     };
     const checkin = LP.el("button", { type: "button", class: "primary", "data-testid": "club-checkin",
       onclick: async () => {
@@ -62,6 +129,8 @@ document.addEventListener("DOMContentLoaded", () => {
         ? LP.format("next_level", { name: next.name, left: next.threshold - club.affinity })
         : LP.t("top_level")),
       LP.el("div", { class: "club-actions" },
+        LP.el("button", { type: "button", class: "link", "data-testid": "club-coupons-open", onclick: panel(couponList, coupons) }, LP.t("club_coupons")),
+        LP.el("button", { type: "button", class: "link", "data-testid": "club-feed-open", onclick: panel(feedList, feed) }, LP.t("club_feed")),
         LP.el("button", { type: "button", class: "link", onclick: toggle("affinity") }, LP.t("affinity_history")),
         LP.el("button", { type: "button", class: "link", onclick: toggle("points") }, LP.t("points_history")),
         LP.el("label", { class: "small" }, optOut, " " + LP.t("campaigns_ok")),
@@ -70,7 +139,7 @@ document.addEventListener("DOMContentLoaded", () => {
           await LP.api("DELETE", `/api/v1/shops/${club.shop_id}/fan-club/membership`);
           load();
         } }, LP.t("fan_leave"))),
-      list);
+      list, couponList, feedList);
   }
 
   async function load() {
