@@ -14,6 +14,7 @@ def test_every_event_type_is_documented() -> None:
     written = set(re.findall(r'record_event\(\s*uow,\s*"([A-Z]\w+)"', source))
     written |= set(re.findall(r'"type": "([A-Z]\w+)"', source))
     written |= set(re.findall(r'"([A-Z][a-z]+(?:[A-Z][a-z]+)+)" if ', source))
+    written |= set(re.findall(r'event="([A-Z]\w+)"', source))  # passed to a shared writer
     documented = set(re.findall(r"`([A-Z]\w+)`", (ROOT / "docs" / "events.md").read_text()))
     assert written, "no events found: the pattern is stale"
     assert sorted(written - documented) == []
