@@ -208,11 +208,12 @@ async def build_runtime(settings: Settings) -> Runtime:
 
     await broker.subscribe(ITEMS_CHANNEL, on_items)
     runtime.consumers = ConsumerRunner(
-        db, [OrderNotices(), PriceProtection(runtime.payments), ReservationNotices(),
-             session_record.SessionRecorder(settings.record_salt),
-             Ledger(auto_receive_days=settings.auto_receive_days),
-             LotteryNotices(), fans.FanPurchases(), WebhookFanout(),
-             coupon_desk.RedPacketPayouts(runtime.payments), CampaignTriggers()],
+        db, chosen_consumers(settings.consumers, [
+            OrderNotices(), PriceProtection(runtime.payments), ReservationNotices(),
+            session_record.SessionRecorder(settings.record_salt),
+            Ledger(auto_receive_days=settings.auto_receive_days),
+            LotteryNotices(), fans.FanPurchases(), WebhookFanout(),
+            coupon_desk.RedPacketPayouts(runtime.payments), CampaignTriggers()]),
         poll_seconds=settings.consumer_poll_seconds)
     runtime.log_key = session_record.load_log_key(
         settings.effective_record_key_file, name=settings.record_name,
@@ -354,6 +355,20 @@ async def reconcile_gate(runtime: Runtime, *, dead: set[str] | None = None) -> N
                     orders.c.buyer_id == int(buyer), orders.c.idempotency_key == key,
                     orders.c.lineup_item_id == item_id))).first()
             await gate.settle_stale(item_id, record, committed=found is not None)
+
+
+def chosen_consumers(choice: str, available: list[Any]) -> list[Any]:
+    """The consumers LIVEPLEDGE_CONSUMERS asks this server to run (all, none, or names)."""
+    if choice == "all":
+        return available
+    if choice == "none":
+        return []
+    by_name = {c.name: c for c in available}
+    names = choice.split(",")
+    if unknown := [n for n in names if n not in by_name]:
+        raise SystemExit(f"LIVEPLEDGE_CONSUMERS names unknown consumers: {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(by_name))})")
+    return [by_name[n] for n in names]
 
 
 async def close_runtime(runtime: Runtime) -> None:
