@@ -181,3 +181,18 @@ async def test_a_buyer_count_raised_behind_the_gate_is_refused_and_changes_nothi
     assert refused.value.code == "over_limit"
     assert runtime.writer.fast_misses == 1
     assert await _state(runtime, scenario.item_id) == before
+
+
+async def test_a_batch_of_two_items_is_written_in_one_transaction(world: Any) -> None:
+    runtime, scenario, buyers, other_item = world
+    before = [await _state(runtime, i) for i in (scenario.item_id, other_item)]
+    presses = [(buyers[n % 4], f"two-{n}", [scenario.item_id, other_item][n % 2])
+               for n in range(8)]
+    answers = await asyncio.gather(*(_buy(runtime, scenario, b, k, 1, item_id=i)
+                                     for b, k, i in presses))
+
+    assert [created for _, created in answers] == [True] * 8
+    assert runtime.writer.fast_misses == 0
+    await _check_on_disk(runtime, [order for order, _ in answers])
+    assert (await _state(runtime, scenario.item_id))[0] == before[0][0] - 4
+    assert (await _state(runtime, other_item))[0] == before[1][0] - 4

@@ -227,8 +227,14 @@ class OrderWriter:
                 # transaction there in one call (aiosqlite is pinned in pyproject.toml).
                 ids, remaining = await driver._execute(_place_sqlite, driver._conn, plans, now)
             else:
-                async with driver.transaction():
-                    ids, remaining = await _place_pg(driver, plans, now)
+                try:
+                    if len(plans) == 1:  # one statement: atomic on its own (see _PG_PLACE)
+                        ids, remaining = await _place_pg(driver, plans, now)
+                    else:
+                        async with driver.transaction():
+                            ids, remaining = await _place_pg(driver, plans, now)
+                except asyncpg.DivisionByZeroError as refused:
+                    raise _FastPathMiss from refused
         outcomes: dict[int, Outcome] = {}
         created: list[PendingOrder] = []
         for plan in plans:
@@ -480,7 +486,8 @@ async def commit_naive(db: Database, pending: PendingOrder) -> Outcome:
 # the server CPU of a successful press):
 #   PostgreSQL: ONE statement per lineup item of the batch (per-buyer count upsert, conditional
 #   stock update, orders INSERT and their OrderPlaced events as data-modifying CTEs over unnest()
-#   arrays), prepared once per connection by asyncpg;
+#   arrays), prepared once per connection by asyncpg; a batch of one item (the usual case) is
+#   that one statement in its own implicit transaction, so one round trip;
 #   SQLite: the whole transaction in one call on the writer connection's own thread (BEGIN
 #   IMMEDIATE, executemany of each statement, COMMIT), instead of one thread hop per statement.
 # The database checks exactly what the careful path checks (limit in the upsert's WHERE, stock
@@ -577,9 +584,14 @@ WITH counted AS (
 )
 SELECT p.id, p.buyer_id, p.idempotency_key,
        (SELECT count(*) FROM counted) AS counted,
-       (SELECT stock_remaining FROM stock) AS remaining
+       (SELECT stock_remaining FROM stock) AS remaining,
+       1 / ((SELECT count(*) FROM counted) = $17::bigint
+            AND EXISTS (SELECT 1 FROM stock))::int AS all_taken
 FROM placed p
 """
+# The last column fails the statement (division by zero) when a buyer's count or the stock
+# update was refused, so that the statement undoes itself: a batch of one item is then ONE
+# statement in its own implicit transaction, atomic, without BEGIN and COMMIT round trips.
 
 
 async def _place_pg(driver: Any, plans: list[_ItemPlan], now: datetime
@@ -598,7 +610,7 @@ async def _place_pg(driver: Any, plans: list[_ItemPlan], now: datetime
             facts.sku_id, facts.live_price, [p.buyer_id for p in pendings],
             [p.quantity for p in pendings], [p.key for p in pendings],
             [facts.snapshot_json_at(p.created_at)[1] for p in pendings],
-            [p.created_at for p in pendings], [p.expires_at for p in pendings])
+            [p.created_at for p in pendings], [p.expires_at for p in pendings], len(buyers))
         if (len(rows) != len(pendings) or rows[0]["counted"] != len(buyers)
                 or rows[0]["remaining"] is None):
             raise _FastPathMiss
