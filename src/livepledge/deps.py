@@ -30,7 +30,7 @@ from livepledge.infra.db import Database, async_url
 from livepledge.infra.deadlines import DeadlineRunner
 from livepledge.infra.media import LocalMediaStore
 from livepledge.infra.metrics import Metrics
-from livepledge.infra.notify import ITEMS_CHANNEL, Notifier
+from livepledge.infra.notify import ITEMS_CHANNEL, Notifier, room_channel, shop_channel
 from livepledge.infra.problems import Problem
 from livepledge.infra.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
 from livepledge.infra.resp import RespClient
@@ -163,11 +163,13 @@ async def build_runtime(settings: Settings) -> Runtime:
     facts = ItemFactsCache(db)
 
     async def announce(items: list[dict[str, Any]], created: list[dict[str, Any]]) -> None:
-        for item in items:
-            await notifier.room(item["session_id"], {"type": "stock", "item_id": item["item_id"],
-                                                     "stock_remaining": item["stock_remaining"]})
-        for order in created:
-            await notifier.shop(order["shop_id"], {"type": "order_placed", "order": order})
+        # A batch's stock changes and its orders in one publish_many (one Redis round trip).
+        await notifier.many(
+            [(room_channel(item["session_id"]), {"type": "stock", "item_id": item["item_id"],
+                                                 "stock_remaining": item["stock_remaining"]})
+             for item in items]
+            + [(shop_channel(order["shop_id"]), {"type": "order_placed", "order": order})
+               for order in created])
 
     writer = OrderWriter(db, gate, batch_max=settings.write_batch_max, announce=announce)
     chat_queue: BatchQueue[NewChat] = BatchQueue(
