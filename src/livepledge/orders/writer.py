@@ -227,12 +227,14 @@ class OrderWriter:
                 # transaction there in one call (aiosqlite is pinned in pyproject.toml).
                 ids, remaining = await driver._execute(_place_sqlite, driver._conn, plans, now)
             else:
+                # An explicit transaction even for one statement: a statement sent in autocommit
+                # would still commit after this worker died if it was blocked at that moment (on
+                # a row lock, say), behind the back of the dead-worker recovery that takes such
+                # orders as never written (tests/race/test_dead_worker_race.py). A transaction
+                # commits only on this worker's COMMIT.
                 try:
-                    if len(plans) == 1:  # one statement: atomic on its own (see _PG_PLACE)
+                    async with driver.transaction():
                         ids, remaining = await _place_pg(driver, plans, now)
-                    else:
-                        async with driver.transaction():
-                            ids, remaining = await _place_pg(driver, plans, now)
                 except asyncpg.DivisionByZeroError as refused:
                     raise _FastPathMiss from refused
         outcomes: dict[int, Outcome] = {}
@@ -486,8 +488,7 @@ async def commit_naive(db: Database, pending: PendingOrder) -> Outcome:
 # the server CPU of a successful press):
 #   PostgreSQL: ONE statement per lineup item of the batch (per-buyer count upsert, conditional
 #   stock update, orders INSERT and their OrderPlaced events as data-modifying CTEs over unnest()
-#   arrays), prepared once per connection by asyncpg; a batch of one item (the usual case) is
-#   that one statement in its own implicit transaction, so one round trip;
+#   arrays), prepared once per connection by asyncpg, between BEGIN and COMMIT;
 #   SQLite: the whole transaction in one call on the writer connection's own thread (BEGIN
 #   IMMEDIATE, executemany of each statement, COMMIT), instead of one thread hop per statement.
 # The database checks exactly what the careful path checks (limit in the upsert's WHERE, stock
@@ -590,8 +591,7 @@ SELECT p.id, p.buyer_id, p.idempotency_key,
 FROM placed p
 """
 # The last column fails the statement (division by zero) when a buyer's count or the stock
-# update was refused, so that the statement undoes itself: a batch of one item is then ONE
-# statement in its own implicit transaction, atomic, without BEGIN and COMMIT round trips.
+# update was refused, so that the statement undoes itself at once.
 
 
 async def _place_pg(driver: Any, plans: list[_ItemPlan], now: datetime
