@@ -21,6 +21,14 @@ With `--promises`, between 2 and 3 the same server also runs: "promised", the bu
 fresh item carrying five promises in force (保价, 发货时限, 赠品, 假一赔N, 保修: each order freezes
 them), then "buy again" on the plain item; the promised rate is compared with the mean of the
 two plain buy runs around it (so neither side gets the emptier database), target ≥ 0.9.
+With `--consumers`, after 2 (and the promised runs) the server is restarted with the ledger and
+the session record's consumers running in it (LIVEPLEDGE_CONSUMERS=ledger,record; every other
+run has LIVEPLEDGE_CONSUMERS=none, so the buy is measured without the outbox's consumers): they
+first catch up with the events of the earlier runs, then the buy load runs on the plain item,
+the consumers' lag (events not yet read) is read as the window closes, and the time they take
+to catch up once the load stops; then a server without consumers runs "buy again". The rate
+with consumers is compared with the mean of the two plain runs around it (target ≥ 0.9, and
+the consumers at most one second of orders behind at the end of the window: issues #11, #12).
 Each of 1-3 is measured over a steady window (`--window`, default 10 s) that starts `--warmup`
 seconds after every connection is open: requests completed inside the window ÷ its length, and
 server CPU per request = CPU time of the server's processes (supervisor and workers, from /proc)
@@ -174,9 +182,12 @@ def sleep_until(moment: float) -> None:
 
 
 def run_steady(server: Server, templates: list[str], args: argparse.Namespace, *, unique: bool,
-               parse: bool, crash_after: float | None = None) -> dict[str, Any]:
+               parse: bool, crash_after: float | None = None,
+               at_window_end: Any = None) -> dict[str, Any]:
     """Run the load for warm-up + window (+ a short tail); measure over the window only. With
-    `crash_after`, SIGKILL the server that many seconds into the window instead."""
+    `crash_after`, SIGKILL the server that many seconds into the window instead.
+    `at_window_end()`, if given, is called as the window closes (the load still running) and its
+    result returned as "at_window_end"."""
     workdir = Path(tempfile.mkdtemp(prefix="lp-load-"))
     start_at = time.time() + args.connect_grace
     duration = args.warmup + args.window + 1.0
@@ -202,6 +213,7 @@ def run_steady(server: Server, templates: list[str], args: argparse.Namespace, *
     else:
         sleep_until(window_start + args.window)
         cpu_end, t_end = tree_cpu_seconds(server.process.pid), time.time()
+    observed = at_window_end() if at_window_end is not None else None
     outputs = []
     for n, child in enumerate(children):
         if child.wait() != 0:
@@ -224,6 +236,8 @@ def run_steady(server: Server, templates: list[str], args: argparse.Namespace, *
         "p99_ms": percentile([r[2] for r in inside if r[1]], 0.99),
         "requests_total": len(results),
     }
+    if at_window_end is not None:
+        out["at_window_end"] = observed
     if parse:
         out["rejected_by_code"] = _count(str(r[3]) for r in inside if r[1] == 409)
         out["_acked_ids"] = {r[3] for r in results if r[1] == 201}
@@ -459,6 +473,38 @@ async def _frozen_promises(database_url: str, item_id: int) -> list[int]:
     return sorted(counts)
 
 
+# The outbox consumers of issues #11 and #12, run in the server for the `--consumers` window;
+# the other runs have LIVEPLEDGE_CONSUMERS=none (docs/benchmarks.md).
+MEASURED_CONSUMERS = ("ledger", "record")
+
+
+async def _consumer_lag(database_url: str, names: tuple[str, ...]) -> dict[str, int]:
+    from livepledge.infra.consumers import lag
+    from livepledge.infra.db import Database
+
+    db = Database(database_url)
+    try:
+        return {name: await lag(db, name) for name in names}
+    finally:
+        await db.dispose()
+
+
+def consumer_lag(database_url: str) -> dict[str, int]:
+    """Events written that each measured consumer has not read yet."""
+    return asyncio.run(_consumer_lag(database_url, MEASURED_CONSUMERS))
+
+
+def wait_caught_up(database_url: str, timeout: float) -> float | None:
+    """Seconds until every measured consumer has read every event (None: not within
+    `timeout`)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if not any(consumer_lag(database_url).values()):
+            return round(time.monotonic() - started, 2)
+        time.sleep(0.1)
+    return None
+
+
 def with_ledger(run: dict[str, Any], database_url: str, item_id: int) -> dict[str, Any]:
     db = asyncio.run(_ledger(database_url, item_id))
     acked = run.pop("_acked_ids", set())
@@ -481,7 +527,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     servers: list[Server] = []
     big = 10_000_000  # stock and per-buyer limit no steady run can exhaust: every press succeeds
     try:
-        env = base_env(database_url, redis_url, LIVEPLEDGE_BENCH_NOOP_ENDPOINT="1")
+        # The buy without the outbox consumers in the server; `--consumers` adds a run with the
+        # ledger and the record running (each server runs all of them by default).
+        env = base_env(database_url, redis_url, LIVEPLEDGE_BENCH_NOOP_ENDPOINT="1",
+                       LIVEPLEDGE_CONSUMERS="none")
         log(f"seeding {args.buyers} buyers ({args.db})")
         names = ["buy", "naive", "crash"] + (["promised"] if args.promises else [])
         scenarios = {name: seed(env, args.buyers, 10) for name in names
@@ -518,6 +567,37 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                                args, unique=True, parse=True), database_url,
                                     buy_scenario["item_id"])
         server.stop()
+        consumed = buy_after = None
+        if args.consumers:
+            log(f"consumers: {', '.join(MEASURED_CONSUMERS)} in the server (catching up first)")
+            consumer_server = Server({**env, "LIVEPLEDGE_CONSUMERS": ",".join(
+                MEASURED_CONSUMERS)}, args.workers, workdir / "consumers.log")
+            servers.append(consumer_server)
+            caught_up_before = wait_caught_up(database_url, timeout=600)
+            if caught_up_before is None:
+                raise SystemExit("the consumers did not catch up with the earlier runs")
+            warm_tokens(consumer_server, buy_scenario, args)
+            consumed = with_ledger(run_steady(
+                consumer_server, press_templates(buy_scenario, "orders"), args, unique=True,
+                parse=True, at_window_end=lambda: consumer_lag(database_url)),
+                database_url, buy_scenario["item_id"])
+            lag_at_end = consumed.pop("at_window_end")
+            consumed["catch_up_before_load_s"] = caught_up_before
+            consumed["consumer_lag_at_window_end"] = lag_at_end
+            consumed["consumer_lag_at_window_end_s"] = {
+                name: round(value / consumed["requests_per_second"], 2)
+                if consumed["requests_per_second"] else None for name, value in lag_at_end.items()}
+            consumed["caught_up_after_load_s"] = wait_caught_up(database_url, timeout=120)
+            consumer_server.stop()
+            log("buy again without consumers, to bracket the consumers run")
+            after_server = Server(env, args.workers, workdir / "after.log")
+            servers.append(after_server)
+            warm_tokens(after_server, buy_scenario, args)
+            buy_after = with_ledger(run_steady(after_server, press_templates(buy_scenario,
+                                                                              "orders"),
+                                               args, unique=True, parse=True), database_url,
+                                    buy_scenario["item_id"])
+            after_server.stop()
         naive = None
         if "naive" in scenarios:
             log("naive (SELECT ... FOR UPDATE per press)")
@@ -556,8 +636,26 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "no oversell, no lost acknowledgement (steady runs and the crash run)": {
             "met": all(r["oversold"] == 0 and r["lost_acknowledgements"] == 0
                        and r["stock_consistent"] for r in (buy, naive, crash, promised,
-                                                             buy_again) if r)},
+                                                             buy_again, consumed, buy_after)
+                       if r)},
     }
+    ratio_consumed = None
+    if consumed and buy_after:
+        plain = (buy["requests_per_second"] + buy_after["requests_per_second"]) / 2
+        ratio_consumed = round(consumed["requests_per_second"] / plain, 3)
+        # Kept up: at the end of the window no consumer is more than one second of orders
+        # behind (they poll every LIVEPLEDGE_CONSUMER_POLL_SECONDS = 0.5 s).
+        behind = consumed["consumer_lag_at_window_end_s"]
+        kept_up = all(v is not None and v <= 1.0 for v in behind.values())
+        targets["buy with the ledger and record consumers running >= 0.9 x buy without "
+                "(mean of the runs around it), consumers keeping up (issues #11, #12)"] = {
+            "value": ratio_consumed,
+            "cpu_ratio": round(consumed["server_cpu_us_per_request"] / (
+                (buy["server_cpu_us_per_request"] + buy_after["server_cpu_us_per_request"]) / 2),
+                3),
+            "orders_per_second": consumed["requests_per_second"],
+            "lag_at_window_end_s": behind, "kept_up": kept_up,
+            "met": ratio_consumed >= 0.9 and kept_up}
     ratio_promised = None
     if promised and buy_again:
         plain = (buy["requests_per_second"] + buy_again["requests_per_second"]) / 2
@@ -583,6 +681,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                  "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
         "noop": noop, "buy": buy, "naive": naive, "crash": crash,
         "promised": promised, "buy_again": buy_again, "ratio_promised_to_buy": ratio_promised,
+        "consumers": consumed, "buy_after_consumers": buy_after,
+        "ratio_consumers_to_buy": ratio_consumed,
         "ratio_buy_to_noop": ratio_noop, "ratio_buy_to_naive": ratio_naive,
         "cpu_ratio_buy_to_noop": (round(buy["server_cpu_us_per_request"]
                                         / noop["server_cpu_us_per_request"], 2)
@@ -612,6 +712,9 @@ def main() -> None:
     parser.add_argument("--crash-after", type=float, default=3.0,
                         help="crash run: seconds into the window before SIGKILL")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--consumers", action="store_true",
+                        help="also compare buying with the ledger and record consumers running "
+                             "in the server (issues #11, #12)")
     parser.add_argument("--promises", action="store_true",
                         help="also compare buying an item with promises in force (issue #9)")
     args = parser.parse_args()

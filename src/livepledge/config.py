@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     consumer_poll_seconds: float = Field(
         default=0.5, gt=0, le=60,
         description="How often each worker looks for new events for the event consumers.")
+    consumers: str = Field(
+        default="all",
+        description="Which event consumers this server runs: all, none, or a comma-separated "
+                    "list of names (docs/events.md). Every consumer must run somewhere: none is "
+                    "for benchmarks and for servers whose consumers run in another group of "
+                    "workers.")
     deadline_poll_seconds: float = Field(
         default=1.0, gt=0, le=60,
         description="How often each worker looks for deadlines that have come due.")
@@ -284,6 +290,17 @@ class Settings(BaseSettings):
         for part in filter(None, (p.strip() for p in value.split(","))):
             ipaddress.ip_network(part, strict=False)  # ValueError names the bad one
         return value
+
+    @field_validator("consumers")
+    @classmethod
+    def _consumer_names(cls, value: str) -> str:
+        value = value.strip()
+        if not value or (value in {"all", "none"}):
+            return value or "all"
+        names = [n.strip() for n in value.split(",")]
+        if not all(n.replace("_", "").isalnum() for n in names):
+            raise ValueError("consumers must be all, none or a comma-separated list of names")
+        return ",".join(names)
 
     @field_validator("stock_gate")
     @classmethod

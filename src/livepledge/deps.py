@@ -31,7 +31,7 @@ from livepledge.infra.db import Database, async_url
 from livepledge.infra.deadlines import DeadlineRunner
 from livepledge.infra.media import LocalMediaStore
 from livepledge.infra.metrics import Metrics
-from livepledge.infra.notify import ITEMS_CHANNEL, Notifier
+from livepledge.infra.notify import ITEMS_CHANNEL, Notifier, room_channel, shop_channel
 from livepledge.infra.problems import Problem
 from livepledge.infra.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
 from livepledge.infra.resp import RespClient
@@ -164,11 +164,13 @@ async def build_runtime(settings: Settings) -> Runtime:
     facts = ItemFactsCache(db)
 
     async def announce(items: list[dict[str, Any]], created: list[dict[str, Any]]) -> None:
-        for item in items:
-            await notifier.room(item["session_id"], {"type": "stock", "item_id": item["item_id"],
-                                                     "stock_remaining": item["stock_remaining"]})
-        for order in created:
-            await notifier.shop(order["shop_id"], {"type": "order_placed", "order": order})
+        # A batch's stock changes and its orders in one publish_many (one Redis round trip).
+        await notifier.many(
+            [(room_channel(item["session_id"]), {"type": "stock", "item_id": item["item_id"],
+                                                 "stock_remaining": item["stock_remaining"]})
+             for item in items]
+            + [(shop_channel(order["shop_id"]), {"type": "order_placed", "order": order})
+               for order in created])
 
     writer = OrderWriter(db, gate, batch_max=settings.write_batch_max, announce=announce)
     chat_queue: BatchQueue[NewChat] = BatchQueue(
@@ -209,11 +211,12 @@ async def build_runtime(settings: Settings) -> Runtime:
 
     await broker.subscribe(ITEMS_CHANNEL, on_items)
     runtime.consumers = ConsumerRunner(
-        db, [OrderNotices(), PriceProtection(runtime.payments), ReservationNotices(),
-             session_record.SessionRecorder(settings.record_salt),
-             Ledger(auto_receive_days=settings.auto_receive_days),
-             LotteryNotices(), fans.FanPurchases(), WebhookFanout(),
-             coupon_desk.RedPacketPayouts(runtime.payments), CampaignTriggers()],
+        db, chosen_consumers(settings.consumers, [
+            OrderNotices(), PriceProtection(runtime.payments), ReservationNotices(),
+            session_record.SessionRecorder(settings.record_salt),
+            Ledger(auto_receive_days=settings.auto_receive_days),
+            LotteryNotices(), fans.FanPurchases(), WebhookFanout(),
+            coupon_desk.RedPacketPayouts(runtime.payments), CampaignTriggers()]),
         poll_seconds=settings.consumer_poll_seconds)
     runtime.log_key = session_record.load_log_key(
         settings.effective_record_key_file, name=settings.record_name,
@@ -357,6 +360,20 @@ async def reconcile_gate(runtime: Runtime, *, dead: set[str] | None = None) -> N
                     orders.c.buyer_id == int(buyer), orders.c.idempotency_key == key,
                     orders.c.lineup_item_id == item_id))).first()
             await gate.settle_stale(item_id, record, committed=found is not None)
+
+
+def chosen_consumers(choice: str, available: list[Any]) -> list[Any]:
+    """The consumers LIVEPLEDGE_CONSUMERS asks this server to run (all, none, or names)."""
+    if choice == "all":
+        return available
+    if choice == "none":
+        return []
+    by_name = {c.name: c for c in available}
+    names = choice.split(",")
+    if unknown := [n for n in names if n not in by_name]:
+        raise SystemExit(f"LIVEPLEDGE_CONSUMERS names unknown consumers: {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(by_name))})")
+    return [by_name[n] for n in names]
 
 
 async def close_runtime(runtime: Runtime) -> None:

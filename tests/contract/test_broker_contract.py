@@ -46,6 +46,23 @@ class Inbox:
                 lambda: message in self.messages[channel]), DEADLINE)
 
 
+async def test_publish_many_delivers_in_order_like_single_publishes(broker):
+    inbox = Inbox()
+    await broker.subscribe("room:1", inbox.handler)
+    await broker.subscribe("shop:1", inbox.handler)
+
+    await broker.publish("room:1", b"before")
+    await broker.publish_many([("room:1", b"stock"), *[("shop:1", b"%d" % n) for n in range(50)],
+                               ("room:1", b"end")])
+    await broker.publish_many([])  # nothing to say: nothing sent
+    await broker.publish("shop:1", b"end")
+    await inbox.until("room:1", b"end")
+    await inbox.until("shop:1", b"end")
+
+    assert inbox.messages["room:1"] == [b"before", b"stock", b"end"]
+    assert inbox.messages["shop:1"] == [b"%d" % n for n in range(50)] + [b"end"]
+
+
 async def test_messages_arrive_in_publish_order_per_channel(broker):
     inbox = Inbox()
     await broker.subscribe("room:1", inbox.handler)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 log = logging.getLogger("livepledge.broker")
@@ -21,6 +21,7 @@ class Broker(Protocol):
     async def start(self) -> None: ...
     async def close(self) -> None: ...
     async def publish(self, channel: str, message: bytes) -> None: ...
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None: ...
     async def subscribe(self, channel: str, handler: Handler) -> None: ...
     async def unsubscribe(self, channel: str, handler: Handler) -> None: ...
 
@@ -59,6 +60,10 @@ class InProcessBroker:
                 await _dispatch(handler, channel, message)
             except Exception:  # like Redis: a faulty subscriber never fails the publisher
                 log.exception("handler of %s failed", channel)
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        for channel, message in messages:
+            await self.publish(channel, message)
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
         self._handlers.setdefault(channel, []).append(handler)
@@ -115,6 +120,15 @@ class RedisBroker:
 
     async def publish(self, channel: str, message: bytes) -> None:
         await self._redis.publish(channel, message)
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """In order, in one round trip (a batch of orders announces each of them)."""
+        if not messages:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel, message in messages:
+                pipe.publish(channel, message)
+            await pipe.execute()
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
         first = channel not in self._handlers

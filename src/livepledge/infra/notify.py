@@ -32,5 +32,11 @@ class Notifier:
     async def shop(self, shop_id: int, message: dict[str, Any]) -> None:
         await self.broker.publish(shop_channel(shop_id), orjson.dumps(message))
 
+    async def many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        """Several announcements, in order, in one go: (channel, message) pairs, channels from
+        `room_channel` and `shop_channel`."""
+        await self.broker.publish_many([(channel, orjson.dumps(message))
+                                        for channel, message in messages])
+
     async def items_changed(self, item_ids: list[int]) -> None:
         await self.broker.publish(ITEMS_CHANNEL, orjson.dumps({"item_ids": item_ids}))

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+import orjson
 from sqlalchemy import exists, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -50,10 +53,27 @@ class ItemFacts:
     # keeps those in force at the moment it is placed (promises/service.frozen).
     promises: tuple[tuple[datetime, datetime | None, dict[str, Any]], ...] = ()
 
+    # (indices of the promises in force) -> (snapshot, its JSON text): an item's orders share
+    # one snapshot per set of promises in force, built and encoded once.
+    _snapshots: dict[tuple[int, ...], tuple[dict[str, Any], str]] = field(
+        default_factory=dict, compare=False, repr=False)
+
     def snapshot_at(self, at: datetime) -> dict[str, Any]:
         return {**self.snapshot, "promises": [
             copy for starts, ends, copy in self.promises
             if starts <= at and (ends is None or at < ends)]}
+
+    def snapshot_json_at(self, at: datetime) -> tuple[dict[str, Any], str]:
+        """`snapshot_at(at)` and its JSON text, shared by every order placed under the same
+        promises (treat both as read-only)."""
+        in_force = tuple(i for i, (starts, ends, _) in enumerate(self.promises)
+                         if starts <= at and (ends is None or at < ends))
+        cached = self._snapshots.get(in_force)
+        if cached is None:
+            snapshot = {**self.snapshot,
+                        "promises": [self.promises[i][2] for i in in_force]}
+            cached = self._snapshots[in_force] = (snapshot, orjson.dumps(snapshot).decode())
+        return cached
 
 
 @dataclass
@@ -90,7 +110,7 @@ def order_row_view(row: Any) -> dict[str, Any]:
 
 class OrderWriter:
     def __init__(self, db: Database, gate: StockGate, *, batch_max: int,
-                 announce: Any = None) -> None:
+                 announce: Any = None, fast: bool = True) -> None:
         self.db = db
         self.gate = gate
         self.batch_max = batch_max
@@ -106,6 +126,10 @@ class OrderWriter:
         self._closed = False
         self.batches = 0
         self.orders_written = 0
+        # Batches of the common shape are written by the fast path (below); False: always the
+        # careful path (tests compare both).
+        self.fast = fast
+        self.fast_misses = 0  # batches the fast path handed to the careful path
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="order-writer")
@@ -179,6 +203,63 @@ class OrderWriter:
         await self._settle(batch, outcomes)
 
     async def _commit(self, batch: list[PendingOrder]) -> dict[int, Outcome]:
+        plans = _plan(batch) if self.fast else None
+        if plans is not None:
+            try:
+                outcomes = await self._commit_fast(plans, batch)
+            except _FastPathMiss:
+                self.fast_misses += 1
+            except (IntegrityError, OperationalError, sqlite3.Error, asyncpg.PostgresError):
+                # e.g. a key already used (unique violation), a deadlock between workers: the
+                # transaction was rolled back; the careful path looks and decides.
+                self.fast_misses += 1
+            else:
+                return outcomes
+        return await self._commit_careful(batch)
+
+    async def _commit_fast(self, plans: list[_ItemPlan],
+                           batch: list[PendingOrder]) -> dict[int, Outcome]:
+        now = max(p.created_at for p in batch)
+        async with self.db.writer.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            if self.db.is_sqlite:
+                # aiosqlite runs each call on the connection's own thread; this runs the whole
+                # transaction there in one call (aiosqlite is pinned in pyproject.toml).
+                ids, remaining = await driver._execute(_place_sqlite, driver._conn, plans, now)
+            else:
+                # An explicit transaction even for one statement: a statement sent in autocommit
+                # would still commit after this worker died if it was blocked at that moment (on
+                # a row lock, say), behind the back of the dead-worker recovery that takes such
+                # orders as never written (tests/race/test_dead_worker_race.py). A transaction
+                # commits only on this worker's COMMIT.
+                try:
+                    async with driver.transaction():
+                        ids, remaining = await _place_pg(driver, plans, now)
+                except asyncpg.DivisionByZeroError as refused:
+                    raise _FastPathMiss from refused
+        outcomes: dict[int, Outcome] = {}
+        created: list[PendingOrder] = []
+        for plan in plans:
+            for pending in plan.pendings:
+                snapshot = plan.facts.snapshot_json_at(pending.created_at)[0]
+                outcomes[id(pending)] = Outcome("created", _created_view(
+                    ids[id(pending)], pending, snapshot))
+                created.append(pending)
+        self._committed(created, outcomes, remaining)
+        return outcomes
+
+    def _committed(self, created: list[PendingOrder], outcomes: dict[int, Outcome],
+                   remaining_after: dict[int, int]) -> None:
+        self.batches += 1
+        self.orders_written += len(created)
+        if created and self.announce:
+            facts = {p.facts.item_id: p.facts for p in created}
+            items = [{"item_id": i, "session_id": facts[i].session_id,
+                      "shop_id": facts[i].shop_id, "stock_remaining": r}
+                     for i, r in remaining_after.items()]
+            self._announcements.put_nowait((items, [outcomes[id(p)].order for p in created]))
+
+    async def _commit_careful(self, batch: list[PendingOrder]) -> dict[int, Outcome]:
         outcomes: dict[int, Outcome] = {}
         created: list[PendingOrder] = []
         async with self.db.write() as uow:
@@ -207,14 +288,7 @@ class OrderWriter:
             if id(pending) not in outcomes:
                 first = outcomes[id(primary[pending.pair])]
                 outcomes[id(pending)] = Outcome("existing", first.order) if first.order else first
-        self.batches += 1
-        self.orders_written += len(created)
-        if created and self.announce:
-            uow_items = [{"item_id": i, "session_id": by_item[i][0].facts.session_id,
-                          "shop_id": by_item[i][0].facts.shop_id, "stock_remaining": r}
-                         for i, r in remaining_after.items()]
-            created_orders = [outcomes[id(p)].order for p in created]
-            self._announcements.put_nowait((uow_items, created_orders))
+        self._committed(created, outcomes, remaining_after)
         return outcomes
 
     async def _add_to_buyer_counts(self, conn: AsyncConnection,
@@ -403,3 +477,228 @@ async def commit_naive(db: Database, pending: PendingOrder) -> Outcome:
                      "unit_price": pending.facts.live_price,
                      "amount": pending.quantity * pending.facts.live_price}))
         return Outcome("created", order_row_view({"id": order_id, **values}))
+
+
+# --- the fast path ---------------------------------------------------------------------------
+#
+# What almost every batch of a flash sale is: distinct (buyer, key) pairs, each buyer within the
+# limit even counting all of its orders of the batch, and stock for all of them (the gate checked
+# both). Such a batch is written with fixed statements at the driver level, without SQLAlchemy's
+# per-execution compilation and result machinery (bench/flash_sale.py measured that as most of
+# the server CPU of a successful press):
+#   PostgreSQL: ONE statement per lineup item of the batch (per-buyer count upsert, conditional
+#   stock update, orders INSERT and their OrderPlaced events as data-modifying CTEs over unnest()
+#   arrays), prepared once per connection by asyncpg, between BEGIN and COMMIT;
+#   SQLite: the whole transaction in one call on the writer connection's own thread (BEGIN
+#   IMMEDIATE, executemany of each statement, COMMIT), instead of one thread hop per statement.
+# The database checks exactly what the careful path checks (limit in the upsert's WHERE, stock
+# and sale window in the UPDATE's WHERE, the (buyer, key) unique constraint). When any of them
+# refuses, or the batch is not of that shape, the transaction is rolled back and the batch goes
+# to the careful path (`_commit_careful`), which decides order by order. Answers are built from
+# the values already known plus the ids; nothing is read back but the ids.
+
+
+class _FastPathMiss(Exception):
+    """The database refused something in the fast path: the careful path decides."""
+
+
+@dataclass
+class _ItemPlan:
+    facts: ItemFacts
+    pendings: list[PendingOrder]
+    buyers: dict[int, int]  # buyer -> units of this batch
+    total: int
+
+
+def _plan(batch: list[PendingOrder]) -> list[_ItemPlan] | None:
+    """The batch grouped by item, or None when it is not of the fast path's shape."""
+    pairs: set[tuple[int, str]] = set()
+    plans: dict[int, _ItemPlan] = {}
+    for pending in batch:
+        pair = pending.pair
+        if pair in pairs:
+            return None
+        pairs.add(pair)
+        facts = pending.facts
+        plan = plans.get(facts.item_id)
+        if plan is None:
+            plan = plans[facts.item_id] = _ItemPlan(facts, [], {}, 0)
+        plan.pendings.append(pending)
+        units = plan.buyers.get(pending.buyer_id, 0) + pending.quantity
+        if units > facts.per_buyer_limit:
+            return None
+        plan.buyers[pending.buyer_id] = units
+        plan.total += pending.quantity
+    return list(plans.values())
+
+
+def _created_view(order_id: int, pending: PendingOrder, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The answer of a created order: the same keys and values as `order_row_view` of
+    `{"id": ..., **_order_values(pending)}`, built without it."""
+    facts = pending.facts
+    return {
+        "id": order_id, "buyer_id": pending.buyer_id, "shop_id": facts.shop_id,
+        "session_id": facts.session_id, "lineup_item_id": facts.item_id, "sku_id": facts.sku_id,
+        "quantity": pending.quantity, "unit_price": facts.live_price,
+        "amount": facts.live_price * pending.quantity, "status": "pending_payment",
+        "idempotency_key": pending.key, "snapshot": snapshot,
+        "created_at": pending.created_at.isoformat(), "expires_at": pending.expires_at.isoformat(),
+    }
+
+
+_PG_PLACE = """
+WITH counted AS (
+  INSERT INTO buyer_item_counts (lineup_item_id, buyer_id, quantity)
+  SELECT $1::bigint, u.buyer_id, u.quantity
+  FROM unnest($2::bigint[], $3::int[]) AS u(buyer_id, quantity)
+  ON CONFLICT (lineup_item_id, buyer_id) DO UPDATE
+  SET quantity = buyer_item_counts.quantity + excluded.quantity
+  WHERE buyer_item_counts.quantity + excluded.quantity <= $4::int
+  RETURNING 1
+), stock AS (
+  UPDATE lineup_items SET stock_remaining = stock_remaining - $5::int
+  WHERE id = $1::bigint AND stock_remaining >= $5::int
+    AND sale_starts_at <= $6::timestamptz AND sale_ends_at >= $6::timestamptz
+    AND EXISTS (SELECT 1 FROM live_sessions s
+                WHERE s.id = lineup_items.session_id AND s.status = 'live')
+  RETURNING stock_remaining
+), placed AS (
+  INSERT INTO orders (buyer_id, shop_id, session_id, lineup_item_id, sku_id, quantity,
+                      unit_price, amount, status, idempotency_key, snapshot, created_at,
+                      expires_at)
+  SELECT o.buyer_id, $7::bigint, $8::bigint, $1::bigint, $9::bigint, o.quantity, $10::bigint,
+         $10::bigint * o.quantity, 'pending_payment', o.key, o.snapshot, o.created_at,
+         o.expires_at
+  FROM unnest($11::bigint[], $12::int[], $13::text[], $14::json[], $15::timestamptz[],
+              $16::timestamptz[]) WITH ORDINALITY
+       AS o(buyer_id, quantity, key, snapshot, created_at, expires_at, n)
+  ORDER BY o.n
+  RETURNING id, buyer_id, idempotency_key, quantity, created_at
+), announced AS (
+  INSERT INTO events (type, shop_id, session_id, order_id, payload, occurred_at, tx)
+  SELECT 'OrderPlaced', $7::bigint, $8::bigint, p.id,
+         json_build_object('item_id', $1::bigint, 'sku_id', $9::bigint, 'buyer_id', p.buyer_id,
+                           'quantity', p.quantity, 'unit_price', $10::bigint,
+                           'amount', $10::bigint * p.quantity),
+         p.created_at, pg_current_xact_id()::text::bigint
+  FROM placed p ORDER BY p.id
+)
+SELECT p.id, p.buyer_id, p.idempotency_key,
+       (SELECT count(*) FROM counted) AS counted,
+       (SELECT stock_remaining FROM stock) AS remaining,
+       1 / ((SELECT count(*) FROM counted) = $17::bigint
+            AND EXISTS (SELECT 1 FROM stock))::int AS all_taken
+FROM placed p
+"""
+# The last column fails the statement (division by zero) when a buyer's count or the stock
+# update was refused, so that the statement undoes itself at once.
+
+
+async def _place_pg(driver: Any, plans: list[_ItemPlan], now: datetime
+                    ) -> tuple[dict[int, int], dict[int, int]]:
+    """(id of each pending order by id(pending), stock remaining by item), in the caller's
+    transaction; raises _FastPathMiss when the database refuses."""
+    ids: dict[int, int] = {}
+    remaining: dict[int, int] = {}
+    for plan in plans:
+        facts = plan.facts
+        buyers = sorted(plan.buyers.items())  # the same lock order in every worker
+        pendings = plan.pendings
+        rows = await driver.fetch(
+            _PG_PLACE, facts.item_id, [b for b, _ in buyers], [q for _, q in buyers],
+            facts.per_buyer_limit, plan.total, now, facts.shop_id, facts.session_id,
+            facts.sku_id, facts.live_price, [p.buyer_id for p in pendings],
+            [p.quantity for p in pendings], [p.key for p in pendings],
+            [facts.snapshot_json_at(p.created_at)[1] for p in pendings],
+            [p.created_at for p in pendings], [p.expires_at for p in pendings], len(buyers))
+        if (len(rows) != len(pendings) or rows[0]["counted"] != len(buyers)
+                or rows[0]["remaining"] is None):
+            raise _FastPathMiss
+        by_pair = {(r["buyer_id"], r["idempotency_key"]): r["id"] for r in rows}
+        for pending in pendings:
+            ids[id(pending)] = by_pair[pending.pair]
+        remaining[facts.item_id] = int(rows[0]["remaining"])
+    return ids, remaining
+
+
+_SQLITE_COUNT = (
+    "INSERT INTO buyer_item_counts (lineup_item_id, buyer_id, quantity) VALUES (?, ?, ?) "
+    "ON CONFLICT (lineup_item_id, buyer_id) DO UPDATE "
+    "SET quantity = buyer_item_counts.quantity + excluded.quantity "
+    "WHERE buyer_item_counts.quantity + excluded.quantity <= ?")
+_SQLITE_STOCK = (
+    "UPDATE lineup_items SET stock_remaining = stock_remaining - ? "
+    "WHERE id = ? AND stock_remaining >= ? AND sale_starts_at <= ? AND sale_ends_at >= ? "
+    "AND EXISTS (SELECT 1 FROM live_sessions s "
+    "WHERE s.id = lineup_items.session_id AND s.status = 'live') "
+    "RETURNING stock_remaining")
+_SQLITE_ORDER = (
+    "INSERT INTO orders (id, buyer_id, shop_id, session_id, lineup_item_id, sku_id, quantity, "
+    "unit_price, amount, status, idempotency_key, snapshot, created_at, expires_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending_payment', ?, ?, ?, ?)")
+_SQLITE_EVENT = (
+    "INSERT INTO events (id, type, shop_id, session_id, order_id, payload, occurred_at) "
+    "VALUES (?, 'OrderPlaced', ?, ?, ?, ?, ?)")
+
+# Datetimes as SQLAlchemy stores them on SQLite (UTCDateTime over sqlite.DATETIME), so that rows
+# written here and rows written through SQLAlchemy compare and read back alike.
+_sqlite_dialect = sqlite.dialect()
+_sqlite_datetime = orders.c.created_at.type.dialect_impl(_sqlite_dialect).bind_processor(
+    _sqlite_dialect)
+
+
+def _place_sqlite(connection: Any, plans: list[_ItemPlan], now: datetime
+                  ) -> tuple[dict[int, int], dict[int, int]]:
+    """The whole transaction, on the writer connection's thread (one hop from the event loop).
+    BEGIN IMMEDIATE holds SQLite's write lock, so ids are max(id) + 1, … as SQLite would give."""
+    stamp = _sqlite_datetime
+    now_text = stamp(now)
+    ids: dict[int, int] = {}
+    remaining: dict[int, int] = {}
+    cursor = connection.cursor()
+    cursor.execute("BEGIN IMMEDIATE")
+    try:
+        next_order = cursor.execute("SELECT coalesce(max(id), 0) FROM orders").fetchone()[0] + 1
+        next_event = cursor.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0] + 1
+        for plan in plans:
+            facts = plan.facts
+            item_id = facts.item_id
+            cursor.executemany(_SQLITE_COUNT, [
+                (item_id, buyer, units, facts.per_buyer_limit)
+                for buyer, units in sorted(plan.buyers.items())])
+            if cursor.rowcount != len(plan.buyers):
+                raise _FastPathMiss
+            row = cursor.execute(_SQLITE_STOCK, (plan.total, item_id, plan.total, now_text,
+                                                 now_text)).fetchone()
+            if row is None:
+                raise _FastPathMiss
+            remaining[item_id] = int(row[0])
+            order_rows = []
+            event_rows = []
+            price = facts.live_price
+            for pending in plan.pendings:
+                created = stamp(pending.created_at)
+                amount = price * pending.quantity
+                order_rows.append((
+                    next_order, pending.buyer_id, facts.shop_id, facts.session_id, item_id,
+                    facts.sku_id, pending.quantity, price, amount, pending.key,
+                    facts.snapshot_json_at(pending.created_at)[1], created,
+                    stamp(pending.expires_at)))
+                event_rows.append((
+                    next_event, facts.shop_id, facts.session_id, next_order, orjson.dumps({
+                        "item_id": item_id, "sku_id": facts.sku_id,
+                        "buyer_id": pending.buyer_id, "quantity": pending.quantity,
+                        "unit_price": price, "amount": amount}).decode(), created))
+                ids[id(pending)] = next_order
+                next_order += 1
+                next_event += 1
+            cursor.executemany(_SQLITE_ORDER, order_rows)
+            cursor.executemany(_SQLITE_EVENT, event_rows)
+        cursor.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            cursor.execute("ROLLBACK")
+        raise
+    finally:
+        cursor.close()
+    return ids, remaining
