@@ -315,7 +315,8 @@ def _frame_counts(con: duckdb.DuckDBPyConnection, out: str, ends: str, span: int
         SELECT codes.shop_id, t, n, s FROM (
             -- only integers pass through the sort
             SELECT sc, t, kind, sum(d) OVER w AS n, sum(ds) OVER w AS s
-            FROM (SELECT sc, t, 0 AS kind, 1 AS d, single AS ds FROM _b_rel JOIN codes USING (shop_id)
+            FROM (SELECT sc, t, 0 AS kind, 1 AS d, single AS ds
+                  FROM _b_rel JOIN codes USING (shop_id)
                   UNION ALL SELECT sc, t, 1, 0, 0 FROM {ends} JOIN codes USING (shop_id)
                   UNION ALL SELECT sc, t + {span}, 2, -1, -single
                             FROM _b_rel JOIN codes USING (shop_id))
