@@ -221,9 +221,12 @@ def run_polars(path: str, window: int, threshold: Fraction, step: int
                .join_asof(hot, left_on="t", right_on="ht", by="sh", strategy="nearest",
                           check_sortedness=False)
                .filter((pl.col("ht") - pl.col("t")).abs() <= w)
-               .drop("ht", "sh", "pair"))
+               .drop("ht", "sh")
+               # single: the buyer ordered once in the shop (its pair has no neighbour)
+               .with_columns((~pl.col("pair").is_in(runs.get_column("pair").unique().implode()))
+                             .cast(pl.Int64).alias("single")))
     else:
-        rel = frame.drop("pair")
+        rel = frame
     phases["filter"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -232,8 +235,34 @@ def run_polars(path: str, window: int, threshold: Fraction, step: int
     probes = (pl.concat([rel.select("shop_id", (ceil_start + w).alias("t")),
                          rel.select("shop_id", (floor_next + w).alias("t"))])
               .unique())
+    near = rel
+    if k > 1:
+        # The single-buyer bound (as DuckDB and numpy): a window of n orders, s of them by
+        # single buyers, has ≥ s + [n > s] buyers.  n and s of every probe window [e − W, e]
+        # by one running sum over orders entering at t and leaving after t + W (no rolling
+        # windows); the exact distinct counts only for the candidates, on the orders within
+        # W before a candidate end.
+        events = pl.concat([
+            rel.select("shop_id", "t", pl.lit(0).alias("kind"), pl.lit(1).alias("d"),
+                       pl.col("single").alias("ds")),
+            probes.select("shop_id", "t", pl.lit(1).alias("kind"), pl.lit(0).alias("d"),
+                          pl.lit(0, dtype=pl.Int64).alias("ds")),
+            rel.select("shop_id", pl.col("t") + w, pl.lit(2).alias("kind"),
+                       pl.lit(-1).alias("d"), -pl.col("single").alias("ds")),
+        ]).sort("shop_id", "t", "kind")
+        n, sg = pl.col("d").cum_sum(), pl.col("ds").cum_sum()
+        probes = (events.with_columns(n.alias("n"), sg.alias("s"))
+                  .filter((pl.col("kind") == 1) & (pl.col("n") > 0)
+                          & (pl.col("n") * den >= num * (pl.col("s")
+                                                         + (pl.col("n") > pl.col("s")))))
+                  .select("shop_id", "t").sort("shop_id", "t"))
+        near = (rel.sort("shop_id", "t")
+                .join_asof(probes.select("shop_id", pl.col("t").alias("e")), left_on="t",
+                           right_on="e", by="shop_id", strategy="forward",
+                           check_sortedness=False)
+                .filter(pl.col("e").is_not_null() & (pl.col("e") - pl.col("t") <= w)))
     rows = pl.concat([
-        rel.select("shop_id", "t", "buyer_id", pl.lit(False).alias("probe")),
+        near.select("shop_id", "t", "buyer_id", pl.lit(False).alias("probe")),
         probes.select("shop_id", "t", pl.lit(None, dtype=pl.String).alias("buyer_id"),
                       pl.lit(True).alias("probe")),
     ]).sort("shop_id", "t", "probe")  # a probe after the orders of its own time
