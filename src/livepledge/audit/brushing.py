@@ -237,31 +237,27 @@ def _relevant_orders(con: duckdb.DuckDBPyConnection, orders: str, w: int, k: int
             SELECT shop_id, buyer_id, order_id, epoch_us(created_at) AS t, 0 AS single
             FROM {orders}""")
         return
-    # Global windows over one sort (no PARTITION BY: DuckDB's per-partition window state is
-    # what made this slow); neighbours of another pair are told apart by comparing keys.
+    # One global sort, no PARTITION BY (DuckDB's per-partition window state is what made this
+    # slow); rows of another pair are told apart by comparing keys.  Kept: the rows whose next
+    # row has the same pair (every pair with ≥ 2 orders has one), with the run check.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _b_multi AS
-        SELECT pair >> 32 AS sh, pair, t, run FROM (
-            SELECT pair, t,
-                   coalesce(lead(pair) OVER w = pair, false)
-                       OR coalesce(lag(pair) OVER w = pair, false) AS multi,
-                   coalesce(lead(pair, {k - 1}) OVER w = pair
-                            AND lead(t, {k - 1}) OVER w - t <= {w}, false) AS run
+        SELECT pair, t, run_pair = pair AND run_end - t <= {w} AS run, run_end FROM (
+            SELECT pair, t, lead(pair) OVER w AS next_pair,
+                   lead(pair, {k - 1}) OVER w AS run_pair, lead(t, {k - 1}) OVER w AS run_end
             FROM (SELECT {_pair_key('shop_id', 'buyer_id')} AS pair,
                          epoch_us(created_at) AS t FROM {orders})
             WINDOW w AS (ORDER BY pair, t)
-        ) WHERE multi
+        ) WHERE next_pair = pair
     """)
     con.execute("CREATE OR REPLACE TEMP TABLE _b_pairs AS SELECT DISTINCT pair FROM _b_multi")
-    # A run starting at row j covers rows j … j + k − 1, all of its pair: an order is hot iff
-    # a run starts at most k − 1 rows before it.
-    con.execute(f"""
+    # The hot orders of a run starting at t lie in [t, run_end], run_end − t ≤ W, so the union
+    # of [h − W, h + W] over them is [t − W, run_end + W]: the run's two ends give the same
+    # zones as all its orders.
+    con.execute("""
         CREATE OR REPLACE TEMP TABLE _b_hot AS
-        SELECT DISTINCT sh AS shop_id, t FROM (
-            SELECT sh, t, bool_or(run) OVER (ORDER BY pair, t
-                   ROWS BETWEEN {k - 1} PRECEDING AND CURRENT ROW) AS hot
-            FROM _b_multi
-        ) WHERE hot
+        SELECT DISTINCT pair >> 32 AS shop_id, unnest([t, run_end]) AS t
+        FROM _b_multi WHERE run
     """)
     _zones(con, "_b_zone", "_b_hot", w)
     # Zones are disjoint and at least 2W + 1 µs long, so a bucket of 2W µs meets at most two.
