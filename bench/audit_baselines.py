@@ -89,14 +89,22 @@ def run_pandas(path: str, window: int, threshold: Fraction, step: int
     num, den = threshold.numerator, threshold.denominator
     shop_codes, shop_names = pd.factorize(frame["shop_id"], sort=False)
     buyer_codes, buyer_names = pd.factorize(frame["buyer_id"], sort=False)
-    # (shop, buyer) → one int64, then dense codes: much cheaper than factorizing tuples.
-    pair_codes, _ = pd.factorize(shop_codes.astype(np.int64) * len(buyer_names) + buyer_codes,
-                                 sort=False)
+    # (shop, buyer) → one int64 (much cheaper than factorizing tuples).  The buyers who ordered
+    # more than once in a shop: equal neighbours after one sort of that key (measured 1.5 s
+    # against 2.5 s CPU for factorizing the 9 M distinct pairs and counting them).
+    pair = shop_codes.astype(np.int64) * len(buyer_names) + buyer_codes
     t = frame["t"].to_numpy(dtype=np.int64)
     buyer_ids = frame["buyer_id"].to_numpy()
     shop = shop_codes.astype(np.int64)
-    pair = pair_codes.astype(np.int64)
     del frame
+    by_pair = np.argsort(pair)
+    same = pair[by_pair[1:]] == pair[by_pair[:-1]]
+    multi_sorted = np.zeros(len(pair), dtype=bool)
+    multi_sorted[1:] |= same
+    multi_sorted[:-1] |= same
+    multi = np.empty(len(pair), dtype=bool)
+    multi[by_pair] = multi_sorted
+    del by_pair, same, multi_sorted
 
     # One int64 key per (shop, time), with room for ±(2W + step) inside each shop's range.
     margin = 2 * w + st + 1
@@ -110,9 +118,8 @@ def run_pandas(path: str, window: int, threshold: Fraction, step: int
         return (shops << shift) | (times - t0)
 
     # Hot orders: part of ⌈T⌉ consecutive orders of one buyer spanning ≤ W.
-    pair_size = np.bincount(pair)
     if k > 1:
-        keep = pair_size[pair] >= k
+        keep = multi  # a run of k ≥ 2 orders needs a repeat buyer
         ps, pt = pair[keep], t[keep]
         ss = shop[keep]
         order = np.lexsort((pt, ps))
@@ -141,7 +148,7 @@ def run_pandas(path: str, window: int, threshold: Fraction, step: int
     rel = rel[order]
     rkeys = okeys[rel]
     rshop, rt, rpair = shop[rel], t[rel], pair[rel]
-    single = (pair_size[rpair] == 1).astype(np.int64)
+    single = (~multi[rel]).astype(np.int64)
     csum_single = np.concatenate(([0], np.cumsum(single)))
     phases["filter"] = time.perf_counter() - started
 
