@@ -8,16 +8,21 @@ Definition (docs/audit.md): windows [s, s + W] whose start s is a whole multiple
 (the official reading, step 1 s); a shop brushes when some window holds orders ÷ distinct
 buyers ≥ T; suspects are the buyers with the most orders in the union of brushing windows.
 
-- `duckdb`: the product's detector (`livepledge.audit.brushing`), in process.
+- `duckdb`: the product's detector (`livepledge.audit.brushing`), in process, on a view of
+  the Parquet file.
 - `numpy`/pandas: the best baseline I could write in pandas — the same exact filters as the
   DuckDB detector (hot orders: runs of ⌈T⌉ orders of one buyer within W; orders within W of a
   hot order; the probe windows ending at ceil_grid(t − W) + W and floor_grid(t) + step + W;
-  the DISTINCT-free bound on single buyers), all vectorised with numpy `searchsorted`,
-  prefix sums and difference arrays on one sorted (shop, time) key; the exact distinct counts
-  only for the few candidate windows; pandas for reading and the per-buyer counts.
-- `polars`: the best I could write in Polars — the same filters as expressions (`over`,
-  `join_asof` with `by`), the windows as a `rolling` group-by over the orders plus probe rows
-  (period W + 1 µs, closed on the right: [e − W, e]), the union of brushing windows with a
+  the DISTINCT-free bound on single buyers), all vectorised with numpy `argsort` (repeat
+  buyers are equal neighbours of the int64 pair key), `searchsorted`, prefix sums and
+  difference arrays on one sorted (shop, time) key; the exact distinct counts only for the few
+  candidate windows; pandas for reading, factorising and the per-buyer counts.
+- `polars`: the best I could write in Polars — the detector's tricks as expressions: a UInt64
+  (shop, buyer) key from two 32-bit hashes, one global sort with `shift` comparisons for repeat
+  buyers and runs, `join_asof` on the shop's hash for the orders near hot orders, the
+  single-buyer bound by one `cum_sum` over enter/exit events, then a `rolling` group-by over
+  the orders near candidate windows plus their probe rows (period W + 1 µs, closed on the
+  right: [e − W, e]) for the exact distinct counts, the union of brushing windows with a
   forward `join_asof`.
 
 Each engine returns its result and its own phase timings; `bench/audit.py` runs each in a
@@ -59,7 +64,10 @@ def run_duckdb(path: str, window: int, threshold: Fraction, step: int,
     con.execute("SET TimeZone = 'UTC'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    con.execute(f"""CREATE TABLE orders AS SELECT order_id, shop_id, buyer_id,
+    # A view: each pass of the detector reads the columns it needs straight from the Parquet
+    # file (measured 3.3 s CPU for read + detect on 10 M orders, against 1.1 s + 2.9 s when the
+    # file is first copied into a table).  The CLI loads a table instead, to validate the rows.
+    con.execute(f"""CREATE VIEW orders AS SELECT order_id, shop_id, buyer_id,
                     make_timestamptz(t) AS created_at FROM read_parquet('{path}')""")
     phases["read"] = time.perf_counter() - started
     started = time.perf_counter()
