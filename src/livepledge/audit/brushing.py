@@ -261,22 +261,31 @@ def _relevant_orders(con: duckdb.DuckDBPyConnection, orders: str, w: int, k: int
     """)
     _zones(con, "_b_zone", "_b_hot", w)
     # Zones are disjoint and at least 2W + 1 µs long, so a bucket of 2W µs meets at most two.
+    # They are keyed by the shop's real id (every id with that 32-bit hash), so that the join
+    # below is on a plain column: DuckDB then filters the scan by shop before reading the other
+    # columns (most orders are in shops without any hot order).
     bucket = max(2 * w, 1)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _b_zone_bucket AS
-        SELECT shop_id AS sh, lo, hi,
-               unnest(range({_floor_div('lo', bucket)}, {_floor_div('hi', bucket)} + 1)) AS b
-        FROM _b_zone
+        SELECT s.shop_id, z.lo, z.hi,
+               unnest(range({_floor_div('z.lo', bucket)}, {_floor_div('z.hi', bucket)} + 1)) AS b
+        FROM _b_zone z
+        JOIN (SELECT shop_id, hash(shop_id) >> 32 AS sh
+              FROM (SELECT DISTINCT shop_id FROM {orders})) s ON s.sh = z.shop_id
     """)
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _b_rel AS
-        SELECT o.shop_id, o.buyer_id, o.order_id, o.t,
-               CASE WHEN p.pair IS NULL THEN 1 ELSE 0 END AS single
-        FROM (SELECT shop_id, buyer_id, order_id, hash(shop_id) >> 32 AS sh,
-                     epoch_us(created_at) AS t FROM {orders}) o
-        JOIN _b_zone_bucket z ON z.sh = o.sh AND z.b = {_floor_div('o.t', bucket)}
-        LEFT JOIN _b_pairs p ON p.pair = {_pair_key('o.shop_id', 'o.buyer_id')}
+        CREATE OR REPLACE TEMP TABLE _b_near AS
+        SELECT o.shop_id, o.buyer_id, o.order_id, o.t
+        FROM (SELECT shop_id, buyer_id, order_id, epoch_us(created_at) AS t FROM {orders}) o
+        JOIN _b_zone_bucket z ON z.shop_id = o.shop_id AND z.b = {_floor_div('o.t', bucket)}
         WHERE o.t BETWEEN z.lo AND z.hi
+    """)
+    # A statement of its own: in one query the optimiser probed _b_pairs with all 10 M orders
+    # before the zone join (1.6 s of hashing), instead of with the 2.6 % kept.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _b_rel AS
+        SELECT o.*, CASE WHEN p.pair IS NULL THEN 1 ELSE 0 END AS single
+        FROM _b_near o LEFT JOIN _b_pairs p ON p.pair = {_pair_key('o.shop_id', 'o.buyer_id')}
     """)
 
 
