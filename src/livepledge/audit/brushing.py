@@ -76,6 +76,10 @@ def detect_brushing(con: duckdb.DuckDBPyConnection, orders: str,
     w = params.window_us
     k = max(1, math.ceil(params.threshold))
     num, den = params.threshold.numerator, params.threshold.denominator
+    # The shops, once: counted for the summary, and their ids by 32-bit hash for the zones.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _b_shops AS
+                    SELECT shop_id, hash(shop_id) >> 32 AS sh
+                    FROM (SELECT DISTINCT shop_id FROM {orders})""")
     _relevant_orders(con, orders, w, k)
     if params.step_us > 0:
         _grid_windows(con, w, params.step_us, num, den, k)
@@ -269,9 +273,7 @@ def _relevant_orders(con: duckdb.DuckDBPyConnection, orders: str, w: int, k: int
         CREATE OR REPLACE TEMP TABLE _b_zone_bucket AS
         SELECT s.shop_id, z.lo, z.hi,
                unnest(range({_floor_div('z.lo', bucket)}, {_floor_div('z.hi', bucket)} + 1)) AS b
-        FROM _b_zone z
-        JOIN (SELECT shop_id, hash(shop_id) >> 32 AS sh
-              FROM (SELECT DISTINCT shop_id FROM {orders})) s ON s.sh = z.shop_id
+        FROM _b_zone z JOIN _b_shops s ON s.sh = z.shop_id
     """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _b_near AS
@@ -450,7 +452,7 @@ def _suspects(con: duckdb.DuckDBPyConnection, orders: str, rule: str) -> None:
 
 
 def _summary(con: duckdb.DuckDBPyConnection, orders: str) -> BrushingSummary:
-    shops = con.execute(f"SELECT count(DISTINCT shop_id) FROM {orders}").fetchone()[0]
+    shops = con.execute("SELECT count(shop_id) FROM _b_shops").fetchone()[0]
     brushing = con.execute("SELECT count(*) FROM brush_shops").fetchone()[0]
     considered = con.execute("SELECT count(*) FROM _b_cand_rel").fetchone()[0]
     in_periods = con.execute("SELECT count(*) FROM brush_orders").fetchone()[0]
