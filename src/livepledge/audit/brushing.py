@@ -316,8 +316,9 @@ def _frame_counts(con: duckdb.DuckDBPyConnection, out: str, ends: str, span: int
     """
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {out} AS
-        WITH codes AS (
-            SELECT shop_id, row_number() OVER () AS sc FROM (SELECT DISTINCT shop_id FROM _b_rel)
+        WITH codes AS MATERIALIZED (  -- referenced four times: one deterministic code per shop
+            SELECT shop_id, dense_rank() OVER (ORDER BY shop_id) AS sc
+            FROM (SELECT DISTINCT shop_id FROM _b_rel)
         )
         SELECT codes.shop_id, t, n, s FROM (
             -- only integers pass through the sort
