@@ -12,8 +12,9 @@ Every engine computes the same definition (windows starting at whole seconds, th
 their outputs are checked equal ({shop: suspects}). Each engine runs `--repeat` times; wall
 and CPU seconds (the child's user + system time from wait4, which holds on a busy machine) and
 peak RSS are reported per run, with the median, and ratios against DuckDB from the same run.
-Also timed: `livepledge audit brushing` end to end on the CSV (parse + validate + detect +
-write), as a user runs it. Targets are printed as met or not met. Prints JSON.
+The child also reports its CPU seconds in process (read + compute, all threads, without
+interpreter start). Also timed: `livepledge audit brushing` end to end on the CSV (parse +
+validate + detect + write), as a user runs it. Targets are printed as met or not met. Prints JSON.
 
     .venv/bin/python bench/audit.py                         # 10 M orders, 3 runs per engine
     .venv/bin/python bench/audit.py --orders 1000000 --repeat 1 --dir /tmp/lp-audit-bench
@@ -86,9 +87,12 @@ def engine_child(name: str, path: str, out: str, threads: int | None) -> None:
 
     fn = ENGINES[name]
     kwargs = {"threads": threads} if name == "duckdb" and threads else {}
+    cpu = time.process_time()
     result, phases = fn(path, WINDOW, Fraction(THRESHOLD), STEP, **kwargs)
+    cpu = time.process_time() - cpu  # all threads of this process, without interpreter start
     Path(out).write_text(json.dumps(result, sort_keys=True))
-    print(json.dumps({k: round(v, 3) for k, v in phases.items()}))
+    print(json.dumps({"phases": {k: round(v, 3) for k, v in phases.items()},
+                      "in_process_cpu_seconds": round(cpu, 3)}))
 
 
 def run_engines(directory: Path, data: Path, engines: list[str], repeat: int,
@@ -100,7 +104,9 @@ def run_engines(directory: Path, data: Path, engines: list[str], repeat: int,
             out = directory / f"brushing_{name}.json"
             child = run_child([sys.executable, __file__, "--engine-child", name, str(data),
                                str(out)])
-            child["phases"] = json.loads(child.pop("stdout"))
+            reported = json.loads(child.pop("stdout"))
+            child["phases"] = reported["phases"]
+            child["in_process_cpu_seconds"] = reported["in_process_cpu_seconds"]
             # Read + compute inside the process, without interpreter start and imports.
             child["in_process_seconds"] = round(sum(child["phases"].values()), 3)
             results.setdefault(name, {"runs": []})["runs"].append(child)
@@ -112,6 +118,8 @@ def run_engines(directory: Path, data: Path, engines: list[str], repeat: int,
         entry["median_in_process_seconds"] = round(
             statistics.median(r["in_process_seconds"] for r in entry["runs"]), 3)
         entry["median_cpu_seconds"] = round(statistics.median(cpus), 3)
+        entry["median_in_process_cpu_seconds"] = round(
+            statistics.median(r["in_process_cpu_seconds"] for r in entry["runs"]), 3)
         entry["cpu_us_per_order"] = round(statistics.median(cpus) / orders * 1e6, 3)
         entry["brushing_shops"] = len(outputs[name])
         entry["same_output_as_duckdb"] = outputs[name] == outputs.get("duckdb")
@@ -167,6 +175,9 @@ def main() -> None:
                     entry["median_in_process_seconds"] / duck["median_in_process_seconds"], 2)
                 entry["cpu_ratio_vs_duckdb"] = round(
                     entry["median_cpu_seconds"] / duck["median_cpu_seconds"], 2)
+                entry["in_process_cpu_ratio_vs_duckdb"] = round(
+                    entry["median_in_process_cpu_seconds"]
+                    / duck["median_in_process_cpu_seconds"], 2)
     if not args.no_cli:
         out = directory / "brushing_cli.csv"
         cli = run_child([sys.executable, "-m", "livepledge.audit", "brushing",
@@ -180,11 +191,18 @@ def main() -> None:
     targets = []
     if duck:
         scaled = duck["median_in_process_seconds"] * 10_000_000 / args.orders
+        scaled_cpu = duck["median_in_process_cpu_seconds"] * 10_000_000 / args.orders
         targets.append({"target": "DuckDB brushing, 10 M orders (Parquet read + detect, in "
                                   "process), ≤ 3 s",
                         "value": round(scaled, 2),
                         "scaled_from_orders": args.orders if args.orders != 10_000_000 else None,
                         "met": scaled <= TARGET_SECONDS_10M})
+        # On a shared machine the wall time above mostly measures the other work; the CPU time
+        # in process says whether one idle core could do it in 3 s.
+        targets.append({"target": "DuckDB brushing, 10 M orders, CPU seconds in process ≤ 3 s",
+                        "value": round(scaled_cpu, 2),
+                        "scaled_from_orders": args.orders if args.orders != 10_000_000 else None,
+                        "met": scaled_cpu <= TARGET_SECONDS_10M})
         for name, entry in report["engines"].items():
             if name == "duckdb":
                 continue
