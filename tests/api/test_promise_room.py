@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.api.test_room_ws import Viewer
+from tests.api.test_room_ws import Viewer, ws
 from tests.conftest import lp_env, seed_demo
 
 pytestmark = pytest.mark.slow
@@ -19,9 +19,10 @@ def _badges(state: dict) -> list[str]:  # type: ignore[type-arg]
 async def test_the_room_shows_promises_as_they_change(tmp_path, server_factory):  # type: ignore[no-untyped-def]
     env = lp_env(f"sqlite+aiosqlite:///{tmp_path / 'lp.db'}")
     demo = seed_demo(env, buyers=0, stock=5)
-    base = server_factory(env).base_url
+    server = server_factory(env)
+    base = server.base_url
     merchant = {"Authorization": f"Bearer {demo['merchant_token']}"}
-    viewer = await Viewer.join(base, demo["session_id"])
+    viewer = await Viewer.join(ws(server), demo["session_id"])
     try:
         assert _badges(viewer.state) == []
         async with httpx.AsyncClient(base_url=base, headers=merchant) as client:

@@ -64,6 +64,7 @@ EXPECTED: dict[str, tuple[tuple[int, str], ...]] = {
     "/api/v1/shops/{shop_id}/balances": (LOGIN, NOT_STAFF, NOT_STAFF),
     "/api/v1/shops/{shop_id}/statement": (LOGIN, NOT_STAFF, NOT_STAFF),
     "/api/v1/shops/{shop_id}/payouts": (LOGIN, NOT_STAFF, NOT_STAFF),
+    "/api/v1/shops/{shop_id}/deposit/withdrawals": (LOGIN, NOT_STAFF, NOT_STAFF),
     "/api/v1/shops/{shop_id}/agreements": (LOGIN, NOT_STAFF, NOT_STAFF),
     "/api/v1/shops/{shop_id}/mcn-contracts": (LOGIN, NOT_STAFF, NOT_STAFF),
     "/api/v1/mcn-contracts/{contract_id}": (LOGIN, NOT_FOUND, NOT_FOUND),
