@@ -99,6 +99,53 @@ async def test_a_consumer_reads_each_wanted_event_once_in_order(db: Database):
     assert await _seen(db) == await _event_ids(db)
 
 
+async def test_a_batch_holds_at_most_its_size_of_wanted_events_and_skips_the_rest_cheaply(
+        db: Database):
+    await _write(db, 1)
+    await _write(db, 3, type_="Other")
+    await _write(db, 2)
+    await _write(db, 2, type_="Other")
+    recorder = Recorder()
+    runner = ConsumerRunner(db, [recorder], batch=2, scan=5)
+    ids = await _event_ids(db)
+    # read: Thing, Other, Other, Other, Thing — two wanted, the batch is full at the 5th row
+    assert await runner.run_once(recorder) == 5
+    assert recorder.order == ids[:2]
+    # then Thing, Other, Other (the scan ends with the events)
+    assert await runner.run_once(recorder) == 3
+    assert recorder.order == ids
+    assert await runner.run_once(recorder) == 0
+    assert await lag(db, "recorder") == 0
+    await _write(db, 5)
+    # five wanted in a scan of five: the batch of two stops before the third
+    assert await runner.run_once(recorder) == 2
+    assert await lag(db, "recorder") == 3
+
+
+async def test_the_loop_takes_consumers_in_turn_a_batch_at_a_time(db: Database):
+    """Under a stream of events no consumer waits for another to catch up: the background loop
+    gives each a batch in turn (three batches of two each, then one empty look each)."""
+    class Noting(Recorder):  # both read the same events: only note them
+        async def handle(self, uow: UnitOfWork, event: Event) -> None:
+            self.order.append(event.id)
+
+    await _write(db, 6)
+    first, second = Noting("first"), Noting("second")
+    runner = ConsumerRunner(db, [first, second], batch=2)
+    turns: list[str] = []
+    run_once = runner.run_once
+
+    async def noted(consumer):  # type: ignore[no-untyped-def]
+        turns.append(consumer.name)
+        return await run_once(consumer)
+
+    runner.run_once = noted  # type: ignore[method-assign]
+    await runner.catch_up()  # what the background loop does at each poll
+    assert (await lag(db, "first"), await lag(db, "second")) == (0, 0)
+    assert turns == ["first", "second"] * 4
+    assert first.order == second.order == await _event_ids(db)
+
+
 async def test_a_failed_batch_applies_nothing_and_is_tried_again(db: Database):
     await _write(db, 6)
     recorder = Recorder(fail_on=4)

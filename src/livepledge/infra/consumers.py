@@ -70,13 +70,19 @@ class Consumer(Protocol):
 
 class ConsumerRunner:
     def __init__(self, db: Database, consumers: Sequence[Consumer], *, batch: int = 200,
-                 poll_seconds: float = 0.5) -> None:
+                 bulk_batch: int = 1000, scan: int = 2000, poll_seconds: float = 0.5) -> None:
+        """`batch`: events a consumer handles per transaction (`bulk_batch` for one with
+        `handle_batch`, which writes a batch in a few statements); `scan`: events read per
+        transaction to find them — the others only move the checkpoint, and only their id,
+        transaction and type are read."""
         names = [c.name for c in consumers]
         if len(set(names)) != len(names):
             raise ValueError(f"consumer names must be unique: {names}")
         self.db = db
         self.consumers = list(consumers)
         self.batch = batch
+        self.bulk_batch = bulk_batch
+        self.scan = max(scan, batch, bulk_batch)
         self.poll_seconds = poll_seconds
         self.failures: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
@@ -92,21 +98,35 @@ class ConsumerRunner:
             if checkpoint is None:
                 return None
             last_tx, last_id = checkpoint
-            query = select(events).limit(self.batch)
+            order = (events.c.tx, events.c.id) if pg else (events.c.id,)
+            query = select(events.c.id, events.c.tx, events.c.type).limit(self.scan)
             if pg:
                 query = query.where(
                     or_(events.c.tx > last_tx, and_(events.c.tx == last_tx, events.c.id > last_id)),
-                    events.c.tx < PG_BOUND).order_by(events.c.tx, events.c.id)
+                    events.c.tx < PG_BOUND)
             else:
-                query = query.where(events.c.id > last_id).order_by(events.c.id)
-            rows = (await conn.execute(query)).all()
+                query = query.where(events.c.id > last_id)
+            rows = (await conn.execute(query.order_by(*order))).all()
             if not rows:
                 return 0
-            wanted = [Event(id=row.id, tx=row.tx or 0, type=row.type, shop_id=row.shop_id,
-                            session_id=row.session_id, order_id=row.order_id,
-                            payload=dict(row.payload), occurred_at=clock.as_utc(row.occurred_at))
-                      for row in rows if row.type in consumer.types]
             handle_batch = getattr(consumer, "handle_batch", None)
+            most = self.bulk_batch if handle_batch is not None else self.batch
+            wanted_ids: list[int] = []
+            read = len(rows)
+            for n, row in enumerate(rows):
+                if row.type in consumer.types:
+                    if len(wanted_ids) == most:  # the next batch starts here
+                        read = n
+                        break
+                    wanted_ids.append(row.id)
+            wanted = []
+            if wanted_ids:
+                full = await conn.execute(select(events).where(events.c.id.in_(wanted_ids))
+                                          .order_by(*order))
+                wanted = [Event(id=row.id, tx=row.tx or 0, type=row.type, shop_id=row.shop_id,
+                                session_id=row.session_id, order_id=row.order_id,
+                                payload=dict(row.payload),
+                                occurred_at=clock.as_utc(row.occurred_at)) for row in full]
             if handle_batch is not None and wanted:
                 # A consumer that can take the batch at once (the ledger) writes it in a few
                 # statements instead of a few per event; same transaction, same checkpoint.
@@ -115,13 +135,13 @@ class ConsumerRunner:
                 for event in wanted:
                     await consumer.handle(uow, event)
             handled = len(wanted)
-            last = rows[-1]
+            last = rows[read - 1]
             await conn.execute(update(consumer_checkpoints)
                                .where(consumer_checkpoints.c.name == consumer.name)
                                .values(last_tx=last.tx or 0, last_id=last.id,
                                        handled=consumer_checkpoints.c.handled + handled,
                                        updated_at=clock.utcnow()))
-            return len(rows)
+            return read
 
     async def drain(self, consumer: Consumer) -> int:
         """Run until caught up (tests, and the loop below). Returns events read."""
@@ -161,11 +181,16 @@ class ConsumerRunner:
                 await self._task
             self._task = None
 
-    async def _loop(self) -> None:
-        while True:
-            for consumer in self.consumers:
+    async def catch_up(self) -> None:
+        """A batch per consumer in turn until none has anything left, so that under a steady
+        stream of events (a flash sale) no consumer waits for another to catch up. A consumer
+        whose batch fails is left until the next poll."""
+        busy = list(self.consumers)
+        while busy:
+            for consumer in list(busy):
                 try:
-                    await self.drain(consumer)
+                    if not await self.run_once(consumer):
+                        busy.remove(consumer)
                     self.failures.pop(consumer.name, None)
                 except asyncio.CancelledError:
                     raise
@@ -173,9 +198,14 @@ class ConsumerRunner:
                     # The batch rolled back: nothing of it was applied, the checkpoint did not
                     # move; it is tried again (an event that always fails holds its consumer
                     # back, and says so in the log).
+                    busy.remove(consumer)
                     count = self.failures[consumer.name] = self.failures.get(consumer.name, 0) + 1
                     log.exception("consumer %s failed (%d in a row); retrying", consumer.name,
                                   count)
+
+    async def _loop(self) -> None:
+        while True:
+            await self.catch_up()
             self._wake.clear()
             backoff = min(30.0, self.poll_seconds * (2 ** min(max(self.failures.values(),
                                                                   default=0), 6)))
