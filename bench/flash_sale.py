@@ -715,9 +715,13 @@ def main() -> None:
     parser.add_argument("--consumers", action="store_true",
                         help="also compare buying with the ledger and record consumers running "
                              "in the server (issues #11, #12)")
+    parser.add_argument("--consumer-names", default="ledger,record",
+                        help="with --consumers: which consumers run in the server")
     parser.add_argument("--promises", action="store_true",
                         help="also compare buying an item with promises in force (issue #9)")
     args = parser.parse_args()
+    global MEASURED_CONSUMERS
+    MEASURED_CONSUMERS = tuple(n.strip() for n in args.consumer_names.split(",") if n.strip())
     if args.workers is None:
         args.workers = 2 if args.redis else 1
     if args.redis and args.db != "postgresql":
