@@ -104,6 +104,19 @@ async def test_a_segment_coupon_is_claimed_by_the_segment_only(client):
     # one segment computation served every claim (the cache), not one per claim
     assert _rt(client).coupons.targeting.segment_reads == 1
 
+    # the fan leaves the segment: a repeat of the claim made inside it still gets that claim,
+    # a new claim is refused, and nothing changes
+    untagged = await client.put(f"/api/v1/shops/{w.shop_id}/fans/{vip}/tags",
+                                headers=auth(w.merchant), json={"tags": []})
+    assert untagged.status_code == 200
+    _rt(client).coupons.targeting.forget_segment(segment.json()["id"])
+    again = await claim(w, inside, coupon["id"], "seg")
+    assert (again.status_code, again.json()["id"], again.headers["Idempotent-Replayed"]) == (
+        201, ok.json()["id"], "true")
+    assert_problem(await claim(w, inside, coupon["id"], "seg-2"), 403, "not_eligible")
+    listed = (await shop_coupons(w))[0]
+    assert (listed["remaining"], listed["issued"]) == (4, 1)
+
 
 async def test_the_room_and_the_fan_club_show_targeted_coupons_to_their_target_only(client):
     w = await build_world(client, buyers=2)

@@ -439,6 +439,19 @@ async def _check_points(desk: ClaimDesk, facts: CouponFacts, user_id: int) -> No
         raise _refusal("insufficient_points", facts, balance=int(row.points))
 
 
+async def _targeted(desk: ClaimDesk, facts: CouponFacts, user_id: int, key: str,
+                    now: datetime) -> dict[str, Any] | None:
+    """Refuse a fan outside a targeted coupon's target — unless this is a repeat of a claim made
+    while they were in it, which still gets that claim (returned)."""
+    try:
+        await check_targeting(desk, facts, user_id, now)
+    except Problem:
+        if existing := await _existing(desk.db, user_id, key):
+            return _replay(existing, facts.coupon_id)
+        raise
+    return None
+
+
 async def claim(desk: ClaimDesk, principal: Principal, coupon_id: int, *, key: str | None,
                 now: datetime, redeem: bool = False) -> tuple[dict[str, Any], bool]:
     """领券 (or, `redeem`, 积分兑换: a coupon offered for points, paid for in the claim's own
@@ -459,7 +472,8 @@ async def claim(desk: ClaimDesk, principal: Principal, coupon_id: int, *, key: s
     if facts.points_price is not None and (
             existing := await _existing(desk.db, principal.user_id, key)):
         return _replay(existing, coupon_id), False
-    await check_targeting(desk, facts, principal.user_id, now)
+    if (repeat := await _targeted(desk, facts, principal.user_id, key, now)) is not None:
+        return repeat, False
     if facts.points_price is not None:
         await _check_points(desk, facts, principal.user_id)
     reference = f"{principal.user_id}:{key}"
