@@ -80,33 +80,30 @@ ledger_orders = Table(
     Column("parties", JSON, nullable=True),
 )
 
-payouts = Table(
-    "payouts",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("shop_id", BigId, ForeignKey("shops.id"), nullable=False),
-    Column("amount", BigInteger, nullable=False),
-    Column("provider", String(32), nullable=False),
-    Column("provider_ref", String(128), nullable=False),
-    Column("idempotency_key", String(128), nullable=False),
-    Column("requested_by", BigId, ForeignKey("users.id"), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    UniqueConstraint("shop_id", "idempotency_key"),
-)
 
-deposit_top_ups = Table(
-    "deposit_top_ups",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("shop_id", BigId, ForeignKey("shops.id"), nullable=False),
-    Column("amount", BigInteger, nullable=False),
-    Column("provider", String(32), nullable=False),
-    Column("provider_ref", String(128), nullable=False),
-    Column("idempotency_key", String(128), nullable=False),
-    Column("requested_by", BigId, ForeignKey("users.id"), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    UniqueConstraint("shop_id", "idempotency_key"),
-)
+def _money_movement(name: str, owner: str) -> Table:
+    """Money moved through the payment provider on someone's word, once per Idempotency-Key:
+    a shop's payouts, deposit top-ups and withdrawals (`owner` shop_id, with who asked), an
+    anchor's or agency's payouts (`owner` party_id)."""
+    by_shop = owner == "shop_id"
+    return Table(
+        name,
+        metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column(owner, BigId, ForeignKey("shops.id" if by_shop else "users.id"), nullable=False),
+        Column("amount", BigInteger, nullable=False),
+        Column("provider", String(32), nullable=False),
+        Column("provider_ref", String(128), nullable=False),
+        Column("idempotency_key", String(128), nullable=False),
+        *([Column("requested_by", BigId, ForeignKey("users.id"), nullable=False)]
+          if by_shop else []),
+        Column("created_at", UTCDateTime, nullable=False),
+        UniqueConstraint(owner, "idempotency_key"),
+    )
+
+
+payouts = _money_movement("payouts", "shop_id")
+deposit_top_ups = _money_movement("deposit_top_ups", "shop_id")
 
 # An anchor's or an MCN agency's agreement with a shop (docs/money.md, "Anchors and agencies"):
 # a commission on net sales and a slot fee (坑位费), for one live session or for the sessions one
@@ -163,30 +160,7 @@ mcn_contracts = Table(
 
 # An anchor's or MCN agency's payout of what the platform owes them (`party:{user}:payable`),
 # through the payment provider; reserved on their account like a shop's payout.
-party_payouts = Table(
-    "party_payouts",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("party_id", BigId, ForeignKey("users.id"), nullable=False),
-    Column("amount", BigInteger, nullable=False),
-    Column("provider", String(32), nullable=False),
-    Column("provider_ref", String(128), nullable=False),
-    Column("idempotency_key", String(128), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    UniqueConstraint("party_id", "idempotency_key"),
-)
+party_payouts = _money_movement("party_payouts", "party_id")
 
 # A shop taking part or all of its deposit (保证金) back (docs/money.md, "Deposits").
-deposit_withdrawals = Table(
-    "deposit_withdrawals",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("shop_id", BigId, ForeignKey("shops.id"), nullable=False),
-    Column("amount", BigInteger, nullable=False),
-    Column("provider", String(32), nullable=False),
-    Column("provider_ref", String(128), nullable=False),
-    Column("idempotency_key", String(128), nullable=False),
-    Column("requested_by", BigId, ForeignKey("users.id"), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    UniqueConstraint("shop_id", "idempotency_key"),
-)
+deposit_withdrawals = _money_movement("deposit_withdrawals", "shop_id")
