@@ -30,9 +30,14 @@ def canonical(value: Any) -> bytes:
     key holds a character above U+FFFF. Keys are all ASCII in practice; a value with any
     non-ASCII key is encoded by `rfc8785` itself. tests/record/test_canonical.py checks both
     paths give the same bytes as `rfc8785` on random values."""
-    if _check(value):
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    return rfc8785.dumps(value)
+    ascii_keys = _check(value)
+    try:
+        if ascii_keys:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        return rfc8785.dumps(value)
+    except (orjson.JSONEncodeError, rfc8785.CanonicalizationError, UnicodeEncodeError):
+        # the one thing `_check` leaves to the encoders: a lone surrogate in a string
+        raise CanonicalError("strings are Unicode text (no lone surrogates)") from None
 
 
 def parse_canonical(data: bytes) -> dict[str, Any]:
@@ -50,11 +55,7 @@ def parse_canonical(data: bytes) -> dict[str, Any]:
 
 def _check(value: Any) -> bool:
     """Refuse what an entry may not hold; True when every object key is ASCII."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise CanonicalError("strings are Unicode text (no lone surrogates)") from None
+    if isinstance(value, str):  # a lone surrogate is refused by the encoders (`canonical`)
         return True
     if isinstance(value, bool) or value is None:
         return True
@@ -74,7 +75,6 @@ def _check(value: Any) -> bool:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise CanonicalError("object keys are strings")
-            _check(key)
             ascii_keys = _check(item) and key.isascii() and ascii_keys
         return ascii_keys
     raise CanonicalError(f"{type(value).__name__} has no JSON form")
