@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     chat_min_interval_seconds: float = Field(
         default=1.0, ge=0, description="Per-user chat rate limit: one message per interval."
     )
+    comment_min_interval_seconds: float = Field(
+        default=5.0, ge=0, description="Per-fan limit on fan-group comments: one comment per "
+        "interval in a shop's feed (the shop's staff are not limited).")
     room_tick_ms: int = Field(
         default=100, ge=10, description="Chat/likes/viewer counts are coalesced into ticks."
     )

@@ -166,3 +166,26 @@ async def test_a_fan_exports_and_deletes_their_comments_and_reactions(client):
     assert deleted.json()["deleted"]["feed_comments"] == 1
     seen = (await _feed(w, w.merchant))[0]
     assert (seen["comments"], seen["reactions"]["love"]) == ([], 0)
+
+
+async def test_a_fan_comments_at_most_once_per_interval_and_the_staff_are_not_limited(
+        database_url: str):
+    async with make_app_client(database_url, comment_min_interval_seconds=600) as client:
+        w = await build_world(client, buyers=1)
+        fan = w.buyers[0]
+        await _join(w, fan)
+        first, second = [(await _post(w, text)).json() for text in ("今晚8点直播", "明晚也播")]
+        said = await client.post(f"/api/v1/fan-posts/{first['id']}/comments",
+                                 headers=auth(fan), json={"body": "来了"})
+        assert said.status_code == 201, said.text
+        again = await client.post(f"/api/v1/fan-posts/{second['id']}/comments",
+                                  headers=auth(fan), json={"body": "也来"})
+        assert_problem(again, 429, "rate_limited")
+        assert 0 < float(again.headers["Retry-After"]) <= 600
+        for _ in range(2):  # the shop replies as often as it needs
+            reply = await client.post(f"/api/v1/fan-posts/{second['id']}/comments",
+                                      headers=auth(w.merchant), json={"body": "欢迎"})
+            assert reply.status_code == 201, reply.text
+        posts = {p["id"]: p for p in await _feed(w, fan)}
+        assert [c["body"] for c in posts[first["id"]]["comments"]] == ["来了"]
+        assert [c["body"] for c in posts[second["id"]]["comments"]] == ["欢迎", "欢迎"]

@@ -253,12 +253,15 @@ async def remove_reaction(post_id: int, kind: str, principal: PrincipalDep,
     return await feed.react(rt.db, principal, post_id, kind, on=False, now=rt.now())
 
 
-@router.post(API + "/fan-posts/{post_id}/comments", status_code=201, responses=errors(409))
+@router.post(API + "/fan-posts/{post_id}/comments", status_code=201, responses=errors(409, 429))
 async def comment_on_post(post_id: int, body: CommentIn, principal: PrincipalDep,
                           rt: RuntimeDep) -> dict[str, Any]:
     """Comment (members; the shop's staff reply). A comment leading off the platform is held:
-    `status: held`, with the findings, visible to its author only."""
-    return await feed.comment(rt.db, principal, post_id, body.body, now=rt.now())
+    `status: held`, with the findings, visible to its author only. A fan comments at most once
+    per `LIVEPLEDGE_COMMENT_MIN_INTERVAL_SECONDS` in a shop's feed (`429 rate_limited`)."""
+    return await feed.comment(rt.db, principal, post_id, body.body, now=rt.now(),
+                              limiter=rt.limiter,
+                              min_interval=rt.settings.comment_min_interval_seconds)
 
 
 @router.delete(API + "/fan-post-comments/{comment_id}", status_code=204)

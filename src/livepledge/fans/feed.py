@@ -22,6 +22,7 @@ from livepledge.infra import clock
 from livepledge.infra.db import Database
 from livepledge.infra.events import record_event
 from livepledge.infra.problems import Problem
+from livepledge.infra.ratelimit import RateLimiter
 
 POST_KINDS = ("news", "arrival", "schedule", "coupon")
 REACTIONS = ("like", "love", "want")  # 👍 ❤️ 想要
@@ -158,15 +159,22 @@ async def _check_member(conn: AsyncConnection, principal: Principal, shop_id: in
 
 
 async def comment(db: Database, principal: Principal, post_id: int, body: str, *,
-                  now: datetime) -> dict[str, Any]:
+                  now: datetime, limiter: RateLimiter | None = None,
+                  min_interval: float = 0.0) -> dict[str, Any]:
     """A member's comment (or the shop's reply). Held when it leads off the platform: stored,
-    shown to its author only, with the findings."""
+    shown to its author only, with the findings. A fan comments at most once per
+    `min_interval` seconds in a shop's feed (429 with Retry-After); the staff are not limited."""
     async with db.read() as conn:
         row = await _access_post(conn, post_id)
         staff = principal.can_manage(row.shop_id)
         if not staff:
             await _check_member(conn, principal, row.shop_id)
     text, status, findings = check_comment_text(body, from_staff=staff)
+    if limiter is not None and not staff:
+        wait = await limiter.allow(f"comment:{row.shop_id}:{principal.user_id}", min_interval)
+        if wait > 0:
+            raise Problem("rate_limited", f"评论太快，请 {wait:.1f} 秒后再试 / too fast; retry in "
+                          f"{wait:.1f}s", retry_after=round(wait, 2))
     async with db.write() as uow:
         await _access_post(uow.conn, post_id)
         comment_id = (await uow.conn.execute(insert(fan_post_comments).values(
