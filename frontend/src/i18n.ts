@@ -7,6 +7,9 @@ type Pair = [string, string];
 
 const MESSAGES: Record<string, Pair> = {
   console: ["商家后台", "Merchant console"],
+  colon: ["：", ": "],
+  list_sep: ["、", ", "],
+  clause_sep: ["；", "; "],
   overview: ["概览", "Overview"],
   products: ["商品", "Products"],
   live: ["直播", "Live"],
