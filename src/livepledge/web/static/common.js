@@ -98,6 +98,28 @@ const LP = {
       dialog.showModal();
     });
   },
+  local(text) {
+    // Server messages carry both languages, "中文 / English": the page's half.
+    const match = /^(.*?)\s?\/\s(?=[A-Za-z])(.*)$/s.exec(text || "");
+    if (!match) return text || "";
+    return window.LP_LANG === "en" ? match[2] : match[1].trim();
+  },
+  bagIcon() {
+    // A shopping bag, drawn (no emoji font needed).
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("fill", "none");
+    svg.setAttribute("stroke", "currentColor");
+    svg.setAttribute("stroke-width", "1.6");
+    svg.setAttribute("aria-hidden", "true");
+    for (const d of ["M6 7h12l-1 13H7L6 7z", "M9 7V5a3 3 0 0 1 6 0v2"]) {
+      const path = document.createElementNS(ns, "path");
+      path.setAttribute("d", d);
+      svg.append(path);
+    }
+    return svg;
+  },
   addressLine(a) { return a ? `${a.province} ${a.city} ${a.district} ${a.detail}` : ""; },
   wsUrl(path) { return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path; },
 };

@@ -15,11 +15,7 @@ document.addEventListener("DOMContentLoaded", () => {
   let coupons = [];
   let packets = [];
 
-  function local(text) {
-    const match = /^(.*?)\s?\/\s(?=[A-Za-z])(.*)$/s.exec(text || "");
-    if (!match) return text || "";
-    return window.LP_LANG === "en" ? match[2] : match[1].trim();
-  }
+  const local = LP.local;
 
   function terms(c) {
     if (c.kind === "percent") return LP.format("coupon_percent", { percent: c.percent_off });

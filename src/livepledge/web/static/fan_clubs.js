@@ -6,11 +6,7 @@
 document.addEventListener("DOMContentLoaded", () => {
   const $ = (id) => document.getElementById(id);
   const en = window.LP_LANG === "en";
-  const local = (text) => {
-    const match = /^(.*?)\s?\/\s(?=[A-Za-z])(.*)$/s.exec(text || "");
-    if (!match) return text || "";
-    return en ? match[2] : match[1].trim();
-  };
+  const local = LP.local;
 
   function history(target, entries, kind) {
     target.replaceChildren();

@@ -11,12 +11,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const $ = (id) => document.getElementById(id);
   const base = `/api/v1/shops/${shopId}/fan-club`;
 
-  function local(text) {
-    // Server messages carry both languages, "中文 / English": show the page's.
-    const match = /^(.*?)\s?\/\s(?=[A-Za-z])(.*)$/s.exec(text || "");
-    if (!match) return text || "";
-    return window.LP_LANG === "en" ? match[2] : match[1].trim();
-  }
+  const local = LP.local;
 
   function show(club) {
     const me = club.me;

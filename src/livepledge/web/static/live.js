@@ -12,22 +12,7 @@ document.addEventListener("DOMContentLoaded", () => {
                   serverOffset: 0, bag: {}, sold: null, orders: [], sheetItem: null,
                   buying: false };
   const $ = (id) => document.getElementById(id);
-  // A shopping bag, drawn (no emoji font needed).
-  function bagIcon() {
-    const ns = "http://www.w3.org/2000/svg";
-    const svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("fill", "none");
-    svg.setAttribute("stroke", "currentColor");
-    svg.setAttribute("stroke-width", "1.6");
-    svg.setAttribute("aria-hidden", "true");
-    for (const d of ["M6 7h12l-1 13H7L6 7z", "M9 7V5a3 3 0 0 1 6 0v2"]) {
-      const path = document.createElementNS(ns, "path");
-      path.setAttribute("d", d);
-      svg.append(path);
-    }
-    return svg;
-  }
+  const bagIcon = LP.bagIcon;
   const FINAL = new Set(["cancelled", "expired", "received"]);
   let socket = null;
   let heartbeat = null;
@@ -35,12 +20,7 @@ document.addEventListener("DOMContentLoaded", () => {
   let ordersTimer = null;
 
   // Server messages carry both languages: "中文 / English". Show the page's language only.
-  function local(text) {
-    if (!text) return "";
-    const match = /^(.*?)\s?\/\s(?=[A-Za-z])(.*)$/s.exec(text);
-    if (!match) return text;
-    return window.LP_LANG === "en" ? match[2] : match[1].trim();
-  }
+  const local = LP.local;
 
   function deviceId() {
     let id = localStorage.getItem("lp_device");

@@ -13,12 +13,7 @@ document.addEventListener("DOMContentLoaded", () => {
   let timer = null;
   let reloads = 0;
 
-  function local(text) {
-    // Server messages carry both languages, "中文 / English": show the page's.
-    const match = /^(.*?)\s?\/\s(?=[A-Za-z])(.*)$/s.exec(text || "");
-    if (!match) return text || "";
-    return window.LP_LANG === "en" ? match[2] : match[1].trim();
-  }
+  const local = LP.local;
 
   function span(ms) {
     const s = Math.max(0, Math.ceil(ms / 1000));

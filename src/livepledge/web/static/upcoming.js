@@ -6,27 +6,8 @@ document.addEventListener("DOMContentLoaded", () => {
   const shopId = Number(root.dataset.shopId);
   const loggedIn = root.dataset.loggedIn === "true";
   const $ = (id) => document.getElementById(id);
-  // A shopping bag, drawn (no emoji font needed).
-  function bagIcon() {
-    const ns = "http://www.w3.org/2000/svg";
-    const svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("fill", "none");
-    svg.setAttribute("stroke", "currentColor");
-    svg.setAttribute("stroke-width", "1.6");
-    svg.setAttribute("aria-hidden", "true");
-    for (const d of ["M6 7h12l-1 13H7L6 7z", "M9 7V5a3 3 0 0 1 6 0v2"]) {
-      const path = document.createElementNS(ns, "path");
-      path.setAttribute("d", d);
-      svg.append(path);
-    }
-    return svg;
-  }
-  const local = (text) => {
-    const match = /^(.*?)\s?\/\s(?=[A-Za-z])(.*)$/s.exec(text || "");
-    if (!match) return text || "";
-    return window.LP_LANG === "en" ? match[2] : match[1].trim();
-  };
+  const bagIcon = LP.bagIcon;
+  const local = LP.local;
 
   function thumbs(session) {
     return LP.el("div", { class: "life-thumbs" }, ...session.items.slice(0, 6).map((item) =>
